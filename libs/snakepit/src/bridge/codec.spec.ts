@@ -1,0 +1,93 @@
+import {
+  PayloadTooLargeError,
+  PythonException,
+  PythonKeyError,
+  PythonValueError,
+  SerializationError,
+  UnknownToolError,
+} from '../errors';
+import { decodeError, decodeReply, encodeArgs } from './codec';
+
+const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+describe('encodeArgs', () => {
+  it('encodes a plain object as JSON', () => {
+    expect(JSON.parse(encodeArgs('t', { a: 1, b: [true, null, 'x'], c: { d: 2.5 } }).toString())).toEqual({
+      a: 1,
+      b: [true, null, 'x'],
+      c: { d: 2.5 },
+    });
+  });
+
+  it('sends {} when there are no arguments', () => {
+    expect(encodeArgs('t', undefined).toString()).toBe('{}');
+  });
+
+  it.each([
+    ['a function', { f: () => 1 }, /"f" is a function/],
+    ['a BigInt', { n: 10n }, /"n" is a bigint/],
+    ['NaN', { x: NaN }, /"x" is NaN/],
+    ['Infinity', { x: Infinity }, /"x" is Infinity/],
+    ['a Map', { m: new Map() }, /"m" is a Map/],
+    ['undefined in an array', { xs: [1, undefined] }, /array holds undefined/],
+  ])('refuses %s before sending', (_name, args, message) => {
+    expect(() => encodeArgs('tool1', args)).toThrow(SerializationError);
+    expect(() => encodeArgs('tool1', args)).toThrow(message);
+  });
+
+  it('refuses cycles', () => {
+    const a: any = {};
+    a.self = a;
+    expect(() => encodeArgs('t', a)).toThrow(SerializationError);
+  });
+
+  it('refuses arguments that are not an object', () => {
+    expect(() => encodeArgs('t', [1, 2])).toThrow(/must be an object/);
+    expect(() => encodeArgs('t', 'x')).toThrow(SerializationError);
+  });
+});
+
+describe('decodeReply', () => {
+  it('returns JSON results as values and bytes as a Buffer', () => {
+    expect(decodeReply('t', { outcome: 'result', result: { kind: 'json', json: json({ a: [1] }) } })).toEqual({
+      ok: true,
+      value: { a: [1] },
+    });
+    const bytes = Buffer.from([0, 1, 255]);
+    const decoded = decodeReply('t', { outcome: 'result', result: { kind: 'binary', binary: bytes } });
+    expect(decoded.ok && Buffer.isBuffer(decoded.value) && decoded.value.equals(bytes)).toBe(true);
+  });
+
+  it('maps Python exceptions to typed errors with type, message and traceback', () => {
+    const decoded = decodeReply('t', {
+      outcome: 'error',
+      error: { type: 'ValueError', message: 'bad x', traceback: 'Traceback ...', detailsJson: json({ module: 'builtins' }) },
+    });
+    expect(decoded.ok).toBe(false);
+    const error = (decoded as any).error;
+    expect(error).toBeInstanceOf(PythonValueError);
+    expect(error).toMatchObject({ code: 'python_value_error', pythonType: 'ValueError', message: 'bad x', traceback: 'Traceback ...' });
+  });
+});
+
+describe('decodeError', () => {
+  const info = (type: string, details: unknown = {}) => ({ type, message: 'm', traceback: '', detailsJson: json(details) });
+
+  it('keeps unknown Python types as PythonException', () => {
+    const error = decodeError('t', info('MyCustomError'));
+    expect(error).toBeInstanceOf(PythonException);
+    expect(error).toMatchObject({ code: 'python_exception', pythonType: 'MyCustomError' });
+  });
+
+  it('maps KeyError', () => {
+    expect(decodeError('t', info('KeyError'))).toBeInstanceOf(PythonKeyError);
+  });
+
+  it('maps the bridge’s own failures to host errors', () => {
+    const unknown = decodeError('nope', info('UnknownToolError', { available: ['a', 'b'] }));
+    expect(unknown).toBeInstanceOf(UnknownToolError);
+    expect((unknown as UnknownToolError).available).toEqual(['a', 'b']);
+    expect(decodeError('t', info('PayloadTooLargeError'))).toBeInstanceOf(PayloadTooLargeError);
+    expect(decodeError('t', info('ResultNotSerializableError'))).toBeInstanceOf(SerializationError);
+  });
+});

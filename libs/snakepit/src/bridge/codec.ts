@@ -1,0 +1,94 @@
+import {
+  PayloadTooLargeError,
+  SerializationError,
+  SnakepitError,
+  UnknownToolError,
+  pythonErrorFrom,
+} from '../errors';
+import type { WireErrorInfo, WireExecuteReply } from './wire';
+
+/**
+ * Turns call arguments into the JSON bytes the worker expects. Values JSON would silently
+ * change or drop (functions, symbols, undefined in arrays, NaN, BigInt, Map, Set, cycles)
+ * are refused with a SerializationError before anything is sent.
+ */
+export function encodeArgs(tool: string, args: unknown): Buffer {
+  if (args === undefined || args === null) return EMPTY_OBJECT;
+  if (typeof args !== 'object' || Array.isArray(args) || Buffer.isBuffer(args)) {
+    throw new SerializationError('arguments', tool, 'arguments must be an object of keyword arguments');
+  }
+  let text: string;
+  try {
+    text = JSON.stringify(args, strictReplacer);
+  } catch (error) {
+    // Our replacer's findings, or JSON.stringify's own (cycles, BigInt inside toJSON).
+    throw new SerializationError('arguments', tool, (error as Error).message);
+  }
+  return Buffer.from(text, 'utf8');
+}
+
+const EMPTY_OBJECT = Buffer.from('{}');
+
+class Unserializable extends Error {}
+
+function strictReplacer(this: unknown, key: string, value: unknown): unknown {
+  const where = key ? `"${key}"` : 'the value';
+  switch (typeof value) {
+    case 'function':
+    case 'symbol':
+    case 'bigint':
+      throw new Unserializable(`${where} is a ${typeof value}`);
+    case 'undefined':
+      if (Array.isArray(this)) throw new Unserializable(`an array holds undefined`);
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) throw new Unserializable(`${where} is ${value}`);
+      return value;
+    case 'object':
+      if (value instanceof Map || value instanceof Set) {
+        throw new Unserializable(`${where} is a ${value.constructor.name}; use an object or array`);
+      }
+      return value;
+    default:
+      return value;
+  }
+}
+
+/** The tool's result, or the typed error the reply carries. */
+export function decodeReply(tool: string, reply: WireExecuteReply): { ok: true; value: unknown } | { ok: false; error: SnakepitError } {
+  if (reply.outcome === 'error' && reply.error) return { ok: false, error: decodeError(tool, reply.error) };
+  const result = reply.result;
+  if (result?.kind === 'binary') return { ok: true, value: result.binary ?? Buffer.alloc(0) };
+  if (result?.kind === 'json' && result.json) return { ok: true, value: JSON.parse(result.json.toString('utf8')) };
+  return { ok: true, value: null };
+}
+
+/** Maps a Python-side failure to the typed error for it. */
+export function decodeError(tool: string, info: WireErrorInfo): SnakepitError {
+  const details = parseDetails(info.detailsJson);
+  switch (info.type) {
+    case 'UnknownToolError':
+      return new UnknownToolError(tool, Array.isArray(details.available) ? details.available.map(String) : []);
+    case 'PayloadTooLargeError':
+      return new PayloadTooLargeError('result', tool, info.message);
+    case 'ResultNotSerializableError':
+      return new SerializationError('result', tool, info.message);
+    default:
+      return pythonErrorFrom({
+        type: info.type,
+        message: info.message,
+        traceback: info.traceback,
+        module: typeof details.module === 'string' ? details.module : undefined,
+      });
+  }
+}
+
+function parseDetails(bytes: Buffer | undefined): Record<string, unknown> {
+  if (!bytes || bytes.length === 0) return {};
+  try {
+    const parsed = JSON.parse(bytes.toString('utf8'));
+    return parsed && typeof parsed === 'object' ? parsed : {};
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,98 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { bridgePaths } from '../python/bridge-paths';
+
+/** Protocol version this host speaks; a worker reporting another one is refused. */
+export const PROTOCOL_VERSION = 1;
+
+/** Messages of proto/snakepit_bridge.proto as @grpc/proto-loader presents them. */
+export interface WireValue {
+  kind?: 'json' | 'binary';
+  json?: Buffer;
+  binary?: Buffer;
+}
+
+export interface WireErrorInfo {
+  type: string;
+  message: string;
+  traceback: string;
+  detailsJson: Buffer;
+}
+
+export interface WireExecuteRequest {
+  tool: string;
+  argsJson: Buffer;
+  requestId: string;
+  sessionId: string;
+}
+
+export interface WireExecuteReply {
+  outcome?: 'result' | 'error';
+  result?: WireValue;
+  error?: WireErrorInfo;
+}
+
+export interface WireToolInfo {
+  name: string;
+  description: string;
+  supportsStreaming: boolean;
+  parametersJson: Buffer;
+}
+
+export interface WireDescribeReply {
+  protocolVersion: number;
+  adapter: string;
+  tools: WireToolInfo[];
+  pythonVersion: string;
+}
+
+export interface WirePingReply {
+  pid: number;
+  inFlight: number;
+}
+
+type Unary<Req, Rep> = (
+  request: Req,
+  options: grpc.CallOptions,
+  callback: (error: grpc.ServiceError | null, reply: Rep) => void,
+) => grpc.ClientUnaryCall;
+
+/** The generated-at-run-time client of the Worker service. */
+export interface WorkerClient extends grpc.Client {
+  Ping: Unary<Record<string, never>, WirePingReply>;
+  Describe: Unary<Record<string, never>, WireDescribeReply>;
+  Execute: Unary<WireExecuteRequest, WireExecuteReply>;
+}
+
+type WorkerClientConstructor = new (
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  options?: grpc.ChannelOptions,
+) => WorkerClient;
+
+let workerClientClass: WorkerClientConstructor | undefined;
+
+function loadWorkerClientClass(): WorkerClientConstructor {
+  if (!workerClientClass) {
+    const definition = protoLoader.loadSync(bridgePaths().protoFile, {
+      longs: Number,
+      enums: String,
+      defaults: true,
+      oneofs: true,
+    });
+    const bridge = (grpc.loadPackageDefinition(definition) as any).snakepit.bridge;
+    workerClientClass = bridge.Worker as WorkerClientConstructor;
+  }
+  return workerClientClass;
+}
+
+/** A client for one worker's address, with the message limits set both ways. */
+export function createWorkerClient(address: string, maxMessageBytes: number): WorkerClient {
+  const Client = loadWorkerClientClass();
+  return new Client(address, grpc.credentials.createInsecure(), {
+    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.max_send_message_length': maxMessageBytes,
+    // Each worker is its own server: never share connections across pools or apps.
+    'grpc.use_local_subchannel_pool': 1,
+  });
+}

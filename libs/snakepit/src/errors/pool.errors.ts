@@ -1,0 +1,87 @@
+import { SnakepitError } from './snakepit.error';
+
+/** No pool has this name. */
+export class PoolNotFoundError extends SnakepitError {
+  readonly code = 'pool_not_found';
+  constructor(readonly pool: string, readonly available: string[]) {
+    super(`No pool named "${pool}". Configured pools: ${available.join(', ') || '(none)'}.`);
+  }
+}
+
+/** `poolingEnabled: false`: no worker runs, so nothing can execute. */
+export class PoolingDisabledError extends SnakepitError {
+  readonly code = 'pooling_disabled';
+  constructor() {
+    super('Pooling is disabled (poolingEnabled: false), so no Python worker runs. Enable it to execute tools.');
+  }
+}
+
+/** The pool is shutting down (or has shut down) and takes no more work. */
+export class PoolClosedError extends SnakepitError {
+  readonly code = 'pool_closed';
+  constructor(readonly pool: string, detail = 'it is shutting down') {
+    super(`Pool "${pool}" takes no more work: ${detail}.`);
+  }
+}
+
+/** The wait queue is full. Retry later, add workers (poolSize) or raise queue.maxSize. */
+export class PoolSaturatedError extends SnakepitError {
+  readonly code = 'pool_saturated';
+  constructor(readonly pool: string, readonly maxQueueSize: number) {
+    super(
+      `Pool "${pool}" is saturated: all workers are busy and ${maxQueueSize} calls already wait. ` +
+        'Retry later, raise poolSize, or raise queue.maxSize.',
+    );
+  }
+}
+
+/** The call waited in the queue longer than queue.timeoutMs without reaching a worker. */
+export class QueueTimeoutError extends SnakepitError {
+  readonly code = 'queue_timeout';
+  constructor(readonly pool: string, readonly tool: string, readonly waitedMs: number) {
+    super(
+      `Call to "${tool}" waited ${waitedMs} ms for a free worker in pool "${pool}" and gave up ` +
+        '(queue.timeoutMs). Raise poolSize or queue.timeoutMs, or send less work at once.',
+    );
+  }
+}
+
+/** The call did not finish within its timeout (opts.timeoutMs or requestTimeoutMs). */
+export class RequestTimeoutError extends SnakepitError {
+  readonly code = 'request_timeout';
+  constructor(readonly tool: string, readonly timeoutMs: number) {
+    super(`Call to "${tool}" did not finish within ${timeoutMs} ms. Raise timeoutMs or make the tool faster.`);
+  }
+}
+
+/** The caller's AbortSignal fired before the call finished. */
+export class RequestAbortedError extends SnakepitError {
+  readonly code = 'request_aborted';
+  constructor(readonly tool: string, reason?: unknown) {
+    super(`Call to "${tool}" was aborted by the caller${reason instanceof Error ? `: ${reason.message}` : ''}.`, {
+      cause: reason,
+    });
+  }
+}
+
+/** The tool does not exist in this pool's adapter. */
+export class UnknownToolError extends SnakepitError {
+  readonly code = 'unknown_tool';
+  constructor(readonly tool: string, readonly available: string[], readonly pool?: string) {
+    super(
+      `Unknown tool "${tool}"${pool ? ` in pool "${pool}"` : ''}. Available tools: ${available.join(', ') || '(none)'}.`,
+    );
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), tool: this.tool, available: this.available };
+  }
+}
+
+/** The call itself is malformed (tool name, options): fix the calling code. */
+export class InvalidCallError extends SnakepitError {
+  readonly code = 'invalid_call';
+  constructor(readonly problems: string[]) {
+    super(`Invalid call: ${problems.join('; ')}.`);
+  }
+}

@@ -1,0 +1,63 @@
+import 'reflect-metadata';
+import { Type } from 'class-transformer';
+import {
+  IsArray,
+  IsBoolean,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+
+/** Python "package.module:Class" or "package.module.Class". */
+export const ADAPTER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*[:.][A-Za-z_][A-Za-z0-9_]*$/;
+export const POOL_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+const MAX_MESSAGE_BYTES_LIMIT = 2 ** 31 - 1;
+
+class QueueOptionsSchema {
+  @IsOptional() @IsInt() @Min(0) maxSize?: number;
+  @IsOptional() @IsInt() @Min(1) timeoutMs?: number;
+}
+
+class ShutdownOptionsSchema {
+  @IsOptional() @IsInt() @Min(0) graceMs?: number;
+  @IsOptional() @IsInt() @Min(0) killTimeoutMs?: number;
+}
+
+/** Validation rules of the pool options, shared by the top level and each `pools` entry. */
+class PoolOptionsSchema {
+  @IsOptional()
+  @IsString()
+  @Matches(ADAPTER_PATTERN, { message: 'adapter must look like "package.module:ClassName"' })
+  adapter?: string;
+
+  @IsOptional() @IsInt() @Min(1) @Max(1024) poolSize?: number;
+  @IsOptional() @IsString() @MinLength(1) pythonExecutable?: string;
+  @IsOptional() @IsArray() @IsString({ each: true }) pythonPath?: string[];
+  @IsOptional() @IsObject() env?: Record<string, string>;
+  @IsOptional() @IsInt() @Min(1) startupConcurrency?: number;
+  @IsOptional() @IsInt() @Min(1) startupTimeoutMs?: number;
+  @IsOptional() @IsInt() @Min(1) requestTimeoutMs?: number;
+  @IsOptional() @IsInt() @Min(0) cancelGraceMs?: number;
+  @IsOptional() @IsInt() @Min(1024) @Max(MAX_MESSAGE_BYTES_LIMIT) maxMessageBytes?: number;
+
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => QueueOptionsSchema) queue?: QueueOptionsSchema;
+}
+
+class NamedPoolOptionsSchema extends PoolOptionsSchema {
+  @IsString()
+  @Matches(POOL_NAME_PATTERN, { message: 'name must start with a letter and hold only letters, digits, "_" or "-" (64 at most)' })
+  name: string;
+}
+
+export class ModuleOptionsSchema extends PoolOptionsSchema {
+  @IsOptional() @IsArray() @ValidateNested({ each: true }) @Type(() => NamedPoolOptionsSchema) pools?: NamedPoolOptionsSchema[];
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => ShutdownOptionsSchema) shutdown?: ShutdownOptionsSchema;
+  @IsOptional() @IsBoolean() waitForReady?: boolean;
+  @IsOptional() @IsBoolean() poolingEnabled?: boolean;
+}

@@ -1,0 +1,83 @@
+import { SnakepitConfigError } from '../errors';
+import { resolveOptions } from './resolve-options';
+
+function problemsOf(options: unknown): string[] {
+  try {
+    resolveOptions(options, {});
+  } catch (error) {
+    expect(error).toBeInstanceOf(SnakepitConfigError);
+    return (error as SnakepitConfigError).problems;
+  }
+  throw new Error('expected a SnakepitConfigError');
+}
+
+describe('resolveOptions', () => {
+  it('makes one pool named "default" from top-level options, with defaults', () => {
+    const resolved = resolveOptions({ adapter: 'pkg.mod:Adapter', poolSize: 3 }, {});
+    expect(resolved.pools).toHaveLength(1);
+    expect(resolved.pools[0]).toMatchObject({
+      name: 'default',
+      adapter: 'pkg.mod:Adapter',
+      poolSize: 3,
+      pythonExecutable: 'python3',
+      queueMaxSize: 1000,
+      queueTimeoutMs: 10_000,
+    });
+    expect(resolved).toMatchObject({ waitForReady: false, poolingEnabled: true, shutdownGraceMs: 5000 });
+  });
+
+  it('takes the interpreter from SNAKEPIT_PYTHON unless given', () => {
+    expect(resolveOptions({ adapter: 'a:B' }, { SNAKEPIT_PYTHON: '/opt/py' }).pools[0].pythonExecutable).toBe('/opt/py');
+    expect(resolveOptions({ adapter: 'a:B', pythonExecutable: '/x' }, { SNAKEPIT_PYTHON: '/opt/py' }).pools[0].pythonExecutable).toBe('/x');
+  });
+
+  it('uses top-level options as defaults for named pools', () => {
+    const resolved = resolveOptions(
+      { poolSize: 2, queue: { maxSize: 5 }, pools: [{ name: 'a', adapter: 'm:A' }, { name: 'b', adapter: 'm.B', poolSize: 1, queue: { timeoutMs: 7 } }] },
+      {},
+    );
+    expect(resolved.pools.map((p) => [p.name, p.poolSize, p.queueMaxSize, p.queueTimeoutMs])).toEqual([
+      ['a', 2, 5, 10_000],
+      ['b', 1, 5, 7],
+    ]);
+  });
+
+  it('names every bad field in one error', () => {
+    const problems = problemsOf({
+      adapter: 'not an adapter',
+      poolSize: 0,
+      queue: { maxSize: -1, timeoutMs: 'soon' },
+      shutdown: { graceMs: 1.5 },
+      waitForReady: 'yes',
+      poolsize: 4,
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^adapter must look like/),
+        expect.stringMatching(/^poolSize must not be less than 1/),
+        expect.stringMatching(/^queue\.maxSize must not be less than 0/),
+        expect.stringMatching(/^queue\.timeoutMs must be an integer/),
+        expect.stringMatching(/^shutdown\.graceMs must be an integer/),
+        expect.stringMatching(/^waitForReady must be a boolean/),
+        'poolsize is not a known option',
+      ]),
+    );
+  });
+
+  it('requires an adapter and unique pool names', () => {
+    expect(problemsOf({})).toEqual([expect.stringMatching(/^adapter is required/)]);
+    expect(problemsOf({ pools: [{ name: 'a', adapter: 'm:A' }, { name: 'a' }] })).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^pools\[1\]\.adapter is required/), expect.stringMatching(/^pools\[1\]\.name "a" is used/)]),
+    );
+  });
+
+  it('reports bad fields inside pools with their index', () => {
+    expect(problemsOf({ pools: [{ name: '1bad', adapter: 'm:A', poolSize: -2 }] })).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^pools\[0\]\.name must start with a letter/), expect.stringMatching(/^pools\[0\]\.poolSize/)]),
+    );
+  });
+
+  it('refuses options that are not an object', () => {
+    expect(problemsOf(null)).toEqual([expect.stringMatching(/options must be an object/)]);
+  });
+});

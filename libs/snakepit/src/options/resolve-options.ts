@@ -1,0 +1,123 @@
+import { availableParallelism } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
+import { plainToInstance } from 'class-transformer';
+import { validateSync, ValidationError } from 'class-validator';
+import { SnakepitConfigError } from '../errors';
+import { ModuleOptionsSchema } from './options.schema';
+import type { NamedPoolOptions, PoolOptions, SnakepitModuleOptions } from './snakepit-options.interface';
+
+/** One pool's options with every default filled in. */
+export interface PoolConfig {
+  name: string;
+  adapter: string;
+  poolSize: number;
+  pythonExecutable: string;
+  pythonPath: string[];
+  env: Record<string, string>;
+  startupConcurrency: number;
+  startupTimeoutMs: number;
+  requestTimeoutMs: number;
+  queueMaxSize: number;
+  queueTimeoutMs: number;
+  cancelGraceMs: number;
+  maxMessageBytes: number;
+}
+
+export interface ResolvedOptions {
+  pools: PoolConfig[];
+  shutdownGraceMs: number;
+  killTimeoutMs: number;
+  waitForReady: boolean;
+  poolingEnabled: boolean;
+}
+
+export const DEFAULT_POOL_NAME = 'default';
+
+const POOL_DEFAULTS = {
+  startupConcurrency: 8,
+  startupTimeoutMs: 30_000,
+  requestTimeoutMs: 60_000,
+  queueMaxSize: 1000,
+  queueTimeoutMs: 10_000,
+  cancelGraceMs: 1000,
+  maxMessageBytes: 64 * 1024 * 1024,
+};
+
+/**
+ * Validates the module options and fills in defaults.
+ * Throws one SnakepitConfigError that names every bad field.
+ */
+export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+  const problems = validateShape(raw);
+  if (problems.length) throw new SnakepitConfigError(problems);
+  const options = raw as SnakepitModuleOptions;
+
+  const entries: NamedPoolOptions[] = options.pools?.length
+    ? options.pools.map((pool) => ({ ...options, ...pool, queue: { ...options.queue, ...pool.queue } }))
+    : [{ ...options, name: DEFAULT_POOL_NAME }];
+  problems.push(...crossFieldProblems(options, entries));
+  if (problems.length) throw new SnakepitConfigError(problems);
+
+  return {
+    pools: entries.map((entry) => poolConfig(entry as NamedPoolOptions & PoolOptions, env)),
+    shutdownGraceMs: options.shutdown?.graceMs ?? 5000,
+    killTimeoutMs: options.shutdown?.killTimeoutMs ?? 2000,
+    waitForReady: options.waitForReady ?? false,
+    poolingEnabled: options.poolingEnabled ?? true,
+  };
+}
+
+function validateShape(raw: unknown): string[] {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    return ['options must be an object, e.g. { adapter: "my_pkg.adapter:MyAdapter" }'];
+  }
+  const instance = plainToInstance(ModuleOptionsSchema, raw);
+  const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: false });
+  return errors.flatMap((error) => flatten(error, ''));
+}
+
+/** class-validator messages start with the property name: put the full path there instead. */
+function flatten(error: ValidationError, parent: string): string[] {
+  const path = !parent ? error.property : /^\d+$/.test(error.property) ? `${parent}[${error.property}]` : `${parent}.${error.property}`;
+  const own = Object.values(error.constraints ?? {}).map((message) =>
+    message === `property ${error.property} should not exist`
+      ? `${path} is not a known option`
+      : message.startsWith(error.property) ? `${path}${message.slice(error.property.length)}` : `${path}: ${message}`,
+  );
+  return [...own, ...(error.children ?? []).flatMap((child) => flatten(child, path))];
+}
+
+function crossFieldProblems(options: SnakepitModuleOptions, entries: NamedPoolOptions[]): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  entries.forEach((entry, index) => {
+    const where = options.pools?.length ? `pools[${index}]` : '';
+    if (!entry.adapter) {
+      problems.push(`${where ? `${where}.` : ''}adapter is required (e.g. "my_pkg.adapter:MyAdapter")`);
+    }
+    if (seen.has(entry.name)) problems.push(`${where}.name "${entry.name}" is used by another pool`);
+    seen.add(entry.name);
+    for (const [key, value] of Object.entries(entry.env ?? {})) {
+      if (typeof value !== 'string') problems.push(`${where ? `${where}.` : ''}env.${key} must be a string`);
+    }
+  });
+  return problems;
+}
+
+function poolConfig(entry: NamedPoolOptions & PoolOptions, env: NodeJS.ProcessEnv): PoolConfig {
+  return {
+    name: entry.name,
+    adapter: entry.adapter,
+    poolSize: entry.poolSize ?? availableParallelism(),
+    pythonExecutable: entry.pythonExecutable ?? (env.SNAKEPIT_PYTHON || 'python3'),
+    pythonPath: (entry.pythonPath ?? []).map((dir) => resolvePath(dir)),
+    env: { ...(entry.env ?? {}) },
+    startupConcurrency: entry.startupConcurrency ?? POOL_DEFAULTS.startupConcurrency,
+    startupTimeoutMs: entry.startupTimeoutMs ?? POOL_DEFAULTS.startupTimeoutMs,
+    requestTimeoutMs: entry.requestTimeoutMs ?? POOL_DEFAULTS.requestTimeoutMs,
+    queueMaxSize: entry.queue?.maxSize ?? POOL_DEFAULTS.queueMaxSize,
+    queueTimeoutMs: entry.queue?.timeoutMs ?? POOL_DEFAULTS.queueTimeoutMs,
+    cancelGraceMs: entry.cancelGraceMs ?? POOL_DEFAULTS.cancelGraceMs,
+    maxMessageBytes: entry.maxMessageBytes ?? POOL_DEFAULTS.maxMessageBytes,
+  };
+}

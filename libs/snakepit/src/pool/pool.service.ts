@@ -1,0 +1,43 @@
+import { Injectable } from '@nestjs/common';
+import { PoolManager } from './pool-manager';
+import type { ExecuteOptions, PoolStats } from './pool.types';
+import type { WorkerInfo } from './worker';
+
+/** Runs Python tools in the pool. Inject it anywhere; every method is safe to call during boot. */
+@Injectable()
+export class PoolService {
+  constructor(private readonly manager: PoolManager) {}
+
+  /**
+   * Runs `tool` with keyword arguments `args` and resolves with its result: a JSON value, or a
+   * Buffer when Python returned bytes. Rejects with a SnakepitError subclass (a PythonError for
+   * exceptions raised in Python).
+   */
+  execute<T = unknown>(tool: string, args?: Record<string, unknown>, options: ExecuteOptions = {}): Promise<T> {
+    try {
+      return this.manager.getPool(options.pool).execute(tool, args, options) as Promise<T>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Resolves when the pool (or, without a name, every pool) has its workers ready. */
+  ready(pool?: string): Promise<void> {
+    return this.manager.ready(pool);
+  }
+
+  /** Counters and gauges of one pool (default: "default", or the only pool). */
+  stats(pool?: string): PoolStats {
+    return this.manager.getPool(pool).stats();
+  }
+
+  /** The workers of one pool (default: "default", or the only pool). */
+  listWorkers(pool?: string): WorkerInfo[] {
+    return this.manager.getPool(pool).listWorkers();
+  }
+
+  /** Names of the configured pools. */
+  listPools(): string[] {
+    return this.manager.poolNames();
+  }
+}

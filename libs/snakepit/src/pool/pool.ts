@@ -1,0 +1,379 @@
+import { Logger } from '@nestjs/common';
+import { decodeReply, encodeArgs } from '../bridge/codec';
+import {
+  PayloadTooLargeError,
+  PoolClosedError,
+  PoolSaturatedError,
+  QueueTimeoutError,
+  RequestAbortedError,
+  RequestTimeoutError,
+  SnakepitError,
+  UnknownToolError,
+  WorkerCrashError,
+  WorkerStartError,
+  describeExit,
+} from '../errors';
+import type { PoolConfig } from '../options/resolve-options';
+import { bridgePaths } from '../python/bridge-paths';
+import type { PendingCall } from './pending-call';
+import type { ExecuteOptions, PoolStats, PoolStatus } from './pool.types';
+import { assertValidCall } from './call-validation';
+import { Scheduler, type SchedulerAction } from './scheduler';
+import { Worker, type PythonToolInfo, type WorkerInfo } from './worker';
+
+/** Room for the request's other fields next to the arguments. */
+const ENVELOPE_BYTES = 4096;
+const RESTART_BACKOFF_MS = { first: 250, max: 30_000 };
+
+type Counters = Pick<PoolStats, 'requests' | 'succeeded' | 'errors' | 'timeouts' | 'aborted' | 'rejected' | 'crashes' | 'restarts'>;
+
+/**
+ * One named pool: its workers, its queue and the calls in flight. The Scheduler decides;
+ * the pool carries the decisions out and keeps the promises it gave callers.
+ */
+export class Pool {
+  private readonly workers = new Map<string, Worker>();
+  private readonly scheduler: Scheduler;
+  private readonly calls = new Map<string, PendingCall>();
+  private readonly logger: Logger;
+  private readonly readyPromise: Promise<void>;
+  private markReady!: () => void;
+  private markFailed!: (error: Error) => void;
+  private status: PoolStatus = 'starting';
+  private tools?: Map<string, PythonToolInfo>;
+  private workerSeq = 0;
+  private requestSeq = 0;
+  private restartAttempts = 0;
+  private restartTimers = new Set<NodeJS.Timeout>();
+  private idleWaiters: Array<() => void> = [];
+  private readonly counters: Counters = {
+    requests: 0, succeeded: 0, errors: 0, timeouts: 0, aborted: 0, rejected: 0, crashes: 0, restarts: 0,
+  };
+
+  constructor(readonly config: PoolConfig, private readonly runId: string) {
+    this.scheduler = new Scheduler(config.queueMaxSize);
+    this.logger = new Logger(`Snakepit:${config.name}`);
+    this.readyPromise = new Promise<void>((resolve, reject) => {
+      this.markReady = resolve;
+      this.markFailed = reject;
+    });
+    this.readyPromise.catch(() => undefined);
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  /** Starts every worker, `startupConcurrency` at a time. Resolves when all are ready. */
+  async start(): Promise<void> {
+    const pending = Array.from({ length: this.config.poolSize }, () => () => this.startWorker());
+    const runners = Array.from({ length: Math.min(this.config.startupConcurrency, pending.length) }, async () => {
+      for (let next = pending.shift(); next && this.status === 'starting'; next = pending.shift()) await next();
+    });
+    try {
+      await Promise.all(runners);
+    } catch (error) {
+      this.fail(error as Error);
+      throw error;
+    }
+    if (this.status !== 'starting') return;
+    this.status = 'ready';
+    this.logger.log(`ready: ${this.workers.size} workers of ${this.config.adapter}`);
+    this.markReady();
+  }
+
+  /** Resolves when the pool can serve; rejects if it failed to start. */
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  /** Runs `tool` on a worker and resolves with its result. */
+  async execute(tool: string, args: unknown, options: ExecuteOptions = {}): Promise<unknown> {
+    assertValidCall(tool, options);
+    this.assertOpen();
+    const payload = encodeArgs(tool, args);
+    if (payload.length + ENVELOPE_BYTES > this.config.maxMessageBytes) {
+      throw new PayloadTooLargeError(
+        'arguments',
+        tool,
+        `are ${payload.length} bytes of JSON, over the ${this.config.maxMessageBytes}-byte limit (maxMessageBytes)`,
+      );
+    }
+    if (!this.tools) await this.readyPromise;
+    this.assertOpen();
+    if (!this.tools!.has(tool)) throw new UnknownToolError(tool, [...this.tools!.keys()].sort(), this.name);
+    if (options.signal?.aborted) throw new RequestAbortedError(tool, options.signal.reason);
+    return new Promise((resolve, reject) => this.submit(tool, payload, options, resolve, reject));
+  }
+
+  /** Python tools of this pool's adapter (known once a worker is ready). */
+  listTools(): PythonToolInfo[] {
+    return [...(this.tools?.values() ?? [])];
+  }
+
+  stats(): PoolStats {
+    const workers = { total: this.workers.size, starting: 0, ready: 0, stopping: 0 };
+    for (const worker of this.workers.values()) {
+      if (worker.state === 'starting') workers.starting++;
+      else if (worker.state === 'ready') workers.ready++;
+      else if (worker.state === 'stopping') workers.stopping++;
+    }
+    return {
+      pool: this.name,
+      status: this.status,
+      workers,
+      busy: this.scheduler.busyWorkers,
+      queued: this.scheduler.queued,
+      ...this.counters,
+    };
+  }
+
+  listWorkers(): WorkerInfo[] {
+    return [...this.workers.values()].map((worker) => worker.info());
+  }
+
+  /**
+   * Stops taking work, lets queued and running calls finish for up to `graceMs`, fails what is
+   * left with PoolClosedError, then stops every worker (SIGTERM, SIGKILL after `killTimeoutMs`).
+   */
+  async close(graceMs: number, killTimeoutMs: number): Promise<void> {
+    if (this.status === 'closing' || this.status === 'closed') return;
+    const wasStarting = this.status === 'starting';
+    this.status = 'closing';
+    if (wasStarting) this.markFailed(new PoolClosedError(this.name, 'it was closed before it was ready'));
+    for (const timer of this.restartTimers) clearTimeout(timer);
+    this.restartTimers.clear();
+    await this.whenIdle(graceMs);
+    for (const requestId of this.scheduler.drainQueue()) {
+      const call = this.calls.get(requestId);
+      if (call) this.settle(call, new PoolClosedError(this.name, `it shut down before the call to "${call.tool}" reached a worker`));
+    }
+    await Promise.all([...this.workers.values()].map((worker) => worker.stop(killTimeoutMs)));
+    this.status = 'closed';
+  }
+
+  // ── calls ──────────────────────────────────────────────────────────────
+
+  private submit(
+    tool: string,
+    args: Buffer,
+    options: ExecuteOptions,
+    resolve: (value: unknown) => void,
+    reject: (error: Error) => void,
+  ): void {
+    const timeoutMs = options.timeoutMs ?? this.config.requestTimeoutMs;
+    const call: PendingCall = {
+      id: String(++this.requestSeq),
+      tool,
+      args,
+      timeoutMs,
+      enqueuedAt: Date.now(),
+      state: 'queued',
+      resolve,
+      reject,
+      cleanup: [],
+    };
+    this.counters.requests++;
+    this.calls.set(call.id, call);
+    const timer = setTimeout(() => this.giveUp(call, new RequestTimeoutError(tool, timeoutMs)), timeoutMs);
+    call.cleanup.push(() => clearTimeout(timer));
+    const signal = options.signal;
+    if (signal) {
+      const onAbort = () => this.giveUp(call, new RequestAbortedError(tool, signal.reason));
+      signal.addEventListener('abort', onAbort, { once: true });
+      call.cleanup.push(() => signal.removeEventListener('abort', onAbort));
+    }
+    this.apply(this.scheduler.submit(call.id));
+    if (call.state === 'queued' && this.scheduler.isQueued(call.id)) this.armQueueTimeout(call);
+  }
+
+  private armQueueTimeout(call: PendingCall): void {
+    const timer = setTimeout(
+      () => this.giveUp(call, new QueueTimeoutError(this.name, call.tool, Date.now() - call.enqueuedAt)),
+      this.config.queueTimeoutMs,
+    );
+    call.cleanup.push(() => clearTimeout(timer));
+  }
+
+  private apply(actions: SchedulerAction[]): void {
+    for (const action of actions) {
+      const call = this.calls.get(action.requestId);
+      if (!call) continue;
+      if (action.type === 'reject') {
+        this.counters.rejected++;
+        this.settle(call, new PoolSaturatedError(this.name, this.config.queueMaxSize));
+      } else {
+        this.run(call, this.workers.get(action.workerId)!);
+      }
+    }
+  }
+
+  private run(call: PendingCall, worker: Worker): void {
+    call.state = 'running';
+    call.workerId = worker.id;
+    worker
+      .execute({ tool: call.tool, argsJson: call.args, requestId: call.id, sessionId: '' })
+      .then(
+        (reply) => {
+          if (call.state === 'running') {
+            const outcome = decodeReply(call.tool, reply);
+            this.settle(call, outcome.ok ? undefined : outcome.error, outcome.ok ? outcome.value : undefined);
+          }
+          call.state = 'done';
+          this.release(worker);
+        },
+        (error: SnakepitError) => {
+          if (call.state === 'running') this.settle(call, this.status === 'closing' ? this.closedDuring(call, error) : error);
+          call.state = 'done';
+          // A crashed worker is replaced when its exit is seen; any other channel failure: replace it now.
+          if (!(error instanceof WorkerCrashError)) worker.kill();
+        },
+      );
+  }
+
+  /** The caller stops waiting (timeout or abort). A running call gets `cancelGraceMs` to end
+   *  by itself; after that its worker is killed and replaced, so it never stays stuck. */
+  private giveUp(call: PendingCall, error: SnakepitError): void {
+    if (call.state === 'queued') {
+      this.scheduler.withdraw(call.id);
+    } else if (call.state === 'running') {
+      const worker = this.workers.get(call.workerId!);
+      this.settle(call, error);
+      call.state = 'abandoned';
+      if (worker) {
+        const grace = setTimeout(() => {
+          if (call.state !== 'abandoned') return;
+          this.logger.warn(`worker ${worker.id} still runs "${call.tool}" after the caller gave up; replacing it`);
+          worker.kill();
+        }, this.config.cancelGraceMs);
+        grace.unref();
+      }
+      return;
+    } else {
+      return;
+    }
+    this.settle(call, error);
+  }
+
+  private settle(call: PendingCall, error: Error | undefined, value?: unknown): void {
+    if (!this.calls.delete(call.id)) return;
+    for (const undo of call.cleanup) undo();
+    if (call.state === 'queued') call.state = 'done';
+    if (error) {
+      this.counters.errors++;
+      if (error instanceof RequestTimeoutError || error instanceof QueueTimeoutError) this.counters.timeouts++;
+      if (error instanceof RequestAbortedError) this.counters.aborted++;
+      call.reject(error);
+    } else {
+      this.counters.succeeded++;
+      call.resolve(value);
+    }
+    if (this.calls.size === 0 && this.idleWaiters.length) {
+      for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  }
+
+  private release(worker: Worker): void {
+    if (worker.state === 'ready' && this.workers.has(worker.id)) this.apply(this.scheduler.release(worker.id));
+  }
+
+  private closedDuring(call: PendingCall, error: SnakepitError): SnakepitError {
+    return error instanceof WorkerCrashError
+      ? new PoolClosedError(this.name, `it shut down before "${call.tool}" finished (shutdown.graceMs)`)
+      : error;
+  }
+
+  /** Starting or ready: workers that leave are replaced. */
+  private get accepting(): boolean {
+    return this.status === 'starting' || this.status === 'ready';
+  }
+
+  private assertOpen(): void {
+    if (this.status === 'closing' || this.status === 'closed') throw new PoolClosedError(this.name);
+  }
+
+  private whenIdle(graceMs: number): Promise<void> {
+    if (this.calls.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, graceMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  // ── workers ────────────────────────────────────────────────────────────
+
+  private async startWorker(): Promise<void> {
+    const worker = new Worker(`${this.name}-${++this.workerSeq}`, this.name, {
+      runId: this.runId,
+      executable: this.config.pythonExecutable,
+      adapter: this.config.adapter,
+      pythonPath: [bridgePaths().pythonDir, ...this.config.pythonPath],
+      env: this.config.env,
+      maxMessageBytes: this.config.maxMessageBytes,
+      startupTimeoutMs: this.config.startupTimeoutMs,
+      onOutput: (line, stream) => this.logOutput(worker.id, line, stream),
+    });
+    this.workers.set(worker.id, worker);
+    try {
+      await worker.start();
+    } catch (error) {
+      this.workers.delete(worker.id);
+      throw error;
+    }
+    if (!this.accepting) {
+      worker.kill();
+      return;
+    }
+    this.tools ??= new Map(worker.tools.map((tool) => [tool.name, tool]));
+    void worker.exited.then((exit) => this.onWorkerExit(worker, describeExit(exit)));
+    this.apply(this.scheduler.addWorker(worker.id));
+  }
+
+  private onWorkerExit(worker: Worker, how: string): void {
+    this.scheduler.removeWorker(worker.id);
+    this.workers.delete(worker.id);
+    if (!this.accepting) return;
+    if (worker.stopRequested) {
+      this.logger.log(`worker ${worker.id} (pid ${worker.pid}) ${how} after it was stopped; replacing it`);
+    } else {
+      this.counters.crashes++;
+      this.logger.warn(`worker ${worker.id} (pid ${worker.pid}) ${how}; replacing it`);
+    }
+    this.scheduleReplacement(0);
+  }
+
+  private scheduleReplacement(delayMs: number): void {
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(timer);
+      this.counters.restarts++;
+      this.startWorker().then(
+        () => {
+          this.restartAttempts = 0;
+        },
+        (error: Error) => {
+          if (!this.accepting) return;
+          const backoff = Math.min(RESTART_BACKOFF_MS.max, RESTART_BACKOFF_MS.first * 2 ** this.restartAttempts++);
+          this.logger.error(`could not start a replacement worker (retrying in ${backoff} ms): ${error.message}`);
+          this.scheduleReplacement(backoff);
+        },
+      );
+    }, delayMs);
+    this.restartTimers.add(timer);
+  }
+
+  private fail(error: Error): void {
+    if (this.status !== 'starting') return;
+    this.status = 'failed';
+    this.logger.error(error.message);
+    this.markFailed(error instanceof WorkerStartError ? error : new WorkerStartError(this.name, error.message));
+    for (const worker of this.workers.values()) worker.kill();
+  }
+
+  private logOutput(workerId: string, line: string, stream: string): void {
+    if (stream === 'stderr') this.logger.warn(line, `Snakepit:${workerId}`);
+    else this.logger.log(line, `Snakepit:${workerId}`);
+  }
+}

@@ -1,0 +1,35 @@
+/** Per-call options of PoolService.execute(). */
+export interface ExecuteOptions {
+  /** Pool to run in. Default: "default", or the only pool there is. */
+  pool?: string;
+  /** Time limit for the whole call, queue wait included. Default: the pool's requestTimeoutMs. */
+  timeoutMs?: number;
+  /** Aborting it cancels the call: a waiting call leaves the queue, a running one frees its worker. */
+  signal?: AbortSignal;
+}
+
+export type PoolStatus = 'starting' | 'ready' | 'failed' | 'closing' | 'closed';
+
+/** Counters and gauges of one pool, as `PoolService.stats()` returns them. */
+export interface PoolStats {
+  pool: string;
+  status: PoolStatus;
+  workers: { total: number; starting: number; ready: number; stopping: number };
+  /** Workers running a call now. */
+  busy: number;
+  /** Calls waiting for a worker. */
+  queued: number;
+  /** Calls accepted since start. */
+  requests: number;
+  succeeded: number;
+  /** Calls that ended in an error of any kind (timeouts, crashes and Python exceptions included). */
+  errors: number;
+  timeouts: number;
+  aborted: number;
+  /** Calls refused because the queue was full. */
+  rejected: number;
+  /** Workers that died without being asked to. */
+  crashes: number;
+  /** Workers started to replace one that left. */
+  restarts: number;
+}

@@ -1,0 +1,171 @@
+import type * as grpc from '@grpc/grpc-js';
+import { createWorkerClient, PROTOCOL_VERSION, type WireExecuteReply, type WireExecuteRequest, type WorkerClient } from '../bridge/wire';
+import { WorkerCrashError, WorkerProtocolError, WorkerStartError, type SnakepitError, type WorkerExit } from '../errors';
+import { signalGroup, terminate } from '../process/process-killer';
+import { startPythonProcess, type PythonProcess, type PythonProcessSpec } from '../process/python-process';
+
+export type WorkerState = 'starting' | 'ready' | 'stopping' | 'exited';
+
+/** A Python tool as the worker describes it. */
+export interface PythonToolInfo {
+  name: string;
+  description: string;
+  supportsStreaming: boolean;
+  parameters: unknown[];
+}
+
+/** A snapshot of one worker, as `PoolService.listWorkers()` shows it. */
+export interface WorkerInfo {
+  id: string;
+  pool: string;
+  pid: number | undefined;
+  state: WorkerState;
+  /** Calls running on it now. */
+  inFlight: number;
+  /** Calls it has finished, in any way. */
+  requests: number;
+  startedAt: string;
+  readyAt?: string;
+}
+
+/** How long to wait for the exit status of a process whose channel broke. */
+const EXIT_SETTLE_MS = 1000;
+
+/**
+ * One Python process and its gRPC channel. It starts, runs calls and stops; it reports its
+ * exit through `exited`, and never decides pool policy.
+ */
+export class Worker {
+  state: WorkerState = 'starting';
+  inFlight = 0;
+  requests = 0;
+  tools: PythonToolInfo[] = [];
+  readonly startedAt = new Date();
+  readyAt?: Date;
+  /** The host asked it to stop (recycle, timeout, shutdown), so its exit is no crash. */
+  stopRequested = false;
+  /** Resolves when the process has exited, with how it ended. */
+  readonly exited: Promise<WorkerExit>;
+
+  private readonly process: PythonProcess;
+  private client?: WorkerClient;
+  private exitInfo?: WorkerExit;
+  private readonly maxMessageBytes: number;
+
+  constructor(readonly id: string, readonly pool: string, spec: Omit<PythonProcessSpec, 'workerId'>) {
+    this.maxMessageBytes = spec.maxMessageBytes;
+    this.process = startPythonProcess({ ...spec, workerId: id });
+    this.exited = new Promise((resolve) => {
+      this.process.child.once('exit', (exitCode, signal) => {
+        this.exitInfo = { exitCode, signal };
+        this.state = 'exited';
+        this.client?.close();
+        resolve(this.exitInfo);
+      });
+      // A spawn failure (ENOENT) emits 'error' and maybe no 'exit'.
+      this.process.child.once('error', () => {
+        if (this.process.child.pid === undefined) {
+          this.exitInfo = { exitCode: null, signal: null };
+          this.state = 'exited';
+          resolve(this.exitInfo);
+        }
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.process.child.pid;
+  }
+
+  get lastOutput(): string[] {
+    return this.process.output.snapshot();
+  }
+
+  /** Waits for the handshake, connects, and reads the adapter's tools. Kills the process on failure. */
+  async start(): Promise<void> {
+    try {
+      const ready = await this.process.ready;
+      this.client = createWorkerClient(ready.address, this.maxMessageBytes);
+      const description = await this.unary<Record<string, never>, any>('Describe', {});
+      if (description.protocolVersion !== PROTOCOL_VERSION) {
+        throw new WorkerStartError(
+          this.id,
+          `it speaks protocol ${description.protocolVersion}, this host speaks ${PROTOCOL_VERSION}: install matching versions of the npm package and priv/python`,
+        );
+      }
+      this.tools = description.tools.map((tool: any) => ({
+        name: tool.name,
+        description: tool.description,
+        supportsStreaming: tool.supportsStreaming,
+        parameters: tool.parametersJson?.length ? JSON.parse(tool.parametersJson.toString('utf8')) : [],
+      }));
+      this.state = 'ready';
+      this.readyAt = new Date();
+    } catch (error) {
+      this.kill();
+      if (error instanceof WorkerStartError) throw error;
+      throw new WorkerStartError(this.id, `the handshake failed: ${(error as Error).message}`, this.lastOutput);
+    }
+  }
+
+  /** Runs one call. Rejects with WorkerCrashError if the process dies, WorkerProtocolError if the channel breaks. */
+  async execute(request: WireExecuteRequest): Promise<WireExecuteReply> {
+    this.inFlight++;
+    try {
+      return await this.unary<WireExecuteRequest, WireExecuteReply>('Execute', request);
+    } catch (error) {
+      throw await this.explainFailure(error as grpc.ServiceError, request.tool);
+    } finally {
+      this.inFlight--;
+      this.requests++;
+    }
+  }
+
+  /** SIGTERM (Python finishes in-flight calls), then SIGKILL after `killTimeoutMs`. */
+  async stop(killTimeoutMs: number): Promise<void> {
+    this.stopRequested = true;
+    if (this.state !== 'exited') this.state = 'stopping';
+    await terminate(this.process.child, killTimeoutMs);
+    this.client?.close();
+  }
+
+  /** SIGKILL at once, for a worker that is stuck or no longer wanted. */
+  kill(): void {
+    this.stopRequested = true;
+    if (this.state !== 'exited') this.state = 'stopping';
+    signalGroup(this.process.child, 'SIGKILL');
+  }
+
+  info(): WorkerInfo {
+    return {
+      id: this.id,
+      pool: this.pool,
+      pid: this.pid,
+      state: this.state,
+      inFlight: this.inFlight,
+      requests: this.requests,
+      startedAt: this.startedAt.toISOString(),
+      readyAt: this.readyAt?.toISOString(),
+    };
+  }
+
+  private unary<Req, Rep>(method: 'Describe' | 'Execute' | 'Ping', request: Req): Promise<Rep> {
+    return new Promise((resolve, reject) => {
+      (this.client as any)[method](request, {}, (error: grpc.ServiceError | null, reply: Rep) =>
+        error ? reject(error) : resolve(reply),
+      );
+    });
+  }
+
+  private async explainFailure(error: grpc.ServiceError, tool: string): Promise<SnakepitError> {
+    const exit = this.exitInfo ?? (await Promise.race([this.exited, delay(EXIT_SETTLE_MS)]));
+    if (exit) return new WorkerCrashError(this.id, this.pid, exit, tool, this.lastOutput);
+    return new WorkerProtocolError(this.id, `the call to "${tool}" failed: ${error.details || error.message}`, {
+      cause: error,
+    });
+  }
+}
+
+function delay(ms: number): Promise<undefined> {
+  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
+}

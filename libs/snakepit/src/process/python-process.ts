@@ -1,0 +1,125 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { delimiter } from 'node:path';
+import type { Readable } from 'node:stream';
+import { WorkerStartError } from '../errors';
+import { OutputTail } from './output-tail';
+
+/** Everything needed to start one Python worker process. */
+export interface PythonProcessSpec {
+  workerId: string;
+  runId: string;
+  executable: string;
+  adapter: string;
+  /** Directories for PYTHONPATH, in order. */
+  pythonPath: string[];
+  env: Record<string, string>;
+  maxMessageBytes: number;
+  startupTimeoutMs: number;
+  onOutput?: (line: string, stream: string) => void;
+}
+
+export interface ReadyMessage {
+  address: string;
+  pid: number;
+  protocol: number;
+}
+
+/** File descriptor on which the worker announces readiness (one JSON line). */
+const READY_FD = 3;
+
+export interface PythonProcess {
+  child: ChildProcess;
+  output: OutputTail;
+  /** Resolves with the worker's address once it serves; rejects with WorkerStartError. */
+  ready: Promise<ReadyMessage>;
+}
+
+/**
+ * Starts `python -m snakepit_bridge.server` in its own process group. Its stdin is a pipe the
+ * host never writes to: when the host dies, even by SIGKILL, the worker sees EOF and exits.
+ */
+export function startPythonProcess(spec: PythonProcessSpec): PythonProcess {
+  const args = [
+    '-u',
+    '-m',
+    'snakepit_bridge.server',
+    '--adapter',
+    spec.adapter,
+    '--run-id',
+    spec.runId,
+    '--worker-id',
+    spec.workerId,
+    '--ready-fd',
+    String(READY_FD),
+    '--max-message-bytes',
+    String(spec.maxMessageBytes),
+  ];
+  const env = {
+    ...process.env,
+    ...spec.env,
+    PYTHONPATH: [...spec.pythonPath, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
+    PYTHONUNBUFFERED: '1',
+  };
+  const child = spawn(spec.executable, args, { env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true });
+  const output = new OutputTail(50, spec.onOutput);
+  output.follow(child.stdout!, 'stdout');
+  output.follow(child.stderr!, 'stderr');
+  const ready = awaitReady(child, spec, output);
+  ready.catch(() => undefined);
+  return { child, output, ready };
+}
+
+function awaitReady(child: ChildProcess, spec: PythonProcessSpec, output: OutputTail): Promise<ReadyMessage> {
+  return new Promise((resolve, reject) => {
+    const fail = (reason: string, pythonType?: string) => {
+      cleanup();
+      reject(new WorkerStartError(spec.workerId, reason, output.snapshot(), pythonType));
+    };
+    const timer = setTimeout(
+      () => fail(`not ready after ${spec.startupTimeoutMs} ms (startupTimeoutMs)`),
+      spec.startupTimeoutMs,
+    );
+    const onError = (error: NodeJS.ErrnoException) =>
+      fail(
+        error.code === 'ENOENT'
+          ? `Python interpreter "${spec.executable}" was not found. Set pythonExecutable or SNAKEPIT_PYTHON to a Python 3 with grpcio and protobuf (run "make setup").`
+          : `could not run "${spec.executable}": ${error.message}`,
+      );
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
+      // Let the stdout/stderr pipes flush so the error carries Python's last words.
+      setImmediate(() => fail(`the process ${signal ? `was killed by ${signal}` : `exited with code ${code}`} before it was ready`));
+    const lines = new OutputTail(1, (line) => {
+      const message = parseReadyLine(line);
+      if (!message) return fail(`it sent an unreadable handshake: ${line.slice(0, 200)}`);
+      if (message.event === 'ready') {
+        cleanup();
+        resolve({ address: message.address, pid: message.pid, protocol: message.protocol });
+      } else {
+        fail(`${message.type}: ${message.message}`, message.type);
+      }
+    });
+    lines.follow(child.stdio[READY_FD] as Readable, 'ready');
+    child.once('error', onError);
+    child.once('exit', onExit);
+    function cleanup() {
+      clearTimeout(timer);
+      child.off('error', onError);
+      child.off('exit', onExit);
+    }
+  });
+}
+
+type HandshakeLine =
+  | { event: 'ready'; address: string; pid: number; protocol: number }
+  | { event: 'failed'; type: string; message: string; traceback?: string };
+
+function parseReadyLine(line: string): HandshakeLine | undefined {
+  try {
+    const parsed = JSON.parse(line);
+    if (parsed?.event === 'ready' && typeof parsed.address === 'string') return parsed;
+    if (parsed?.event === 'failed' && typeof parsed.type === 'string') return parsed;
+  } catch {
+    /* fall through */
+  }
+  return undefined;
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Finds a Python 3.9+ that can import grpc and google.protobuf (installing one when it can),
+# generates the Python message stubs, and records the interpreter in .snakepit/python.
+# Order: $SNAKEPIT_PYTHON, the interpreter recorded last time, the project's .venv,
+# python3 on PATH, /usr/bin/python3. When none works: Debian packages (as root, with apt-get),
+# else a .venv with pip and priv/python/requirements.txt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+STATE=.snakepit/python
+REQUIREMENTS=priv/python/requirements.txt
+DEBIAN_PACKAGES="python3-grpcio python3-protobuf"
+
+say() { echo "[setup] $*"; }
+usable() { [ -n "$1" ] && "$1" -c 'import sys, grpc, google.protobuf; sys.exit(sys.version_info < (3, 9))' >/dev/null 2>&1; }
+absolute() { local p; p=$(command -v "$1" 2>/dev/null) || return 1; "$p" -c 'import sys; print(sys.executable)' 2>/dev/null; }
+
+choose() {
+  if [ -n "${SNAKEPIT_PYTHON:-}" ]; then
+    if usable "$SNAKEPIT_PYTHON"; then absolute "$SNAKEPIT_PYTHON"; return 0; fi
+    echo "[setup] error: SNAKEPIT_PYTHON=$SNAKEPIT_PYTHON cannot import grpc and google.protobuf (or is not Python 3.9+)." >&2
+    echo "[setup] Install them for it (pip install -r $REQUIREMENTS), or unset SNAKEPIT_PYTHON to let setup choose." >&2
+    exit 1
+  fi
+  local candidate
+  for candidate in "$(cat "$STATE" 2>/dev/null || true)" .venv/bin/python python3 /usr/bin/python3; do
+    if usable "$candidate"; then absolute "$candidate"; return 0; fi
+  done
+  return 1
+}
+
+install_python() {
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    say "no Python with grpcio and protobuf found: installing Debian packages $DEBIAN_PACKAGES"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq $DEBIAN_PACKAGES >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null && apt-get install -y -qq $DEBIAN_PACKAGES >/dev/null; } || true
+    usable /usr/bin/python3 && return 0
+  fi
+  if command -v python3 >/dev/null 2>&1 && python3 -m venv .venv >/dev/null 2>&1; then
+    say "creating .venv and installing $REQUIREMENTS with pip"
+    .venv/bin/python -m pip install --quiet -r "$REQUIREMENTS" && return 0
+  fi
+  return 1
+}
+
+PY=$(choose) || {
+  install_python || true
+  PY=$(choose) || {
+    echo "[setup] error: no usable Python found. Snakepit needs Python 3.9+ with the grpcio and protobuf packages." >&2
+    echo "[setup] Fix: on Debian/Ubuntu 'sudo apt-get install $DEBIAN_PACKAGES'; elsewhere" >&2
+    echo "[setup]      'python3 -m venv .venv && .venv/bin/pip install -r $REQUIREMENTS';" >&2
+    echo "[setup] or point SNAKEPIT_PYTHON at an interpreter that has them." >&2
+    exit 1
+  }
+}
+
+mkdir -p .snakepit
+if [ "$(cat "$STATE" 2>/dev/null || true)" != "$PY" ]; then
+  echo "$PY" >"$STATE"
+  say "Python: $PY ($("$PY" -c 'import sys, grpc, google.protobuf as p; print(f"Python {sys.version.split()[0]}, grpcio {grpc.__version__}, protobuf {p.__version__}")'))"
+fi
+
+if ! bash scripts/gen-python-stubs.sh "$PY"; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    say "installing Debian's protobuf-compiler to generate the Python stubs"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq protobuf-compiler >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq protobuf-compiler >/dev/null; }
+    bash scripts/gen-python-stubs.sh "$PY"
+  else
+    exit 1
+  fi
+fi
