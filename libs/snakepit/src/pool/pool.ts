@@ -137,7 +137,7 @@ export class Pool {
    * left with PoolClosedError, then stops every worker (SIGTERM, SIGKILL after `killTimeoutMs`).
    */
   async close(graceMs: number, killTimeoutMs: number): Promise<void> {
-    if (this.status === 'closing' || this.status === 'closed') return;
+    if (this.isShuttingDown) return;
     const wasStarting = this.status === 'starting';
     this.status = 'closing';
     if (wasStarting) this.markFailed(new PoolClosedError(this.name, 'it was closed before it was ready'));
@@ -223,7 +223,7 @@ export class Pool {
           this.release(worker);
         },
         (error: SnakepitError) => {
-          if (call.state === 'running') this.settle(call, this.status === 'closing' ? this.closedDuring(call, error) : error);
+          if (call.state === 'running') this.settle(call, this.isShuttingDown ? this.closedDuring(call, error) : error);
           call.state = 'done';
           // A crashed worker is replaced when its exit is seen; any other channel failure: replace it now.
           if (!(error instanceof WorkerCrashError)) worker.kill();
@@ -288,8 +288,12 @@ export class Pool {
     return this.status === 'starting' || this.status === 'ready';
   }
 
+  private get isShuttingDown(): boolean {
+    return this.status === 'closing' || this.status === 'closed';
+  }
+
   private assertOpen(): void {
-    if (this.status === 'closing' || this.status === 'closed') throw new PoolClosedError(this.name);
+    if (this.isShuttingDown) throw new PoolClosedError(this.name);
   }
 
   private whenIdle(graceMs: number): Promise<void> {

@@ -30,6 +30,8 @@ export interface WorkerInfo {
 
 /** How long to wait for the exit status of a process whose channel broke. */
 const EXIT_SETTLE_MS = 1000;
+/** How long to wait, after an exit, for the rest of the process's output. */
+const OUTPUT_SETTLE_MS = 200;
 
 /**
  * One Python process and its gRPC channel. It starts, runs calls and stops; it reports its
@@ -56,7 +58,9 @@ export class Worker {
     this.maxMessageBytes = spec.maxMessageBytes;
     this.process = startPythonProcess({ ...spec, workerId: id });
     this.exited = new Promise((resolve) => {
-      this.process.child.once('exit', (exitCode, signal) => {
+      this.process.child.once('exit', async (exitCode, signal) => {
+        // Give stdout/stderr a moment to deliver Python's last words (a fatal error's stack).
+        await Promise.race([this.process.outputClosed, delay(OUTPUT_SETTLE_MS)]);
         this.exitInfo = { exitCode, signal };
         this.state = 'exited';
         this.client?.close();
@@ -126,7 +130,7 @@ export class Worker {
     this.stopRequested = true;
     if (this.state !== 'exited') this.state = 'stopping';
     await terminate(this.process.child, killTimeoutMs);
-    this.client?.close();
+    await this.exited;
   }
 
   /** SIGKILL at once, for a worker that is stuck or no longer wanted. */

@@ -32,6 +32,8 @@ export interface PythonProcess {
   output: OutputTail;
   /** Resolves with the worker's address once it serves; rejects with WorkerStartError. */
   ready: Promise<ReadyMessage>;
+  /** Resolves when stdout and stderr have both ended. */
+  outputClosed: Promise<void>;
 }
 
 /**
@@ -66,7 +68,12 @@ export function startPythonProcess(spec: PythonProcessSpec): PythonProcess {
   output.follow(child.stderr!, 'stderr');
   const ready = awaitReady(child, spec, output);
   ready.catch(() => undefined);
-  return { child, output, ready };
+  const outputClosed = Promise.all([ended(child.stdout!), ended(child.stderr!)]).then(() => undefined);
+  return { child, output, ready, outputClosed };
+}
+
+function ended(stream: Readable): Promise<void> {
+  return stream.readableEnded ? Promise.resolve() : new Promise((resolve) => stream.once('close', () => resolve()));
 }
 
 function awaitReady(child: ChildProcess, spec: PythonProcessSpec, output: OutputTail): Promise<ReadyMessage> {

@@ -1,0 +1,127 @@
+import {
+  PythonAttributeError,
+  PythonError,
+  PythonException,
+  PythonFileNotFoundError,
+  PythonImportError,
+  PythonIndexError,
+  PythonKeyError,
+  PythonNotImplementedError,
+  PythonPermissionError,
+  PythonRuntimeError,
+  PythonTypeError,
+  PythonValueError,
+  PythonZeroDivisionError,
+  SerializationError,
+  SnakepitError,
+  UnknownToolError,
+  InvalidCallError,
+} from '@snakepit/nestjs';
+import { bootApp, rejectionOf, type TestApp } from './support/app';
+
+describe('PoolService.execute with real Python workers', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await bootApp({ poolSize: 2 });
+  });
+  afterAll(() => app.close());
+
+  it('runs a tool and returns its JSON result', async () => {
+    await expect(app.pool.execute('add', { a: 2, b: 40 })).resolves.toBe(42);
+    await expect(app.pool.execute('echo', { nested: { list: [1, 'two', null, true] } })).resolves.toEqual({
+      nested: { list: [1, 'two', null, true] },
+    });
+    const pong = await app.pool.execute<{ pong: boolean; pid: number }>('ping');
+    expect(pong.pong).toBe(true);
+    expect(app.pool.listWorkers().map((w) => w.pid)).toContain(pong.pid);
+  });
+
+  it('runs async tools', async () => {
+    await expect(app.pool.execute('async_add', { a: 1, b: 2 })).resolves.toBe(3);
+  });
+
+  it('returns bytes as a Buffer', async () => {
+    const bytes = await app.pool.execute<Buffer>('bytes_of', { n: 5, fill: 7 });
+    expect(Buffer.isBuffer(bytes)).toBe(true);
+    expect([...bytes]).toEqual([7, 7, 7, 7, 7]);
+  });
+
+  it('carries unicode and large values intact', async () => {
+    const text = 'snake 🐍 — ünïcode'.repeat(1000);
+    await expect(app.pool.execute('echo', { text })).resolves.toEqual({ text });
+  });
+
+  it.each([
+    ['ValueError', PythonValueError, 'python_value_error'],
+    ['KeyError', PythonKeyError, 'python_key_error'],
+    ['IndexError', PythonIndexError, 'python_index_error'],
+    ['TypeError', PythonTypeError, 'python_type_error'],
+    ['AttributeError', PythonAttributeError, 'python_attribute_error'],
+    ['ImportError', PythonImportError, 'python_import_error'],
+    ['RuntimeError', PythonRuntimeError, 'python_runtime_error'],
+    ['NotImplementedError', PythonNotImplementedError, 'python_not_implemented_error'],
+    ['FileNotFoundError', PythonFileNotFoundError, 'python_file_not_found_error'],
+    ['PermissionError', PythonPermissionError, 'python_permission_error'],
+    ['ZeroDivisionError', PythonZeroDivisionError, 'python_zero_division_error'],
+    ['LookupError', PythonException, 'python_exception'],
+    ['Custom', PythonException, 'python_exception'],
+  ])('turns a Python %s into a typed error', async (type, ErrorClass, code) => {
+    const error = await rejectionOf(app.pool.execute('raise_error', { type, message: `bad ${type}` }));
+    expect(error).toBeInstanceOf(ErrorClass);
+    expect(error).toBeInstanceOf(PythonError);
+    expect(error).toBeInstanceOf(SnakepitError);
+    expect(error.code).toBe(code);
+    expect(error.pythonType).toBe(type === 'Custom' ? 'ShowcaseError' : type);
+    expect(error.message).toContain(`bad ${type}`);
+    expect(error.traceback).toMatch(/Traceback \(most recent call last\)/);
+    expect(error.traceback).toContain('raise_error');
+  });
+
+  it('names the tools that exist when the tool is unknown', async () => {
+    const error = await rejectionOf(app.pool.execute('no_such_tool'));
+    expect(error).toBeInstanceOf(UnknownToolError);
+    expect(error.code).toBe('unknown_tool');
+    expect(error.available).toEqual(expect.arrayContaining(['add', 'echo', 'ping', 'sleep']));
+    expect(error.message).toContain('add');
+  });
+
+  it('refuses arguments that cannot be serialised before sending them', async () => {
+    const before = app.pool.stats().requests;
+    const error = await rejectionOf(app.pool.execute('echo', { when: 10n } as any));
+    expect(error).toBeInstanceOf(SerializationError);
+    expect(error.direction).toBe('arguments');
+    expect(app.pool.stats().requests).toBe(before);
+  });
+
+  it('reports a result Python cannot serialise', async () => {
+    const error = await rejectionOf(app.pool.execute('unserializable'));
+    expect(error).toBeInstanceOf(SerializationError);
+    expect(error.direction).toBe('result');
+    expect(error.message).toContain('unserializable');
+  });
+
+  it('passes Python argument mistakes on as TypeError', async () => {
+    const error = await rejectionOf(app.pool.execute('add', { a: 1 }));
+    expect(error).toBeInstanceOf(PythonTypeError);
+    expect(error.message).toContain('b');
+  });
+
+  it('refuses malformed calls', async () => {
+    await expect(app.pool.execute('', {})).rejects.toBeInstanceOf(InvalidCallError);
+    await expect(app.pool.execute('add', { a: 1, b: 2 }, { timeoutMs: -5 })).rejects.toThrow(/timeoutMs must be a positive/);
+  });
+
+  it('reports stats and workers', async () => {
+    const stats = app.pool.stats();
+    expect(stats).toMatchObject({ pool: 'default', status: 'ready', workers: { total: 2, ready: 2 }, busy: 0, queued: 0 });
+    expect(stats.requests).toBeGreaterThan(10);
+    expect(stats.errors).toBeGreaterThan(10);
+    expect(stats.succeeded).toBeGreaterThan(3);
+    const workers = app.pool.listWorkers();
+    expect(workers).toHaveLength(2);
+    for (const worker of workers) {
+      expect(worker).toMatchObject({ pool: 'default', state: 'ready', inFlight: 0 });
+      expect(worker.pid).toEqual(expect.any(Number));
+    }
+  });
+});

@@ -1,0 +1,113 @@
+import {
+  PoolSaturatedError,
+  QueueTimeoutError,
+  RequestAbortedError,
+  RequestTimeoutError,
+} from '@snakepit/nestjs';
+import { bootApp, rejectionOf, type TestApp } from './support/app';
+import { eventually, isAlive } from './support/processes';
+
+describe('queueing, timeouts and cancellation', () => {
+  let app: TestApp;
+  afterEach(() => app?.close());
+
+  it('runs more concurrent calls than workers, all of them, in FIFO order', async () => {
+    app = await bootApp({ poolSize: 1 });
+    const finished: number[] = [];
+    const calls = Array.from({ length: 12 }, (_, i) =>
+      app.pool.execute('echo', { i }).then((r: any) => finished.push(r.i)),
+    );
+    await Promise.all(calls);
+    expect(finished).toEqual(Array.from({ length: 12 }, (_, i) => i));
+  });
+
+  it('spreads concurrent calls over every worker', async () => {
+    app = await bootApp({ poolSize: 2 });
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => app.pool.execute<{ pid: number }>('sleep', { ms: 50 })),
+    );
+    expect(new Set(results.map((r) => r.pid)).size).toBe(2);
+    expect(app.pool.stats()).toMatchObject({ succeeded: 8, busy: 0, queued: 0 });
+  });
+
+  it('refuses calls when the queue is full', async () => {
+    app = await bootApp({ poolSize: 1, queue: { maxSize: 2 } });
+    await app.pool.ready();
+    const running = app.pool.execute('sleep', { ms: 300 });
+    const queued = [app.pool.execute('echo', { n: 1 }), app.pool.execute('echo', { n: 2 })];
+    const error = await rejectionOf(app.pool.execute('echo', { n: 3 }));
+    expect(error).toBeInstanceOf(PoolSaturatedError);
+    expect(error.code).toBe('pool_saturated');
+    await expect(running).resolves.toMatchObject({ slept_ms: 300 });
+    await expect(Promise.all(queued)).resolves.toEqual([{ n: 1 }, { n: 2 }]);
+    expect(app.pool.stats().rejected).toBe(1);
+  });
+
+  it('fails a call that waits in the queue too long, and never runs it', async () => {
+    app = await bootApp({ poolSize: 1, queue: { timeoutMs: 150 } });
+    await app.pool.ready();
+    const running = app.pool.execute('sleep', { ms: 600 });
+    const error = await rejectionOf(app.pool.execute('allocate', { mb: 1 }));
+    expect(error).toBeInstanceOf(QueueTimeoutError);
+    expect(error.code).toBe('queue_timeout');
+    await running;
+    // Had the timed-out call run, the worker would hold 1 MiB already.
+    await expect(app.pool.execute('allocate', { mb: 1 })).resolves.toEqual({ allocated_mb: 1 });
+  });
+
+  it('times out a running call and replaces the worker that keeps running it', async () => {
+    app = await bootApp({ poolSize: 1, cancelGraceMs: 100 });
+    await app.pool.ready();
+    const [before] = app.pool.listWorkers();
+    const error = await rejectionOf(app.pool.execute('sleep', { ms: 30_000 }, { timeoutMs: 200 }));
+    expect(error).toBeInstanceOf(RequestTimeoutError);
+    expect(error.code).toBe('request_timeout');
+    await eventually(() => !isAlive(before.pid!), 5000, 'the stuck worker to be killed');
+    await expect(app.pool.execute('ping')).resolves.toMatchObject({ pong: true });
+    const after = app.pool.listWorkers();
+    expect(after).toHaveLength(1);
+    expect(after[0].pid).not.toBe(before.pid);
+    expect(app.pool.stats().timeouts).toBe(1);
+  });
+
+  it('keeps a worker that finishes within the cancel grace period', async () => {
+    app = await bootApp({ poolSize: 1, cancelGraceMs: 3000 });
+    await app.pool.ready();
+    const [before] = app.pool.listWorkers();
+    await expect(app.pool.execute('sleep', { ms: 300 }, { timeoutMs: 100 })).rejects.toBeInstanceOf(RequestTimeoutError);
+    const pid = await app.pool.execute('pid');
+    expect(pid).toBe(before.pid);
+  });
+
+  it('aborts a running call through an AbortSignal', async () => {
+    app = await bootApp({ poolSize: 1, cancelGraceMs: 100 });
+    await app.pool.ready();
+    const controller = new AbortController();
+    const call = app.pool.execute('sleep', { ms: 30_000 }, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 100);
+    const error = await rejectionOf(call);
+    expect(error).toBeInstanceOf(RequestAbortedError);
+    expect(error.code).toBe('request_aborted');
+    await expect(app.pool.execute('ping', {}, { timeoutMs: 10_000 })).resolves.toMatchObject({ pong: true });
+    expect(app.pool.stats().aborted).toBe(1);
+  });
+
+  it('removes an aborted call from the queue so it never runs', async () => {
+    app = await bootApp({ poolSize: 1 });
+    await app.pool.ready();
+    const running = app.pool.execute('sleep', { ms: 300 });
+    const controller = new AbortController();
+    const queued = app.pool.execute('allocate', { mb: 1 }, { signal: controller.signal });
+    controller.abort(new Error('user left'));
+    const error = await rejectionOf(queued);
+    expect(error).toBeInstanceOf(RequestAbortedError);
+    expect(error.message).toContain('user left');
+    await running;
+    await expect(app.pool.execute('allocate', { mb: 1 })).resolves.toEqual({ allocated_mb: 1 });
+  });
+
+  it('refuses a call whose signal is already aborted', async () => {
+    app = await bootApp({ poolSize: 1 });
+    await expect(app.pool.execute('ping', {}, { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(RequestAbortedError);
+  });
+});
