@@ -7,7 +7,8 @@ async function bootstrap() {
   const app = await NestFactory.create(AppModule.register(config.snakepit));
   app.enableShutdownHooks();
   await app.listen(config.port);
-  console.log(`Snakepit sample listening on http://localhost:${config.port}`);
+  const url = (await app.getUrl()).replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
+  console.log(`Snakepit sample listening on ${url}`);
 }
 
 void bootstrap();

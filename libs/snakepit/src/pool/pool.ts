@@ -148,8 +148,10 @@ export class Pool {
       const call = this.calls.get(requestId);
       if (call) this.settle(call, new PoolClosedError(this.name, `it shut down before the call to "${call.tool}" reached a worker`));
     }
-    await Promise.all([...this.workers.values()].map((worker) => worker.stop(killTimeoutMs)));
+    const stopping = [...this.workers.values()];
+    await Promise.all(stopping.map((worker) => worker.stop(killTimeoutMs)));
     this.status = 'closed';
+    this.logger.log(`closed: stopped ${stopping.length} worker${stopping.length === 1 ? '' : 's'}`);
   }
 
   // ── calls ──────────────────────────────────────────────────────────────
@@ -310,7 +312,9 @@ export class Pool {
   // ── workers ────────────────────────────────────────────────────────────
 
   private async startWorker(): Promise<void> {
-    const worker = new Worker(`${this.name}-${++this.workerSeq}`, this.name, {
+    const id = `${this.name}-${++this.workerSeq}`;
+    const logger = new Logger(`Snakepit:${id}`);
+    const worker = new Worker(id, this.name, {
       runId: this.runId,
       executable: this.config.pythonExecutable,
       adapter: this.config.adapter,
@@ -318,7 +322,7 @@ export class Pool {
       env: this.config.env,
       maxMessageBytes: this.config.maxMessageBytes,
       startupTimeoutMs: this.config.startupTimeoutMs,
-      onOutput: (line, stream) => this.logOutput(worker.id, line, stream),
+      onOutput: (line, stream) => this.logOutput(logger, line, stream),
     });
     this.workers.set(worker.id, worker);
     try {
@@ -376,8 +380,11 @@ export class Pool {
     for (const worker of this.workers.values()) worker.kill();
   }
 
-  private logOutput(workerId: string, line: string, stream: string): void {
-    if (stream === 'stderr') this.logger.warn(line, `Snakepit:${workerId}`);
-    else this.logger.log(line, `Snakepit:${workerId}`);
+  private logOutput(logger: Logger, line: string, stream: string): void {
+    const level = /^\[snakepit_bridge [^\]]*\] (DEBUG|INFO|WARNING|ERROR|CRITICAL) /.exec(line)?.[1];
+    if (level === 'DEBUG') logger.debug(line);
+    else if (level === 'INFO' || (!level && stream === 'stdout')) logger.log(line);
+    else if (level === 'WARNING' || !level) logger.warn(line);
+    else logger.error(line);
   }
 }

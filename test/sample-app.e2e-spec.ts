@@ -1,0 +1,95 @@
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { AppModule } from '../apps/sample/src/app.module';
+import { sampleConfigFromEnv } from '../apps/sample/src/sample.config';
+import { silentLogger } from './support/app';
+
+describe('sample app over HTTP', () => {
+  let app: INestApplication;
+  let url: string;
+
+  beforeAll(async () => {
+    const config = sampleConfigFromEnv({ SNAKEPIT_POOL_SIZE: '2', SNAKEPIT_PYTHON: process.env.SNAKEPIT_PYTHON });
+    const module = await Test.createTestingModule({
+      imports: [AppModule.register({ ...config.snakepit, requestTimeoutMs: 2000, cancelGraceMs: 100 })],
+    })
+      .setLogger(silentLogger)
+      .compile();
+    app = module.createNestApplication({ logger: false });
+    await app.listen(0, '127.0.0.1');
+    url = await app.getUrl();
+  });
+  afterAll(() => app.close());
+
+  const post = async (path: string, body: unknown = {}) => {
+    const response = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: await response.json() };
+  };
+
+  it('POST /execute/:tool returns the result', async () => {
+    await expect(post('/execute/add', { a: 2, b: 3 })).resolves.toEqual({ status: 200, body: { result: 5 } });
+  });
+
+  it('returns bytes as base64', async () => {
+    await expect(post('/execute/bytes_of', { n: 3, fill: 255 })).resolves.toEqual({
+      status: 200,
+      body: { result: '////', encoding: 'base64' },
+    });
+  });
+
+  it.each([
+    ['an unknown tool', '/execute/nope', {}, 404, 'unknown_tool'],
+    ['a Python ValueError', '/execute/raise_error', { type: 'ValueError' }, 422, 'python_value_error'],
+    ['a Python TypeError', '/execute/raise_error', { type: 'TypeError' }, 422, 'python_type_error'],
+    ['a Python KeyError', '/execute/raise_error', { type: 'KeyError' }, 422, 'python_key_error'],
+    ['another Python error', '/execute/raise_error', { type: 'RuntimeError' }, 500, 'python_runtime_error'],
+    ['a timeout', '/execute/sleep', { ms: 10_000 }, 504, 'request_timeout'],
+    ['a worker crash', '/execute/crash', { mode: 'exit', code: 9 }, 502, 'worker_crashed'],
+  ])('maps %s to HTTP %s', async (_what, path, body, status, code) => {
+    const response = await post(path, body);
+    expect(response.status).toBe(status);
+    expect(response.body.error.code).toBe(code);
+    expect(response.body.error.message).toEqual(expect.any(String));
+    if (code.startsWith('python_')) {
+      expect(response.body.error.pythonType).toEqual(expect.any(String));
+      expect(response.body.error.traceback).toContain('Traceback');
+    }
+  });
+
+  it('maps a saturated queue to 503', async () => {
+    const module = await Test.createTestingModule({
+      imports: [AppModule.register({ ...sampleConfigFromEnv({}).snakepit, poolSize: 1, queue: { maxSize: 0 } })],
+    })
+      .setLogger(silentLogger)
+      .compile();
+    const small = module.createNestApplication({ logger: false });
+    await small.listen(0, '127.0.0.1');
+    try {
+      const base = await small.getUrl();
+      const call = (body: unknown) =>
+        fetch(`${base}/execute/sleep`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      await fetch(`${base}/execute/ping`, { method: 'POST' }); // waits for the worker
+      const busy = call({ ms: 500 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const refused = await call({ ms: 1 });
+      expect(refused.status).toBe(503);
+      expect((await refused.json()).error.code).toBe('pool_saturated');
+      expect((await busy).status).toBe(200);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('GET /pool/stats and /pool/workers describe the pool', async () => {
+    const stats = await fetch(`${url}/pool/stats`).then((r) => r.json());
+    expect(stats).toEqual([expect.objectContaining({ pool: 'default', workers: expect.objectContaining({ total: 2 }) })]);
+    expect(stats[0].requests).toBeGreaterThan(0);
+    const workers = await fetch(`${url}/pool/workers`).then((r) => r.json());
+    expect(workers).toHaveLength(2);
+    expect(workers[0]).toEqual(expect.objectContaining({ pool: 'default', pid: expect.any(Number), state: expect.any(String) }));
+  });
+});
