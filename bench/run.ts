@@ -1,0 +1,126 @@
+/**
+ * npm run bench: the pool against the peers a Node user could pick instead, measured in the
+ * same run on the same machine, with ratios. Figures only: nothing here passes or fails.
+ *
+ *  - raw:          @grpc/grpc-js → a bare grpcio echo server (no pool, no codec, no scheduler)
+ *  - pool:         PoolService.execute('add', {a: 1, b: 2}) through SnakepitModule
+ *  - python-shell: JSON lines over stdio (npm python-shell)
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { PoolService, SnakepitModule } from '../libs/snakepit/src';
+import { concurrent, median, sequential, timeMs, type LatencySummary } from './measure';
+import { rawClient, startPythonShell, startRawServer, stopRawServers } from './peers';
+
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 5000);
+const SEQUENTIAL_CALLS = Number(process.env.BENCH_CALLS ?? 5000);
+const CONCURRENT_CALLS = Number(process.env.BENCH_CONCURRENT_CALLS ?? 20000);
+const CONCURRENCY = 64;
+const BOOT_SIZES = [1, 4, 16];
+const BOOT_ROUNDS = 3;
+
+Logger.overrideLogger(false);
+
+async function bootPool(poolSize: number) {
+  const app = await NestFactory.createApplicationContext(
+    SnakepitModule.forRoot({ adapter: 'snakepit_showcase.adapter:ShowcaseAdapter', poolSize, startupConcurrency: 16 }),
+    { logger: false },
+  );
+  const pool = app.get(PoolService);
+  await pool.ready();
+  return { app, pool };
+}
+
+async function latency() {
+  const [server] = [await startRawServer()];
+  const raw = rawClient(server.port);
+  const { app, pool } = await bootPool(1);
+  const shell = startPythonShell();
+  const poolCall = () => pool.execute('add', { a: 1, b: 2 });
+  const results: Record<string, LatencySummary> = {};
+  for (const [name, call] of [['raw', raw.call], ['pool', poolCall], ['python-shell', shell.call]] as const) {
+    for (let i = 0; i < WARMUP; i++) await call();
+    results[name] = await sequential(SEQUENTIAL_CALLS, call);
+  }
+  raw.close();
+  shell.close();
+  stopRawServers([server]);
+  await app.close();
+  return results;
+}
+
+async function throughput() {
+  const servers = [await startRawServer(), await startRawServer()];
+  const raws = servers.map((s) => rawClient(s.port));
+  const { app, pool } = await bootPool(2);
+  const shells = [startPythonShell(), startPythonShell()];
+  const calls = {
+    raw: (i: number) => raws[i % 2].call(),
+    pool: () => pool.execute('add', { a: 1, b: 2 }),
+    'python-shell': (i: number) => shells[i % 2].call(),
+  };
+  const results: Record<string, number> = {};
+  for (const [name, call] of Object.entries(calls)) {
+    await concurrent(WARMUP, CONCURRENCY, call);
+    results[name] = await concurrent(CONCURRENT_CALLS, CONCURRENCY, call);
+  }
+  raws.forEach((r) => r.close());
+  shells.forEach((s) => s.close());
+  stopRawServers(servers);
+  await app.close();
+  return results;
+}
+
+async function boot() {
+  const results: Record<number, { raw: number; pool: number }> = {};
+  for (const size of BOOT_SIZES) {
+    const raw: number[] = [];
+    const pooled: number[] = [];
+    for (let round = 0; round < BOOT_ROUNDS; round++) {
+      let servers: Awaited<ReturnType<typeof startRawServer>>[] = [];
+      raw.push(await timeMs(async () => (servers = await Promise.all(Array.from({ length: size }, startRawServer)))));
+      stopRawServers(servers);
+      let booted: Awaited<ReturnType<typeof bootPool>> | undefined;
+      pooled.push(await timeMs(async () => (booted = await bootPool(size))));
+      await booted!.app.close();
+    }
+    results[size] = { raw: median(raw), pool: median(pooled) };
+  }
+  return results;
+}
+
+const fmt = (n: number, digits = 0) => n.toFixed(digits);
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+
+async function main() {
+  console.log(`warm-up ${WARMUP} calls; ${SEQUENTIAL_CALLS} sequential calls; ${CONCURRENT_CALLS} calls at ${CONCURRENCY} in flight\n`);
+  const lat = await latency();
+  console.log('Sequential tiny call (1 worker)      p50 µs   p99 µs   calls/s   p50 vs raw');
+  for (const [name, r] of Object.entries(lat)) {
+    console.log(`  ${name.padEnd(34)} ${fmt(r.p50Us).padStart(6)} ${fmt(r.p99Us).padStart(8)} ${fmt(r.callsPerSec).padStart(9)}   ${ratio(r.p50Us, lat.raw.p50Us)}`);
+  }
+  const tput = await throughput();
+  console.log(`\nThroughput, ${CONCURRENCY} in flight over 2 workers     calls/s   vs raw`);
+  for (const [name, r] of Object.entries(tput)) {
+    console.log(`  ${name.padEnd(44)} ${fmt(r).padStart(7)}   ${ratio(r, tput.raw)}`);
+  }
+  const boots = await boot();
+  console.log(`\nBoot to ready (median of ${BOOT_ROUNDS})     raw spawn ms   pool ms   pool vs raw`);
+  for (const [size, r] of Object.entries(boots)) {
+    console.log(`  ${`${size} workers`.padEnd(30)} ${fmt(r.raw).padStart(12)} ${fmt(r.pool).padStart(9)}   ${ratio(r.pool, r.raw)}`);
+  }
+  const dir = join(__dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ at: new Date().toISOString(), latency: lat, throughput: tput, boot: boots }, null, 2));
+  console.log(`\nfigures written to bench/results/latest.json`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

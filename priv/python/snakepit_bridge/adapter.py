@@ -1,0 +1,74 @@
+"""BaseAdapter: tool discovery, description and lifecycle hooks."""
+import inspect
+from typing import Any, Callable, Dict, List, Tuple
+
+from .decorators import ToolSpec, tool_spec
+from .invoke import describe_parameters
+
+_INDEX_ATTR = "_snakepit_tool_index"
+
+
+class BaseAdapter:
+    """Base class for adapters. Subclass it and mark methods with ``@tool``.
+
+    The worker creates one instance (no arguments), calls ``on_start`` once,
+    serves tool calls, and calls ``on_stop`` once at graceful shutdown.
+    """
+
+    def on_start(self) -> None:
+        """Called once after the adapter is created, before the worker is ready."""
+
+    def on_stop(self) -> None:
+        """Called once at graceful shutdown, after in-flight calls finished."""
+
+    @classmethod
+    def tool_index(cls) -> Dict[str, Tuple[str, ToolSpec]]:
+        """Map tool name -> (attribute name, spec), built once per class."""
+        index = cls.__dict__.get(_INDEX_ATTR)
+        if index is None:
+            index = _build_index(cls)
+            setattr(cls, _INDEX_ATTR, index)
+        return index
+
+    def tools(self) -> Dict[str, Callable[..., Any]]:
+        """Map tool name -> bound callable."""
+        return {name: getattr(self, attr) for name, (attr, _) in self.tool_index().items()}
+
+    def describe_tools(self) -> List[Dict[str, Any]]:
+        """Name, description, streaming flag and parameters of every tool, sorted by name."""
+        out = []
+        for name, (attr, spec) in sorted(self.tool_index().items()):
+            out.append(
+                {
+                    "name": name,
+                    "description": spec.description,
+                    "supports_streaming": spec.supports_streaming,
+                    "parameters": describe_parameters(getattr(self, attr)),
+                }
+            )
+        return out
+
+
+def _build_index(cls: type) -> Dict[str, Tuple[str, ToolSpec]]:
+    index: Dict[str, Tuple[str, ToolSpec]] = {}
+    owners: Dict[str, Any] = {}
+    for attr in dir(cls):
+        if attr.startswith("__"):
+            continue
+        try:
+            raw = inspect.getattr_static(cls, attr)
+        except AttributeError:
+            continue
+        spec = tool_spec(raw)
+        if spec is None:
+            continue
+        name = spec.name or attr
+        fn = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
+        if name in index and owners[name] is not fn:
+            raise TypeError(
+                f"{cls.__qualname__}: tool name {name!r} is used by both "
+                f"{index[name][0]!r} and {attr!r}"
+            )
+        index[name] = (attr, spec)
+        owners[name] = fn
+    return index

@@ -1,0 +1,116 @@
+"""Calling conventions: how a JSON args object becomes a call to a tool."""
+import asyncio
+import inspect
+import threading
+from typing import Any, Callable, Dict, List, Optional
+
+Invoker = Callable[[Dict[str, Any]], Any]
+
+_P = inspect.Parameter
+_iscoroutine = asyncio.iscoroutine
+
+
+def make_invoker(fn: Callable[..., Any]) -> Invoker:
+    """Return ``call(args_dict)`` for ``fn``, with the convention decided once.
+
+    A tool whose only parameter is named ``params`` receives the whole dict;
+    any other tool receives the dict as keyword arguments. Coroutine results
+    are run to completion on the shared event loop.
+    """
+    param = _sole_params_parameter(fn)
+    if inspect.iscoroutinefunction(fn):
+        if param is None:
+            return lambda args: run_coroutine(fn(**args))
+        if param.kind is _P.KEYWORD_ONLY:
+            return lambda args: run_coroutine(fn(params=args))
+        return lambda args: run_coroutine(fn(args))
+
+    if param is None:
+        def call(args: Dict[str, Any]) -> Any:
+            result = fn(**args)
+            return run_coroutine(result) if _iscoroutine(result) else result
+    elif param.kind is _P.KEYWORD_ONLY:
+        def call(args: Dict[str, Any]) -> Any:
+            result = fn(params=args)
+            return run_coroutine(result) if _iscoroutine(result) else result
+    else:
+        def call(args: Dict[str, Any]) -> Any:
+            result = fn(args)
+            return run_coroutine(result) if _iscoroutine(result) else result
+    return call
+
+
+def describe_parameters(fn: Callable[..., Any]) -> List[Dict[str, Any]]:
+    """``[{"name", "kind", "required", "annotation"}]`` from the signature (self excluded)."""
+    sig = _signature(fn)
+    if sig is None:
+        return []
+    out = []
+    for p in sig.parameters.values():
+        variadic = p.kind in (_P.VAR_POSITIONAL, _P.VAR_KEYWORD)
+        out.append(
+            {
+                "name": p.name,
+                "kind": p.kind.name,
+                "required": p.default is _P.empty and not variadic,
+                "annotation": None if p.annotation is _P.empty else _annotation_text(p.annotation),
+            }
+        )
+    return out
+
+
+def _sole_params_parameter(fn: Callable[..., Any]) -> Optional[inspect.Parameter]:
+    sig = _signature(fn)
+    if sig is None or len(sig.parameters) != 1:
+        return None
+    (param,) = sig.parameters.values()
+    if param.name != "params" or param.kind in (_P.VAR_POSITIONAL, _P.VAR_KEYWORD):
+        return None
+    return param
+
+
+def _signature(fn: Callable[..., Any]) -> Optional[inspect.Signature]:
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+
+
+def _annotation_text(annotation: Any) -> str:
+    if isinstance(annotation, str):
+        return annotation
+    return inspect.formatannotation(annotation)
+
+
+# -- async tools ------------------------------------------------------------------
+
+_loop: Optional[asyncio.AbstractEventLoop] = None
+_loop_thread: Optional[threading.Thread] = None
+_loop_lock = threading.Lock()
+
+
+def run_coroutine(coro: Any) -> Any:
+    """Run ``coro`` on the worker's shared event loop thread and return its result.
+
+    All async tools share one loop, so resources made in one call (clients,
+    sessions) can be reused by the next.
+    """
+    loop = _loop if _loop is not None else _start_loop()
+    if threading.current_thread() is _loop_thread:
+        coro.close()
+        raise RuntimeError("run_coroutine() called from the event loop thread; await instead")
+    return asyncio.run_coroutine_threadsafe(coro, loop).result()
+
+
+def _start_loop() -> asyncio.AbstractEventLoop:
+    global _loop, _loop_thread
+    with _loop_lock:
+        if _loop is None:
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(
+                target=loop.run_forever, name="snakepit-asyncio", daemon=True
+            )
+            thread.start()
+            _loop_thread = thread
+            _loop = loop
+        return _loop

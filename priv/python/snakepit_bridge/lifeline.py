@@ -1,0 +1,54 @@
+"""Parent-death watching: the worker must not outlive the host that spawned it."""
+import os
+import stat
+import threading
+import time
+from typing import Callable
+
+OnLost = Callable[[str], None]
+
+PARENT_POLL_SECONDS = 1.0
+
+
+def watch(on_lost: OnLost, poll_seconds: float = PARENT_POLL_SECONDS) -> None:
+    """Start daemon threads that call ``on_lost(reason)`` when the host goes away.
+
+    * stdin: when it is a pipe or socket, EOF (or a read error) means the host
+      closed it or died.
+    * parent pid: checked every ``poll_seconds``; a change means we were orphaned.
+    """
+    if _stdin_is_pipe():
+        _daemon("snakepit-lifeline-stdin", _watch_stdin, on_lost)
+    parent = os.getppid()
+    _daemon("snakepit-lifeline-ppid", _watch_parent, on_lost, parent, poll_seconds)
+
+
+def _stdin_is_pipe() -> bool:
+    try:
+        mode = os.fstat(0).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+def _watch_stdin(on_lost: OnLost) -> None:
+    try:
+        while os.read(0, 65536):
+            pass
+        reason = "stdin closed (host gone)"
+    except OSError as exc:
+        reason = f"stdin read failed (host gone): {exc}"
+    on_lost(reason)
+
+
+def _watch_parent(on_lost: OnLost, parent: int, poll_seconds: float) -> None:
+    while True:
+        time.sleep(poll_seconds)
+        now = os.getppid()
+        if now != parent:
+            on_lost(f"parent process {parent} exited (new parent {now})")
+            return
+
+
+def _daemon(name: str, target: Callable[..., None], *args: object) -> None:
+    threading.Thread(target=target, args=args, name=name, daemon=True).start()

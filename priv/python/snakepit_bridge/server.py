@@ -1,0 +1,269 @@
+"""Worker process entry point: ``python -m snakepit_bridge.server --adapter module:Class``.
+
+Loads the adapter, serves ``snakepit.bridge.Worker`` over gRPC on HOST:0, and
+announces itself with one JSON line on --ready-fd (or stdout):
+``{"event":"ready","address":"127.0.0.1:PORT","pid":PID,"protocol":1}``, or
+``{"event":"failed","type":...,"message":...,"traceback":...}`` (exit code 2).
+"""
+import argparse
+import faulthandler
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Dict, List, Optional
+
+from . import PROTOCOL_VERSION, __version__, lifeline
+from .protocol import DEFAULT_MAX_MESSAGE_BYTES, SERVICE_NAME
+
+SHUTDOWN_GRACE_SECONDS = 30.0
+EXIT_WATCHDOG_SECONDS = 5.0
+EXIT_FAILED = 2
+
+log = logging.getLogger("snakepit_bridge")
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m snakepit_bridge.server", description="Snakepit Python worker"
+    )
+    p.add_argument("--adapter", required=True, help="module:Class (or module.Class)")
+    p.add_argument("--run-id", default="", help="host run id (identifies its processes)")
+    p.add_argument("--worker-id", default="", help="host-assigned worker id, for logs")
+    p.add_argument("--ready-fd", type=int, default=None, help="fd for the handshake line")
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (port is OS-chosen)")
+    p.add_argument("--max-message-bytes", type=_positive_int, default=DEFAULT_MAX_MESSAGE_BYTES)
+    p.add_argument("--threads", type=_positive_int, default=4, help="concurrent calls")
+    return p.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the worker until SIGTERM/SIGINT; return the exit code."""
+    args = parse_args(argv)
+    _setup_stdio()
+    _setup_logging(args.worker_id)
+    faulthandler.enable(all_threads=True)
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
+
+    try:
+        sink = ReadySink(args.ready_fd)
+    except OSError as exc:
+        log.error("--ready-fd %s is not an open file descriptor: %s", args.ready_fd, exc)
+        return EXIT_FAILED
+
+    log.info(
+        "starting snakepit_bridge %s: adapter=%s run_id=%s worker_id=%s pid=%d python=%s",
+        __version__, args.adapter, args.run_id, args.worker_id, os.getpid(),
+        sys.version.split()[0],
+    )
+    holder: Dict[str, Any] = {}
+    lifeline.watch(lambda reason: _die(reason, holder.get("server")))
+
+    try:
+        worker = _load_worker(args)
+        server, address = _build_server(worker, args)
+    except BaseException as exc:  # import errors, SystemExit in the adapter, bind errors...
+        _report_failure(sink, exc)
+        return EXIT_FAILED
+    holder["server"] = server
+
+    stop_requested = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if stop_requested.is_set():
+            log.info("signal %d ignored: already shutting down", signum)
+        stop_requested.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    server.start()
+    try:
+        sink.send({"event": "ready", "address": address, "pid": os.getpid(),
+                   "protocol": PROTOCOL_VERSION})
+    except OSError as exc:
+        log.error("cannot write the ready line: %s", exc)
+        server.stop(0)
+        return EXIT_FAILED
+    log.info("ready on %s (%d tools)", address, len(worker.adapter.tool_index()))
+
+    while not stop_requested.wait(1.0):
+        pass
+    return _shutdown(server, worker)
+
+
+def _load_worker(args: argparse.Namespace) -> Any:
+    from .dispatch import Worker
+    from .invoke import run_coroutine
+    from .loader import load_adapter
+
+    adapter, name = load_adapter(args.adapter)
+    worker = Worker(adapter, name, args.max_message_bytes)
+    result = adapter.on_start()
+    if result is not None and hasattr(result, "__await__"):
+        run_coroutine(result)
+    return worker
+
+
+def _build_server(worker: Any, args: argparse.Namespace) -> Any:
+    import grpc
+
+    from .messages import pb2
+
+    # Worker methods return serialized replies: no response_serializer.
+    handlers = {
+        "Ping": grpc.unary_unary_rpc_method_handler(
+            worker.ping,
+            request_deserializer=pb2.PingRequest.FromString,
+        ),
+        "Describe": grpc.unary_unary_rpc_method_handler(
+            worker.describe,
+            request_deserializer=pb2.DescribeRequest.FromString,
+        ),
+        "Execute": grpc.unary_unary_rpc_method_handler(
+            worker.execute,
+            request_deserializer=pb2.ExecuteRequest.FromString,
+        ),
+    }
+    server = grpc.server(
+        ThreadPoolExecutor(max_workers=args.threads, thread_name_prefix="snakepit-call"),
+        handlers=(grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),),
+        options=[
+            ("grpc.max_send_message_length", args.max_message_bytes),
+            ("grpc.max_receive_message_length", args.max_message_bytes),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    host = f"[{args.host}]" if ":" in args.host and not args.host.startswith("[") else args.host
+    port = server.add_insecure_port(f"{host}:0")
+    if not port:  # older grpcio returns 0 instead of raising
+        raise RuntimeError(f"could not bind {host}:0")
+    return server, f"{host}:{port}"
+
+
+def _shutdown(server: Any, worker: Any) -> int:
+    log.info("shutting down: %d call(s) in flight, grace %.0fs",
+             worker.in_flight, SHUTDOWN_GRACE_SECONDS)
+    server.stop(grace=SHUTDOWN_GRACE_SECONDS).wait()
+    code = 0
+    try:
+        result = worker.adapter.on_stop()
+        if result is not None and hasattr(result, "__await__"):
+            from .invoke import run_coroutine
+
+            run_coroutine(result)
+    except BaseException:
+        log.error("adapter on_stop failed:\n%s", traceback.format_exc().rstrip())
+        code = 1
+    log.info("stopped")
+    return code
+
+
+def _die(reason: str, server: Any) -> None:
+    """The host is gone: exit now, whatever is running."""
+    _exit_later(0.5, 0)  # in case stop() blocks
+    try:
+        log.warning("%s; exiting", reason)
+    except Exception:
+        pass
+    try:
+        if server is not None:
+            server.stop(0)
+    except Exception:
+        pass
+    os._exit(0)
+
+
+def _report_failure(sink: "ReadySink", exc: BaseException) -> None:
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    try:
+        message = str(exc)
+    except Exception:
+        message = f"<unprintable {type(exc).__name__}>"
+    sys.stderr.write(tb)
+    sys.stderr.flush()
+    log.error("worker failed to start: %s: %s", type(exc).__name__, message)
+    try:
+        sink.send({"event": "failed", "type": type(exc).__name__, "message": message,
+                   "traceback": tb})
+    except OSError as err:
+        log.error("cannot write the failed line: %s", err)
+
+
+class ReadySink:
+    """Where the single handshake line goes: the --ready-fd pipe, or stdout."""
+
+    def __init__(self, fd: Optional[int]) -> None:
+        self.fd = fd
+        if fd is not None:
+            os.fstat(fd)
+            if fd > 2:
+                os.set_inheritable(fd, False)  # keep it out of adapter subprocesses
+
+    def send(self, event: Dict[str, Any]) -> None:
+        line = json.dumps(event, separators=(",", ":")) + "\n"
+        if self.fd is None:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            return
+        data = line.encode("utf-8")
+        fd, self.fd = self.fd, None
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+        finally:
+            if fd > 2:
+                os.close(fd)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _setup_stdio() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(line_buffering=True)
+        except (AttributeError, ValueError):
+            pass
+
+
+def _setup_logging(worker_id: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    tag = f" worker={worker_id}" if worker_id else ""
+    handler.setFormatter(
+        logging.Formatter(f"[snakepit_bridge{tag} pid={os.getpid()}] %(levelname)s %(message)s")
+    )
+    log.handlers[:] = [handler]
+    try:
+        log.setLevel(os.environ.get("SNAKEPIT_LOG_LEVEL", "INFO").upper())
+    except ValueError:
+        log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+def run() -> None:
+    """Console entry: run main(), then exit even if stray non-daemon threads linger."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    _exit_later(EXIT_WATCHDOG_SECONDS, code)
+    sys.exit(code)
+
+
+def _exit_later(seconds: float, code: int) -> None:
+    timer = threading.Timer(seconds, os._exit, args=(code,))
+    timer.daemon = True
+    timer.start()
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,1 @@
+"""Showcase adapter: small tools exercising every feature of the bridge (and its failures)."""

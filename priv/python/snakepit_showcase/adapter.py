@@ -1,0 +1,101 @@
+"""ShowcaseAdapter: ``--adapter snakepit_showcase.adapter:ShowcaseAdapter``."""
+import asyncio
+import builtins
+import ctypes
+import os
+import time
+from typing import Any, Dict, List
+
+from snakepit_bridge import BaseAdapter, tool
+
+MIB = 1024 * 1024
+PAGE = 4096
+
+
+class ShowcaseError(Exception):
+    """Raised by raise_error for a type name that is not a builtin exception."""
+
+
+class ShowcaseAdapter(BaseAdapter):
+    """Demo and test tools."""
+
+    def __init__(self) -> None:
+        self._held: List[bytearray] = []
+
+    @tool
+    def ping(self) -> Dict[str, Any]:
+        """Answer with pong and this worker's pid."""
+        return {"pong": True, "pid": os.getpid()}
+
+    @tool
+    def echo(self, params: Dict[str, Any]) -> Dict[str, Any]:
+        """Return the arguments unchanged."""
+        return params
+
+    @tool
+    def add(self, a: Any, b: Any) -> Any:
+        """Return a + b."""
+        return a + b
+
+    @tool
+    def sleep(self, ms: float) -> Dict[str, Any]:
+        """Sleep for ms milliseconds."""
+        time.sleep(ms / 1000)
+        return {"slept_ms": ms, "pid": os.getpid()}
+
+    @tool
+    def raise_error(self, type: str = "ValueError", message: str = "boom") -> None:
+        """Raise the builtin exception named by type (ShowcaseError if there is none)."""
+        cls = getattr(builtins, type, None)
+        if isinstance(cls, builtins.type) and issubclass(cls, Exception):
+            try:
+                exc = cls(message)
+            except Exception:  # e.g. UnicodeDecodeError needs five arguments
+                exc = ShowcaseError(f"{type}: {message}")
+            raise exc
+        raise ShowcaseError(message)
+
+    @tool
+    def crash(self, mode: str = "exit", code: int = 1) -> None:
+        """Kill this worker: mode "exit" (os._exit(code)), "segfault" or "abort"."""
+        if mode == "exit":
+            os._exit(code)
+        if mode == "segfault":
+            ctypes.string_at(0)
+        if mode == "abort":
+            os.abort()
+        raise ValueError(f"unknown crash mode {mode!r}; use exit, segfault or abort")
+
+    @tool
+    def allocate(self, mb: int) -> Dict[str, Any]:
+        """Allocate and hold mb MiB (resident); return the total held."""
+        buf = bytearray(mb * MIB)
+        buf[::PAGE] = b"\x01" * len(range(0, len(buf), PAGE))  # touch every page
+        self._held.append(buf)
+        return {"allocated_mb": sum(len(b) for b in self._held) // MIB}
+
+    @tool
+    def random_bytes(self, n: int) -> bytes:
+        """Return n random bytes (a binary result)."""
+        return os.urandom(n)
+
+    @tool
+    def bytes_of(self, n: int, fill: int = 0) -> bytes:
+        """Return n bytes all equal to fill."""
+        return bytes([fill]) * n
+
+    @tool
+    def pid(self) -> int:
+        """Return this worker's pid."""
+        return os.getpid()
+
+    @tool
+    def unserializable(self) -> Any:
+        """Return a value that cannot be encoded (to see ResultNotSerializableError)."""
+        return object()
+
+    @tool
+    async def async_add(self, a: Any, b: Any) -> Any:
+        """Return a + b from a coroutine."""
+        await asyncio.sleep(0)
+        return a + b

@@ -1,0 +1,140 @@
+"""Test helpers: stub generation, and a real worker subprocess."""
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Dict, List, Optional
+
+from tests import PRIV_PYTHON
+
+REPO_ROOT = os.path.dirname(os.path.dirname(PRIV_PYTHON))
+PROTO = os.path.join(REPO_ROOT, "proto", "snakepit_bridge.proto")
+GENERATED = os.path.join(PRIV_PYTHON, "snakepit_bridge", "generated", "snakepit_bridge_pb2.py")
+GEN_SCRIPT = os.path.join(REPO_ROOT, "scripts", "gen-python-stubs.sh")
+SHOWCASE = "snakepit_showcase.adapter:ShowcaseAdapter"
+
+
+def ensure_stubs() -> None:
+    """Generate the protobuf stubs when missing or older than the .proto."""
+    if os.path.exists(GENERATED) and os.path.getmtime(GENERATED) >= os.path.getmtime(PROTO):
+        return
+    proc = subprocess.run(
+        ["bash", GEN_SCRIPT, sys.executable], capture_output=True, text=True, timeout=60
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(
+            "could not generate the protobuf stubs; run scripts/gen-python-stubs.sh "
+            f"{sys.executable} by hand:\n{proc.stdout}{proc.stderr}"
+        )
+
+
+def worker_env() -> Dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (PRIV_PYTHON, env.get("PYTHONPATH", "")) if p
+    )
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def read_line(fd: int, timeout: float) -> str:
+    """Read up to the first newline (or EOF) from fd, within timeout seconds."""
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while b"\n" not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"no line within {timeout}s (got {buf!r})")
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            buf += chunk
+    return buf.decode("utf-8")
+
+
+def process_gone(pid: int) -> bool:
+    """True when pid no longer exists or is a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+
+class WorkerProcess:
+    """``python -m snakepit_bridge.server`` as a child, with the ready line parsed."""
+
+    def __init__(self, adapter: str = SHOWCASE, extra: Optional[List[str]] = None,
+                 stdin: Any = subprocess.PIPE) -> None:
+        read_fd, write_fd = os.pipe()
+        self.stderr = tempfile.TemporaryFile()
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "snakepit_bridge.server", "--adapter", adapter,
+                 "--ready-fd", str(write_fd), "--run-id", "unittest", "--worker-id", "t1",
+                 *(extra or [])],
+                pass_fds=(write_fd,), stdin=stdin, stdout=subprocess.DEVNULL,
+                stderr=self.stderr, env=worker_env(), cwd=PRIV_PYTHON,
+            )
+        finally:
+            os.close(write_fd)
+        try:
+            line = read_line(read_fd, timeout=15)
+        finally:
+            os.close(read_fd)
+        self.event: Dict[str, Any] = json.loads(line) if line.strip() else {}
+        self._channel = None
+
+    @property
+    def address(self) -> str:
+        return self.event["address"]
+
+    def stderr_text(self) -> str:
+        self.stderr.seek(0)
+        return self.stderr.read().decode("utf-8", "replace")
+
+    def channel(self) -> Any:
+        import grpc
+
+        if self._channel is None:
+            self._channel = grpc.insecure_channel(self.address)
+            grpc.channel_ready_future(self._channel).result(timeout=10)
+        return self._channel
+
+    def stub(self, method: str) -> Any:
+        """A unary-unary callable for Ping, Describe or Execute."""
+        from snakepit_bridge.messages import pb2
+
+        request, reply = {
+            "Ping": (pb2.PingRequest, pb2.PingReply),
+            "Describe": (pb2.DescribeRequest, pb2.DescribeReply),
+            "Execute": (pb2.ExecuteRequest, pb2.ExecuteReply),
+        }[method]
+        return self.channel().unary_unary(
+            f"/snakepit.bridge.Worker/{method}",
+            request_serializer=request.SerializeToString,
+            response_deserializer=reply.FromString,
+        )
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        self.stderr.close()
