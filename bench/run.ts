@@ -25,7 +25,7 @@ Logger.overrideLogger(false);
 
 async function bootPool(poolSize: number) {
   const app = await NestFactory.createApplicationContext(
-    SnakepitModule.forRoot({ adapter: 'snakepit_showcase.adapter:ShowcaseAdapter', poolSize, startupConcurrency: 16 }),
+    SnakepitModule.forRoot({ adapter: 'bench_adapter:BenchAdapter', pythonPath: [__dirname], poolSize, startupConcurrency: 16 }),
     { logger: false },
   );
   const pool = app.get(PoolService);
@@ -66,6 +66,8 @@ async function throughput() {
     await concurrent(WARMUP, CONCURRENCY, call);
     results[name] = await concurrent(CONCURRENT_CALLS, CONCURRENCY, call);
   }
+  // A pool worker runs one call at a time; this is raw gRPC held to the same rule.
+  results['raw, 1 in flight per server'] = await concurrent(CONCURRENT_CALLS, 2, calls.raw);
   raws.forEach((r) => r.close());
   shells.forEach((s) => s.close());
   stopRawServers(servers);
@@ -96,17 +98,18 @@ const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 
 async function main() {
   console.log(`warm-up ${WARMUP} calls; ${SEQUENTIAL_CALLS} sequential calls; ${CONCURRENT_CALLS} calls at ${CONCURRENCY} in flight\n`);
-  const lat = await latency();
-  console.log('Sequential tiny call (1 worker)      p50 µs   p99 µs   calls/s   p50 vs raw');
-  for (const [name, r] of Object.entries(lat)) {
-    console.log(`  ${name.padEnd(34)} ${fmt(r.p50Us).padStart(6)} ${fmt(r.p99Us).padStart(8)} ${fmt(r.callsPerSec).padStart(9)}   ${ratio(r.p50Us, lat.raw.p50Us)}`);
+  const only = process.env.BENCH_ONLY; // latency | throughput | boot
+  const lat = only && only !== 'latency' ? undefined : await latency();
+  if (lat) console.log('Sequential tiny call (1 worker)      p50 µs   p99 µs   calls/s   p50 vs raw');
+  for (const [name, r] of Object.entries(lat ?? {})) {
+    console.log(`  ${name.padEnd(34)} ${fmt(r.p50Us).padStart(6)} ${fmt(r.p99Us).padStart(8)} ${fmt(r.callsPerSec).padStart(9)}   ${ratio(r.p50Us, lat!.raw.p50Us)}`);
   }
-  const tput = await throughput();
-  console.log(`\nThroughput, ${CONCURRENCY} in flight over 2 workers     calls/s   vs raw`);
-  for (const [name, r] of Object.entries(tput)) {
-    console.log(`  ${name.padEnd(44)} ${fmt(r).padStart(7)}   ${ratio(r, tput.raw)}`);
+  const tput = only && only !== 'throughput' ? undefined : await throughput();
+  if (tput) console.log(`\nThroughput, ${CONCURRENCY} in flight over 2 workers     calls/s   vs raw`);
+  for (const [name, r] of Object.entries(tput ?? {})) {
+    console.log(`  ${name.padEnd(44)} ${fmt(r).padStart(7)}   ${ratio(r, tput!.raw)}`);
   }
-  const boots = await boot();
+  const boots = only && only !== 'boot' ? {} : await boot();
   console.log(`\nBoot to ready (median of ${BOOT_ROUNDS})     raw spawn ms   pool ms   pool vs raw`);
   for (const [size, r] of Object.entries(boots)) {
     console.log(`  ${`${size} workers`.padEnd(30)} ${fmt(r.raw).padStart(12)} ${fmt(r.pool).padStart(9)}   ${ratio(r.pool, r.raw)}`);

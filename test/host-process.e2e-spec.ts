@@ -20,8 +20,8 @@ describe('the host process and its workers', () => {
   it('SIGTERM to the sample app (enableShutdownHooks) stops every worker before it exits', async () => {
     host = runTypeScript('apps/sample/src/main.ts', { PORT: '0', SNAKEPIT_POOL_SIZE: '2' });
     const url = (await host.line(/listening on http/)).replace(/^.*listening on /, '').trim();
-    await eventually(async () => (await fetch(`${url}/pool/stats`).then((r) => r.json()))[0].status === 'ready');
-    const workers: Array<{ pid: number }> = await fetch(`${url}/pool/workers`).then((r) => r.json());
+    await eventually(async () => ((await fetch(`${url}/pool/stats`).then((r) => r.json())) as any)[0].status === 'ready');
+    const workers = (await fetch(`${url}/pool/workers`).then((r) => r.json())) as Array<{ pid: number }>;
     expect(workers).toHaveLength(2);
     host.child.kill('SIGTERM');
     const exit = await host.exited;

@@ -27,7 +27,7 @@ describe('sample app over HTTP', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
-    return { status: response.status, body: await response.json() };
+    return { status: response.status, body: (await response.json()) as any };
   };
 
   it('POST /execute/:tool returns the result', async () => {
@@ -77,7 +77,7 @@ describe('sample app over HTTP', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
       const refused = await call({ ms: 1 });
       expect(refused.status).toBe(503);
-      expect((await refused.json()).error.code).toBe('pool_saturated');
+      expect(((await refused.json()) as any).error.code).toBe('pool_saturated');
       expect((await busy).status).toBe(200);
     } finally {
       await small.close();
@@ -85,10 +85,10 @@ describe('sample app over HTTP', () => {
   });
 
   it('GET /pool/stats and /pool/workers describe the pool', async () => {
-    const stats = await fetch(`${url}/pool/stats`).then((r) => r.json());
+    const stats = (await fetch(`${url}/pool/stats`).then((r) => r.json())) as any;
     expect(stats).toEqual([expect.objectContaining({ pool: 'default', workers: expect.objectContaining({ total: 2 }) })]);
     expect(stats[0].requests).toBeGreaterThan(0);
-    const workers = await fetch(`${url}/pool/workers`).then((r) => r.json());
+    const workers = (await fetch(`${url}/pool/workers`).then((r) => r.json())) as any;
     expect(workers).toHaveLength(2);
     expect(workers[0]).toEqual(expect.objectContaining({ pool: 'default', pid: expect.any(Number), state: expect.any(String) }));
   });
