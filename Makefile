@@ -3,6 +3,7 @@
 # make bench set up everything, then run the benchmarks
 .PHONY: setup run test test-unit test-python test-e2e bench typecheck clean
 
+SHELL := /bin/bash
 PYTHON = $$(cat .snakepit/python)
 JEST = npx jest --ci
 
@@ -16,19 +17,25 @@ run: setup
 	@npx nest build sample >/dev/null
 	SNAKEPIT_PYTHON=$(PYTHON) node dist/apps/sample/main.js
 
+RESULTS = .snakepit/test-results
+
 test: setup typecheck test-unit test-python test-e2e
+	@node scripts/test-summary.js
 
 typecheck: node_modules/.package-lock.json
 	npx tsc --noEmit -p tsconfig.json
 
 test-unit: node_modules/.package-lock.json
-	$(JEST) --selectProjects unit
+	@mkdir -p $(RESULTS)
+	$(JEST) --selectProjects unit --json --outputFile=$(RESULTS)/unit.json
 
 test-python: setup
-	$(PYTHON) -m unittest discover -s priv/python/tests -t priv/python
+	@mkdir -p $(RESULTS)
+	$(PYTHON) -m unittest discover -s priv/python/tests -t priv/python 2>&1 | tee $(RESULTS)/python.log; exit $${PIPESTATUS[0]}
 
 test-e2e: setup
-	SNAKEPIT_PYTHON=$(PYTHON) $(JEST) --selectProjects e2e --maxWorkers=2
+	@mkdir -p $(RESULTS)
+	SNAKEPIT_PYTHON=$(PYTHON) $(JEST) --selectProjects e2e --maxWorkers=2 --json --outputFile=$(RESULTS)/e2e.json
 
 bench: setup
 	SNAKEPIT_PYTHON=$(PYTHON) node -r @swc-node/register bench/run.ts
