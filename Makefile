@@ -10,8 +10,10 @@ JEST = npx jest --ci
 setup: node_modules/.package-lock.json
 	@bash scripts/setup-python.sh
 
+# `npm install` rather than `npm ci`: the npm here writes lock files without other platforms'
+# optional packages (@swc/core-darwin-…), which its own `npm ci` then refuses as out of sync.
 node_modules/.package-lock.json: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error
 
 run: setup
 	@npx nest build sample >/dev/null
