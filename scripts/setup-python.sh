@@ -14,15 +14,16 @@ say() { echo "[setup] $*"; }
 usable() { [ -n "$1" ] && "$1" -c 'import sys, grpc, google.protobuf; sys.exit(sys.version_info < (3, 9))' >/dev/null 2>&1; }
 absolute() { local p; p=$(command -v "$1" 2>/dev/null) || return 1; "$p" -c 'import sys; print(sys.executable)' 2>/dev/null; }
 
+# An explicit choice is final: say so when it does not work instead of picking another.
+if [ -n "${SNAKEPIT_PYTHON:-}" ] && ! usable "$SNAKEPIT_PYTHON"; then
+  echo "[setup] error: SNAKEPIT_PYTHON=$SNAKEPIT_PYTHON is not a Python 3.9+ that can import grpc and google.protobuf." >&2
+  echo "[setup] Install them for it (pip install -r $REQUIREMENTS), or unset SNAKEPIT_PYTHON to let set-up choose." >&2
+  exit 1
+fi
+
 choose() {
-  if [ -n "${SNAKEPIT_PYTHON:-}" ]; then
-    if usable "$SNAKEPIT_PYTHON"; then absolute "$SNAKEPIT_PYTHON"; return 0; fi
-    echo "[setup] error: SNAKEPIT_PYTHON=$SNAKEPIT_PYTHON cannot import grpc and google.protobuf (or is not Python 3.9+)." >&2
-    echo "[setup] Install them for it (pip install -r $REQUIREMENTS), or unset SNAKEPIT_PYTHON to let setup choose." >&2
-    exit 1
-  fi
   local candidate
-  for candidate in "$(cat "$STATE" 2>/dev/null || true)" .venv/bin/python python3 /usr/bin/python3; do
+  for candidate in "${SNAKEPIT_PYTHON:-}" "$(cat "$STATE" 2>/dev/null || true)" .venv/bin/python python3 /usr/bin/python3; do
     if usable "$candidate"; then absolute "$candidate"; return 0; fi
   done
   return 1
