@@ -16,8 +16,28 @@ import {
   SnakepitError,
   UnknownToolError,
   InvalidCallError,
+  PayloadTooLargeError,
 } from '@snakepit/nestjs';
 import { bootApp, rejectionOf, type TestApp } from './support/app';
+
+describe('results larger than maxMessageBytes', () => {
+  it('fail with PayloadTooLargeError and leave the worker serving', async () => {
+    const app = await bootApp({ poolSize: 1, maxMessageBytes: 64 * 1024 });
+    try {
+      const pid = await app.pool.execute('pid');
+      const error = await rejectionOf(app.pool.execute('bytes_of', { n: 100 * 1024 }));
+      expect(error).toBeInstanceOf(PayloadTooLargeError);
+      expect(error.direction).toBe('result');
+      expect(error.message).toMatch(/^The result of "bytes_of" is too large \(/);
+      const huge = await rejectionOf(app.pool.execute('raise_error', { type: 'ValueError', message: '汉'.repeat(15_000) }));
+      expect(huge).toBeInstanceOf(PythonValueError);
+      expect(huge.message).toContain('bytes truncated');
+      await expect(app.pool.execute('pid')).resolves.toBe(pid);
+    } finally {
+      await app.close();
+    }
+  });
+});
 
 describe('PoolService.execute with real Python workers', () => {
   let app: TestApp;
@@ -77,6 +97,18 @@ describe('PoolService.execute with real Python workers', () => {
     expect(error.traceback).toContain('raise_error');
   });
 
+  it('types a subclass of a built-in exception by its nearest known base', async () => {
+    const error = await rejectionOf(app.pool.execute('raise_error', { type: 'UnicodeError', message: 'bad bytes' }));
+    expect(error).toBeInstanceOf(PythonValueError);
+    expect(error.pythonType).toBe('UnicodeError');
+  });
+
+  it('refuses arguments larger than maxMessageBytes before sending them', async () => {
+    const error = await rejectionOf(app.pool.execute('echo', { blob: 'x'.repeat(70 * 1024 * 1024) }));
+    expect(error).toBeInstanceOf(PayloadTooLargeError);
+    expect(error.direction).toBe('arguments');
+  });
+
   it('names the tools that exist when the tool is unknown', async () => {
     const error = await rejectionOf(app.pool.execute('no_such_tool'));
     expect(error).toBeInstanceOf(UnknownToolError);
@@ -108,7 +140,7 @@ describe('PoolService.execute with real Python workers', () => {
 
   it('refuses malformed calls', async () => {
     await expect(app.pool.execute('', {})).rejects.toBeInstanceOf(InvalidCallError);
-    await expect(app.pool.execute('add', { a: 1, b: 2 }, { timeoutMs: -5 })).rejects.toThrow(/timeoutMs must be a positive/);
+    await expect(app.pool.execute('add', { a: 1, b: 2 }, { timeoutMs: -5 })).rejects.toThrow(/timeoutMs must be a number of milliseconds from 1/);
   });
 
   it('reports stats and workers', async () => {

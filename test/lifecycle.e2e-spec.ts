@@ -2,6 +2,7 @@ import { Injectable, Module, type OnModuleInit } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import {
   PoolClosedError,
+  PoolNotFoundError,
   PoolService,
   PoolingDisabledError,
   SnakepitConfigError,
@@ -9,7 +10,7 @@ import {
   WorkerStartError,
 } from '@snakepit/nestjs';
 import { bootApp, rejectionOf, SHOWCASE, silentLogger } from './support/app';
-import { eventually, workersOfRun } from './support/processes';
+import { eventually, isAlive, workersOfRun } from './support/processes';
 
 @Injectable()
 class WarmUpAtBoot implements OnModuleInit {
@@ -90,6 +91,31 @@ describe('lifecycle', () => {
     expect(workersOfRun(app.runId)).toEqual([]);
   });
 
+  it('leaves no process that a tool started behind, even one that ignores SIGTERM', async () => {
+    const app = await bootApp({ poolSize: 1 });
+    const child = await app.pool.execute<number>('spawn_sleeper', { ignore_sigterm: true });
+    expect(isAlive(child)).toBe(true);
+    await app.close();
+    await eventually(() => !isAlive(child), 2000, `the tool's child ${child} to die`);
+  });
+
+  it('routes calls to named pools', async () => {
+    const app = await bootApp({ adapter: undefined, pools: [{ name: 'small', adapter: SHOWCASE, poolSize: 1 }, { name: 'big', adapter: SHOWCASE, poolSize: 2 }] });
+    try {
+      await app.pool.ready();
+      expect(app.pool.listPools()).toEqual(['small', 'big']);
+      const small = await app.pool.execute<number>('pid', {}, { pool: 'small' });
+      expect(app.pool.listWorkers('small').map((w) => w.pid)).toEqual([small]);
+      expect(app.pool.listWorkers('big')).toHaveLength(2);
+      expect(app.pool.stats('big').requests).toBe(0);
+      await expect(app.pool.execute('ping', {}, { pool: 'nope' })).rejects.toBeInstanceOf(PoolNotFoundError);
+      // Several pools and none named "default": the pool must be named.
+      await expect(app.pool.execute('ping')).rejects.toThrow(/Configured pools: small, big/);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('keeps two apps in one Node process apart', async () => {
     const first = await bootApp({ poolSize: 2 });
     const second = await bootApp({ poolSize: 2 });
@@ -152,6 +178,21 @@ describe('lifecycle', () => {
       expect(error.message).toMatch(/ModuleNotFoundError|No module named/);
       await expect(app.pool.execute('ping')).rejects.toBeInstanceOf(WorkerStartError);
       await eventually(() => workersOfRun(app.runId).length === 0, 5000, 'failed workers to exit');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('fails the whole pool, coherently, when one of its workers cannot start', async () => {
+    const app = await bootApp({ poolSize: 2, startupConcurrency: 1, env: { SHOWCASE_FAIL_WORKERS: 'default-2' } });
+    try {
+      const error = await rejectionOf(app.pool.ready());
+      expect(error).toBeInstanceOf(WorkerStartError);
+      expect(error.message).toContain('told to fail');
+      const call = await rejectionOf(app.pool.execute('ping'));
+      expect(call).toBe(error);
+      expect(app.pool.stats().status).toBe('failed');
+      await eventually(() => workersOfRun(app.runId).length === 0, 5000, 'the started worker to be stopped');
     } finally {
       await app.close();
     }

@@ -3,6 +3,7 @@ import {
   QueueTimeoutError,
   RequestAbortedError,
   RequestTimeoutError,
+  UnknownToolError,
 } from '@snakepit/nestjs';
 import { bootApp, rejectionOf, type TestApp } from './support/app';
 import { eventually, isAlive } from './support/processes';
@@ -53,6 +54,39 @@ describe('queueing, timeouts and cancellation', () => {
     await running;
     // Had the timed-out call run, the worker would hold 1 MiB already.
     await expect(app.pool.execute('allocate', { mb: 1 })).resolves.toEqual({ allocated_mb: 1 });
+  });
+
+  it('stops counting queue.timeoutMs once a queued call reaches a worker', async () => {
+    app = await bootApp({ poolSize: 1, queue: { timeoutMs: 400 } });
+    await app.pool.ready();
+    const first = app.pool.execute('sleep', { ms: 200 });
+    // Waits ~200 ms in the queue, then runs for 600 ms: well past queue.timeoutMs in all.
+    const second = app.pool.execute<{ slept_ms: number }>('sleep', { ms: 600 });
+    await first;
+    await expect(second).resolves.toMatchObject({ slept_ms: 600 });
+    expect(app.pool.stats()).toMatchObject({ timeouts: 0, crashes: 0 });
+  });
+
+  it('applies the call timeout and abort while the pool is still starting', async () => {
+    app = await bootApp({ poolSize: 1, env: { SHOWCASE_START_DELAY_MS: '1500' } });
+    const started = Date.now();
+    const timedOut = rejectionOf(app.pool.execute('ping', {}, { timeoutMs: 200 }));
+    const controller = new AbortController();
+    const aborted = rejectionOf(app.pool.execute('ping', {}, { signal: controller.signal }));
+    setTimeout(() => controller.abort(), 100);
+    expect(await timedOut).toBeInstanceOf(RequestTimeoutError);
+    expect(await aborted).toBeInstanceOf(RequestAbortedError);
+    expect(Date.now() - started).toBeLessThan(1500);
+    // Calls that waited for the boot without a tight deadline still run.
+    await expect(app.pool.execute('add', { a: 1, b: 1 })).resolves.toBe(2);
+  });
+
+  it('tells an unknown tool called during boot once the tools are known', async () => {
+    app = await bootApp({ poolSize: 1, env: { SHOWCASE_START_DELAY_MS: '300' } });
+    const error = await rejectionOf(app.pool.execute('no_such_tool'));
+    expect(error).toBeInstanceOf(UnknownToolError);
+    expect(error.available).toContain('ping');
+    await expect(app.pool.execute('ping')).resolves.toMatchObject({ pong: true });
   });
 
   it('times out a running call and replaces the worker that keeps running it', async () => {

@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { AppModule } from '../apps/sample/src/app.module';
 import { sampleConfigFromEnv } from '../apps/sample/src/sample.config';
+import { PoolService } from '@snakepit/nestjs';
 import { silentLogger } from './support/app';
 
 describe('sample app over HTTP', () => {
@@ -72,7 +73,7 @@ describe('sample app over HTTP', () => {
       const base = await small.getUrl();
       const call = (body: unknown) =>
         fetch(`${base}/execute/sleep`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      await fetch(`${base}/execute/ping`, { method: 'POST' }); // waits for the worker
+      await small.get(PoolService).ready();
       const busy = call({ ms: 500 });
       await new Promise((resolve) => setTimeout(resolve, 100));
       const refused = await call({ ms: 1 });

@@ -75,7 +75,9 @@ def exception_reply(exc: BaseException, limit: int) -> bytes:
         return bridge_error_reply(exc, limit)
     cls = type(exc)
     tb = "".join(traceback.format_exception(cls, exc, exc.__traceback__))
-    return error_reply(cls.__name__, _safe_str(exc), tb, {"module": cls.__module__}, limit)
+    # The class names up the hierarchy let the host type JSONDecodeError as a ValueError.
+    bases = [c.__name__ for c in cls.__mro__[1:] if c.__module__ == "builtins" and c not in (BaseException, object)]
+    return error_reply(cls.__name__, _safe_str(exc), tb, {"module": cls.__module__, "bases": bases}, limit)
 
 
 def bridge_error_reply(err: BridgeError, limit: int) -> bytes:
@@ -86,8 +88,9 @@ def bridge_error_reply(err: BridgeError, limit: int) -> bytes:
 def error_reply(
     type_name: str, message: str, tb: str, details: Optional[Dict[str, Any]], limit: int
 ) -> bytes:
-    """Serialized ExecuteReply carrying an ErrorInfo; long texts are clipped to fit."""
-    cap = max(4096, limit // 4)
+    """Serialized ExecuteReply carrying an ErrorInfo; long texts are clipped so the whole
+    reply stays well under ``limit`` bytes (message and traceback take a quarter each at most)."""
+    cap = limit // 4
     info = _ErrorInfo(
         type=type_name,
         message=_clip(message, cap),
@@ -133,9 +136,12 @@ def _safe_str(exc: BaseException) -> str:
 
 
 def _clip(text: str, cap: int) -> str:
-    if len(text) <= cap:
+    """``text`` cut to at most ``cap`` bytes of UTF-8, saying how much was cut."""
+    encoded = text.encode("utf-8", "surrogatepass")
+    if len(encoded) <= cap:
         return text
-    return f"{text[:cap]}... [{len(text) - cap} characters truncated]"
+    kept = encoded[: max(0, cap - 64)].decode("utf-8", "ignore")
+    return f"{kept}... [{len(encoded) - len(kept.encode('utf-8', 'surrogatepass'))} bytes truncated]"
 
 
 def _varint(n: int) -> bytes:

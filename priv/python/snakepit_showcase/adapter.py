@@ -3,6 +3,8 @@ import asyncio
 import builtins
 import ctypes
 import os
+import subprocess
+import sys
 import time
 from typing import Any, Dict, List
 
@@ -21,6 +23,14 @@ class ShowcaseAdapter(BaseAdapter):
 
     def __init__(self) -> None:
         self._held: List[bytearray] = []
+
+    def on_start(self) -> None:
+        """Test hooks, off unless set: SHOWCASE_START_DELAY_MS makes start-up slow, and
+        SHOWCASE_FAIL_WORKERS (comma-separated worker ids) makes those workers fail to start."""
+        failing = os.environ.get("SHOWCASE_FAIL_WORKERS", "")
+        if os.environ.get("SNAKEPIT_WORKER_ID") in failing.split(","):
+            raise RuntimeError(f"worker {os.environ['SNAKEPIT_WORKER_ID']} was told to fail (SHOWCASE_FAIL_WORKERS)")
+        time.sleep(int(os.environ.get("SHOWCASE_START_DELAY_MS", "0")) / 1000)
 
     @tool
     def ping(self) -> Dict[str, Any]:
@@ -83,6 +93,17 @@ class ShowcaseAdapter(BaseAdapter):
     def bytes_of(self, n: int, fill: int = 0) -> bytes:
         """Return n bytes all equal to fill."""
         return bytes([fill]) * n
+
+    @tool
+    def spawn_sleeper(self, seconds: float = 600, ignore_sigterm: bool = True) -> int:
+        """Start a child process that sleeps (and ignores SIGTERM); return its pid."""
+        code = "import signal, time\n"
+        if ignore_sigterm:
+            code += "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        code += f"time.sleep({float(seconds)})\n"
+        child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL)
+        time.sleep(0.1)  # let it install its signal handler
+        return child.pid
 
     @tool
     def pid(self) -> int:

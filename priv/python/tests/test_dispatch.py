@@ -48,6 +48,10 @@ class Tools(BaseAdapter):
             raise KeyError("missing")
         if kind == "custom":
             raise CustomError("custom failure")
+        if kind == "json":
+            json.loads("{not json")
+        if kind == "huge":
+            raise ValueError("\u6c49" * 30000)
         if kind == "chained":
             try:
                 raise OSError("inner")
@@ -155,14 +159,28 @@ class ExecuteTest(unittest.TestCase):
         self.assertIn("Traceback (most recent call last)", err.traceback)
         self.assertIn('raise ValueError("bad value")', err.traceback)
         self.assertTrue(err.traceback.rstrip().endswith("ValueError: bad value"))
-        self.assertEqual(details, {"module": "builtins"})
+        self.assertEqual(details, {"module": "builtins", "bases": ["Exception"]})
+
+    def test_builtin_bases_travel_with_subclasses(self):
+        err, details = self.error_of(call(self.worker, "fail", {"kind": "json"}))
+        self.assertEqual(err.type, "JSONDecodeError")
+        self.assertEqual(details["module"], "json.decoder")
+        self.assertEqual(details["bases"], ["ValueError", "Exception"])
+
+    def test_huge_multibyte_error_is_clipped_to_fit_the_limit(self):
+        reply = call(self.worker, "fail", {"kind": "huge"})
+        self.assertLessEqual(len(reply.SerializeToString()), 4096)
+        err, _ = self.error_of(reply)
+        self.assertEqual(err.type, "ValueError")
+        self.assertIn("bytes truncated", err.message)
+        self.assertLessEqual(len(err.message.encode()), 1024)
 
     def test_key_error_and_custom_module(self):
         err, _ = self.error_of(call(self.worker, "fail", {"kind": "key"}))
         self.assertEqual((err.type, err.message), ("KeyError", "'missing'"))
         err, details = self.error_of(call(self.worker, "fail", {"kind": "custom"}))
         self.assertEqual((err.type, err.message), ("CustomError", "custom failure"))
-        self.assertEqual(details, {"module": __name__})
+        self.assertEqual(details, {"module": __name__, "bases": ["Exception"]})
 
     def test_chained_traceback_is_complete(self):
         err, _ = self.error_of(call(self.worker, "fail", {"kind": "chained"}))

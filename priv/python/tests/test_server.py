@@ -85,7 +85,7 @@ class RunningWorkerTest(unittest.TestCase):
         self.assertIn("Traceback", err.traceback)
         err = self.run_tool("raise_error", type="NoSuchError", message="m").error
         self.assertEqual((err.type, err.message), ("ShowcaseError", "m"))
-        self.assertEqual(json.loads(err.details_json), {"module": "snakepit_showcase.adapter"})
+        self.assertEqual(json.loads(err.details_json), {"module": "snakepit_showcase.adapter", "bases": ["Exception"]})
         self.assertEqual(self.run_tool("missing_tool").error.type, "UnknownToolError")
         self.assertEqual(self.run_tool("unserializable").error.type, "ResultNotSerializableError")
 

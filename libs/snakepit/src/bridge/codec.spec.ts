@@ -91,3 +91,27 @@ describe('decodeError', () => {
     expect(decodeError('t', info('ResultNotSerializableError'))).toBeInstanceOf(SerializationError);
   });
 });
+
+describe('encodeArgs refuses what JSON would silently change', () => {
+  it.each([
+    ['a nested Buffer', { data: Buffer.from('hi') }, /"data" is binary data/],
+    ['a Uint8Array', { data: new Uint8Array([1, 2]) }, /"data" is binary data/],
+    ['a RegExp', { pattern: /x/ }, /"pattern" is a RegExp/],
+    ['an Error', { e: new Error('x') }, /"e" is an Error/],
+  ])('%s', (_name, args, message) => {
+    expect(() => encodeArgs('t', args)).toThrow(message);
+  });
+
+  it('refuses a Date as the whole arguments object but sends nested dates as ISO strings', () => {
+    expect(() => encodeArgs('t', new Date())).toThrow(/must be an object/);
+    const when = new Date('2026-01-02T03:04:05Z');
+    expect(JSON.parse(encodeArgs('t', { when }).toString())).toEqual({ when: '2026-01-02T03:04:05.000Z' });
+  });
+
+  it('accepts class instances (validated DTOs)', () => {
+    class Dto {
+      constructor(readonly x = 1) {}
+    }
+    expect(JSON.parse(encodeArgs('t', new Dto()).toString())).toEqual({ x: 1 });
+  });
+});

@@ -14,7 +14,7 @@ import type { WireErrorInfo, WireExecuteReply } from './wire';
  */
 export function encodeArgs(tool: string, args: unknown): Buffer {
   if (args === undefined || args === null) return EMPTY_OBJECT;
-  if (typeof args !== 'object' || Array.isArray(args) || Buffer.isBuffer(args)) {
+  if (typeof args !== 'object' || Array.isArray(args) || changedByJson(args)) {
     throw new SerializationError('arguments', tool, 'arguments must be an object of keyword arguments');
   }
   let text: string;
@@ -31,8 +31,23 @@ const EMPTY_OBJECT = Buffer.from('{}');
 
 class Unserializable extends Error {}
 
-function strictReplacer(this: unknown, key: string, value: unknown): unknown {
+/** Objects JSON.stringify would turn into something else ({}, a string, an index map). */
+function changedByJson(value: object): string | undefined {
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return 'binary data (send it as a base64 string)';
+  if (value instanceof Map || value instanceof Set) return `a ${value.constructor.name}; use an object or array`;
+  if (value instanceof Date) return 'a Date';
+  if (value instanceof RegExp || value instanceof Error) return `${/^[AEIOU]/.test(value.constructor.name) ? 'an' : 'a'} ${value.constructor.name}`;
+  return undefined;
+}
+
+function strictReplacer(this: any, key: string, value: unknown): unknown {
   const where = key ? `"${key}"` : 'the value';
+  // `value` has been through toJSON already; `this[key]` is what the caller passed.
+  const original = key === '' ? value : this[key];
+  if (original !== null && typeof original === 'object' && !(original instanceof Date)) {
+    const changed = changedByJson(original);
+    if (changed) throw new Unserializable(`${where} is ${changed}`);
+  }
   switch (typeof value) {
     case 'function':
     case 'symbol':
@@ -43,11 +58,6 @@ function strictReplacer(this: unknown, key: string, value: unknown): unknown {
       return value;
     case 'number':
       if (!Number.isFinite(value)) throw new Unserializable(`${where} is ${value}`);
-      return value;
-    case 'object':
-      if (value instanceof Map || value instanceof Set) {
-        throw new Unserializable(`${where} is a ${value.constructor.name}; use an object or array`);
-      }
       return value;
     default:
       return value;
@@ -79,6 +89,7 @@ export function decodeError(tool: string, info: WireErrorInfo): SnakepitError {
         message: info.message,
         traceback: info.traceback,
         module: typeof details.module === 'string' ? details.module : undefined,
+        bases: Array.isArray(details.bases) ? details.bases.map(String) : undefined,
       });
   }
 }

@@ -16,6 +16,9 @@ export class SerializationError extends SnakepitError {
 export class PayloadTooLargeError extends SnakepitError {
   readonly code = 'payload_too_large';
   constructor(readonly direction: 'arguments' | 'result', readonly tool: string, detail: string) {
-    super(`The ${direction} of "${tool}" ${detail}. Raise maxMessageBytes, or send the data in smaller pieces.`);
+    super(
+      `The ${direction} of "${tool}" ${direction === 'result' ? 'is' : 'are'} too large (${detail}). ` +
+        'Raise maxMessageBytes, or send the data in smaller pieces.',
+    );
   }
 }

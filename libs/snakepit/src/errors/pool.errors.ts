@@ -27,10 +27,10 @@ export class PoolClosedError extends SnakepitError {
 /** The wait queue is full. Retry later, add workers (poolSize) or raise queue.maxSize. */
 export class PoolSaturatedError extends SnakepitError {
   readonly code = 'pool_saturated';
-  constructor(readonly pool: string, readonly maxQueueSize: number) {
+  constructor(readonly pool: string, readonly maxQueueSize: number, starting = false) {
     super(
-      `Pool "${pool}" is saturated: all workers are busy and ${maxQueueSize} calls already wait. ` +
-        'Retry later, raise poolSize, or raise queue.maxSize.',
+      `Pool "${pool}" is saturated: ${starting ? 'no worker is ready yet' : 'all workers are busy'} and ` +
+        `${maxQueueSize} calls already wait. Retry later, raise poolSize, or raise queue.maxSize.`,
     );
   }
 }

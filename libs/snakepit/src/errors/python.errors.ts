@@ -6,6 +6,8 @@ export interface PythonErrorInfo {
   message: string;
   traceback: string;
   module?: string;
+  /** Built-in base classes, nearest first (e.g. JSONDecodeError → ["ValueError", "Exception"]). */
+  bases?: string[];
 }
 
 /**
@@ -62,8 +64,10 @@ const BY_PYTHON_TYPE: ReadonlyMap<string, PythonErrorClass> = new Map<string, Py
   ['ZeroDivisionError', PythonZeroDivisionError],
 ]);
 
-/** The typed error for a Python exception; unknown types become `PythonException`. */
+/** The typed error for a Python exception: by its own type, else by its nearest built-in base
+ *  (a JSONDecodeError is a PythonValueError), else `PythonException`. */
 export function pythonErrorFrom(info: PythonErrorInfo): PythonError {
-  const ErrorClass = BY_PYTHON_TYPE.get(info.type) ?? PythonException;
+  const known = [info.type, ...(info.bases ?? [])].find((type) => BY_PYTHON_TYPE.has(type));
+  const ErrorClass = known ? BY_PYTHON_TYPE.get(known)! : PythonException;
   return new ErrorClass(info);
 }

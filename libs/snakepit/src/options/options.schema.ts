@@ -18,15 +18,18 @@ import {
 export const ADAPTER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*[:.][A-Za-z_][A-Za-z0-9_]*$/;
 export const POOL_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const MAX_MESSAGE_BYTES_LIMIT = 2 ** 31 - 1;
+/** The longest delay a Node timer can hold (about 24.8 days); longer ones would fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+const MIN_MESSAGE_BYTES = 64 * 1024;
 
 class QueueOptionsSchema {
   @IsOptional() @IsInt() @Min(0) maxSize?: number;
-  @IsOptional() @IsInt() @Min(1) timeoutMs?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) timeoutMs?: number;
 }
 
 class ShutdownOptionsSchema {
-  @IsOptional() @IsInt() @Min(0) graceMs?: number;
-  @IsOptional() @IsInt() @Min(0) killTimeoutMs?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) graceMs?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) killTimeoutMs?: number;
 }
 
 /** Validation rules of the pool options, shared by the top level and each `pools` entry. */
@@ -41,10 +44,10 @@ class PoolOptionsSchema {
   @IsOptional() @IsArray() @IsString({ each: true }) pythonPath?: string[];
   @IsOptional() @IsObject() env?: Record<string, string>;
   @IsOptional() @IsInt() @Min(1) startupConcurrency?: number;
-  @IsOptional() @IsInt() @Min(1) startupTimeoutMs?: number;
-  @IsOptional() @IsInt() @Min(1) requestTimeoutMs?: number;
-  @IsOptional() @IsInt() @Min(0) cancelGraceMs?: number;
-  @IsOptional() @IsInt() @Min(1024) @Max(MAX_MESSAGE_BYTES_LIMIT) maxMessageBytes?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) startupTimeoutMs?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) requestTimeoutMs?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) cancelGraceMs?: number;
+  @IsOptional() @IsInt() @Min(MIN_MESSAGE_BYTES) @Max(MAX_MESSAGE_BYTES_LIMIT) maxMessageBytes?: number;
 
   @IsOptional() @IsObject() @ValidateNested() @Type(() => QueueOptionsSchema) queue?: QueueOptionsSchema;
 }

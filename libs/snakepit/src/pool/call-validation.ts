@@ -1,12 +1,14 @@
 import { InvalidCallError } from '../errors';
+import { MAX_TIMER_MS } from '../options/options.schema';
 import type { ExecuteOptions } from './pool.types';
 
 /** Checks a call's own arguments (not the tool's), so mistakes fail loudly before anything queues. */
 export function assertValidCall(tool: unknown, options: ExecuteOptions): void {
   const problems: string[] = [];
   if (typeof tool !== 'string' || tool.length === 0) problems.push('tool must be a non-empty string');
-  if (options.timeoutMs !== undefined && !(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0)) {
-    problems.push(`timeoutMs must be a positive number of milliseconds (got ${String(options.timeoutMs)})`);
+  const timeoutMs = options.timeoutMs;
+  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)) {
+    problems.push(`timeoutMs must be a number of milliseconds from 1 to ${MAX_TIMER_MS} (got ${String(timeoutMs)})`);
   }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     problems.push('signal must be an AbortSignal');

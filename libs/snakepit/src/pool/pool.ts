@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { decodeReply, encodeArgs } from '../bridge/codec';
+import type { WireExecuteReply } from '../bridge/wire';
 import {
   PayloadTooLargeError,
   PoolClosedError,
@@ -10,6 +11,7 @@ import {
   SnakepitError,
   UnknownToolError,
   WorkerCrashError,
+  WorkerProtocolError,
   WorkerStartError,
   describeExit,
 } from '../errors';
@@ -41,6 +43,7 @@ export class Pool {
   private markFailed!: (error: Error) => void;
   private status: PoolStatus = 'starting';
   private tools?: Map<string, PythonToolInfo>;
+  private startError?: SnakepitError;
   private workerSeq = 0;
   private requestSeq = 0;
   private restartAttempts = 0;
@@ -96,12 +99,11 @@ export class Pool {
       throw new PayloadTooLargeError(
         'arguments',
         tool,
-        `are ${payload.length} bytes of JSON, over the ${this.config.maxMessageBytes}-byte limit (maxMessageBytes)`,
+        `${payload.length} bytes of JSON; the limit is ${this.config.maxMessageBytes} bytes`,
       );
     }
-    if (!this.tools) await this.readyPromise;
-    this.assertOpen();
-    if (!this.tools!.has(tool)) throw new UnknownToolError(tool, [...this.tools!.keys()].sort(), this.name);
+    // Before any worker is ready the tool list is unknown: the check then happens at dispatch.
+    if (this.tools && !this.tools.has(tool)) throw this.unknownTool(tool);
     if (options.signal?.aborted) throw new RequestAbortedError(tool, options.signal.reason);
     return new Promise((resolve, reject) => this.submit(tool, payload, options, resolve, reject));
   }
@@ -186,15 +188,16 @@ export class Pool {
       call.cleanup.push(() => signal.removeEventListener('abort', onAbort));
     }
     this.apply(this.scheduler.submit(call.id));
-    if (call.state === 'queued' && this.scheduler.isQueued(call.id)) this.armQueueTimeout(call);
+    // queue.timeoutMs bounds the wait for a busy pool; while the pool boots, only the call's own timeout does.
+    if (this.tools && this.scheduler.isQueued(call.id)) this.armQueueTimeout(call);
   }
 
   private armQueueTimeout(call: PendingCall): void {
-    const timer = setTimeout(
-      () => this.giveUp(call, new QueueTimeoutError(this.name, call.tool, Date.now() - call.enqueuedAt)),
+    const waitFrom = Date.now();
+    call.queueTimer = setTimeout(
+      () => this.giveUp(call, new QueueTimeoutError(this.name, call.tool, Date.now() - waitFrom)),
       this.config.queueTimeoutMs,
     );
-    call.cleanup.push(() => clearTimeout(timer));
   }
 
   private apply(actions: SchedulerAction[]): void {
@@ -203,7 +206,7 @@ export class Pool {
       if (!call) continue;
       if (action.type === 'reject') {
         this.counters.rejected++;
-        this.settle(call, new PoolSaturatedError(this.name, this.config.queueMaxSize));
+        this.settle(call, new PoolSaturatedError(this.name, this.config.queueMaxSize, !this.tools));
       } else {
         this.run(call, this.workers.get(action.workerId)!);
       }
@@ -211,16 +214,20 @@ export class Pool {
   }
 
   private run(call: PendingCall, worker: Worker): void {
+    clearTimeout(call.queueTimer);
+    if (!this.tools!.has(call.tool)) {
+      call.state = 'done';
+      this.settle(call, this.unknownTool(call.tool));
+      this.release(worker);
+      return;
+    }
     call.state = 'running';
     call.workerId = worker.id;
     worker
       .execute({ tool: call.tool, argsJson: call.args, requestId: call.id, sessionId: '' })
       .then(
         (reply) => {
-          if (call.state === 'running') {
-            const outcome = decodeReply(call.tool, reply);
-            this.settle(call, outcome.ok ? undefined : outcome.error, outcome.ok ? outcome.value : undefined);
-          }
+          if (call.state === 'running') this.settleWithReply(call, worker, reply);
           call.state = 'done';
           this.release(worker);
         },
@@ -231,6 +238,21 @@ export class Pool {
           if (!(error instanceof WorkerCrashError)) worker.kill();
         },
       );
+  }
+
+  private settleWithReply(call: PendingCall, worker: Worker, reply: WireExecuteReply): void {
+    let outcome: ReturnType<typeof decodeReply>;
+    try {
+      outcome = decodeReply(call.tool, reply);
+    } catch (error) {
+      outcome = { ok: false, error: new WorkerProtocolError(worker.id, `its reply to "${call.tool}" is unreadable`, { cause: error }) };
+    }
+    if (outcome.ok) this.settle(call, undefined, outcome.value);
+    else this.settle(call, outcome.error);
+  }
+
+  private unknownTool(tool: string): UnknownToolError {
+    return new UnknownToolError(tool, [...(this.tools?.keys() ?? [])].sort(), this.name);
   }
 
   /** The caller stops waiting (timeout or abort). A running call gets `cancelGraceMs` to end
@@ -259,6 +281,7 @@ export class Pool {
 
   private settle(call: PendingCall, error: Error | undefined, value?: unknown): void {
     if (!this.calls.delete(call.id)) return;
+    clearTimeout(call.queueTimer);
     for (const undo of call.cleanup) undo();
     if (call.state === 'queued') call.state = 'done';
     if (error) {
@@ -296,6 +319,7 @@ export class Pool {
 
   private assertOpen(): void {
     if (this.isShuttingDown) throw new PoolClosedError(this.name);
+    if (this.startError) throw this.startError;
   }
 
   private whenIdle(graceMs: number): Promise<void> {
@@ -332,11 +356,15 @@ export class Pool {
       throw error;
     }
     if (!this.accepting) {
+      this.workers.delete(worker.id);
       worker.kill();
       return;
     }
-    this.tools ??= new Map(worker.tools.map((tool) => [tool.name, tool]));
     void worker.exited.then((exit) => this.onWorkerExit(worker, describeExit(exit)));
+    if (!this.tools) {
+      this.tools = new Map(worker.tools.map((tool) => [tool.name, tool]));
+      for (const call of this.calls.values()) if (this.scheduler.isQueued(call.id)) this.armQueueTimeout(call);
+    }
     this.apply(this.scheduler.addWorker(worker.id));
   }
 
@@ -356,9 +384,9 @@ export class Pool {
   private scheduleReplacement(delayMs: number): void {
     const timer = setTimeout(() => {
       this.restartTimers.delete(timer);
-      this.counters.restarts++;
       this.startWorker().then(
         () => {
+          this.counters.restarts++;
           this.restartAttempts = 0;
         },
         (error: Error) => {
@@ -372,12 +400,21 @@ export class Pool {
     this.restartTimers.add(timer);
   }
 
+  /** The pool could not start: every worker goes, every waiting call and every new one gets the start error. */
   private fail(error: Error): void {
     if (this.status !== 'starting') return;
     this.status = 'failed';
+    this.startError = error instanceof SnakepitError ? error : new WorkerStartError(this.name, error.message);
     this.logger.error(error.message);
-    this.markFailed(error instanceof WorkerStartError ? error : new WorkerStartError(this.name, error.message));
-    for (const worker of this.workers.values()) worker.kill();
+    this.markFailed(this.startError);
+    for (const worker of this.workers.values()) {
+      this.scheduler.removeWorker(worker.id);
+      worker.kill();
+    }
+    for (const requestId of this.scheduler.drainQueue()) {
+      const call = this.calls.get(requestId);
+      if (call) this.settle(call, this.startError);
+    }
   }
 
   private logOutput(logger: Logger, line: string, stream: string): void {

@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { createWorkerClient, PROTOCOL_VERSION, type WireExecuteReply, type WireExecuteRequest, type WorkerClient } from '../bridge/wire';
 import { WorkerCrashError, WorkerProtocolError, WorkerStartError, type SnakepitError, type WorkerExit } from '../errors';
-import { signalGroup, terminate } from '../process/process-killer';
+import { killGroup, signalGroup, terminate } from '../process/process-killer';
 import { startPythonProcess, type PythonProcess, type PythonProcessSpec } from '../process/python-process';
 
 export type WorkerState = 'starting' | 'ready' | 'stopping' | 'exited';
@@ -46,33 +46,33 @@ export class Worker {
   readyAt?: Date;
   /** The host asked it to stop (recycle, timeout, shutdown), so its exit is no crash. */
   stopRequested = false;
-  /** Resolves when the process has exited, with how it ended. */
+  /** Resolves as soon as the process has exited, with how it ended. */
   readonly exited: Promise<WorkerExit>;
 
   private readonly process: PythonProcess;
   private client?: WorkerClient;
   private exitInfo?: WorkerExit;
   private readonly maxMessageBytes: number;
+  private readonly startupTimeoutMs: number;
 
   constructor(readonly id: string, readonly pool: string, spec: Omit<PythonProcessSpec, 'workerId'>) {
     this.maxMessageBytes = spec.maxMessageBytes;
+    this.startupTimeoutMs = spec.startupTimeoutMs;
     this.process = startPythonProcess({ ...spec, workerId: id });
+    const child = this.process.child;
     this.exited = new Promise((resolve) => {
-      this.process.child.once('exit', async (exitCode, signal) => {
-        // Give stdout/stderr a moment to deliver Python's last words (a fatal error's stack).
-        await Promise.race([this.process.outputClosed, delay(OUTPUT_SETTLE_MS)]);
+      const onExit = (exitCode: number | null, signal: NodeJS.Signals | null) => {
         this.exitInfo = { exitCode, signal };
         this.state = 'exited';
         this.client?.close();
+        // Whatever the tool started dies with the worker.
+        killGroup(child.pid);
         resolve(this.exitInfo);
-      });
-      // A spawn failure (ENOENT) emits 'error' and maybe no 'exit'.
-      this.process.child.once('error', () => {
-        if (this.process.child.pid === undefined) {
-          this.exitInfo = { exitCode: null, signal: null };
-          this.state = 'exited';
-          resolve(this.exitInfo);
-        }
+      };
+      child.once('exit', onExit);
+      // A spawn failure (ENOENT) emits 'error' and no 'exit'.
+      child.once('error', () => {
+        if (child.pid === undefined) onExit(null, null);
       });
     });
   }
@@ -85,12 +85,19 @@ export class Worker {
     return this.process.output.snapshot();
   }
 
+  /** The last output lines once the process is gone, waiting briefly for its pipes to drain
+   *  (a fatal error's stack arrives just after the exit). */
+  async lastWords(): Promise<string[]> {
+    await Promise.race([this.process.outputClosed, delay(OUTPUT_SETTLE_MS)]);
+    return this.lastOutput;
+  }
+
   /** Waits for the handshake, connects, and reads the adapter's tools. Kills the process on failure. */
   async start(): Promise<void> {
     try {
       const ready = await this.process.ready;
       this.client = createWorkerClient(ready.address, this.maxMessageBytes);
-      const description = await this.unary<Record<string, never>, any>('Describe', {});
+      const description = await this.unary<Record<string, never>, any>('Describe', {}, this.startupTimeoutMs);
       if (description.protocolVersion !== PROTOCOL_VERSION) {
         throw new WorkerStartError(
           this.id,
@@ -103,6 +110,7 @@ export class Worker {
         supportsStreaming: tool.supportsStreaming,
         parameters: tool.parametersJson?.length ? JSON.parse(tool.parametersJson.toString('utf8')) : [],
       }));
+      if (this.state !== 'starting') throw new WorkerStartError(this.id, 'it was stopped while starting');
       this.state = 'ready';
       this.readyAt = new Date();
     } catch (error) {
@@ -153,9 +161,10 @@ export class Worker {
     };
   }
 
-  private unary<Req, Rep>(method: 'Describe' | 'Execute' | 'Ping', request: Req): Promise<Rep> {
+  private unary<Req, Rep>(method: 'Describe' | 'Execute' | 'Ping', request: Req, timeoutMs?: number): Promise<Rep> {
+    const options = timeoutMs === undefined ? {} : { deadline: Date.now() + timeoutMs };
     return new Promise((resolve, reject) => {
-      (this.client as any)[method](request, {}, (error: grpc.ServiceError | null, reply: Rep) =>
+      (this.client as any)[method](request, options, (error: grpc.ServiceError | null, reply: Rep) =>
         error ? reject(error) : resolve(reply),
       );
     });
@@ -163,7 +172,7 @@ export class Worker {
 
   private async explainFailure(error: grpc.ServiceError, tool: string): Promise<SnakepitError> {
     const exit = this.exitInfo ?? (await Promise.race([this.exited, delay(EXIT_SETTLE_MS)]));
-    if (exit) return new WorkerCrashError(this.id, this.pid, exit, tool, this.lastOutput);
+    if (exit) return new WorkerCrashError(this.id, this.pid, exit, tool, await this.lastWords());
     return new WorkerProtocolError(this.id, `the call to "${tool}" failed: ${error.details || error.message}`, {
       cause: error,
     });

@@ -15,6 +15,17 @@ export function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+/** SIGKILL to a process group whose leader may be gone already: what a tool started dies too.
+ *  Safe after the leader exited, since Linux never hands out a pid equal to a live group's id. */
+export function killGroup(pgid: number | undefined): void {
+  if (pgid === undefined) return;
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    /* no process left in the group */
+  }
+}
+
 /** Resolves when the child has exited (at once if it already has). */
 export function whenExited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();

@@ -59,8 +59,10 @@ export function startPythonProcess(spec: PythonProcessSpec): PythonProcess {
   const env = {
     ...process.env,
     ...spec.env,
-    PYTHONPATH: [...spec.pythonPath, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
+    PYTHONPATH: [...spec.pythonPath, spec.env.PYTHONPATH, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
     PYTHONUNBUFFERED: '1',
+    SNAKEPIT_WORKER_ID: spec.workerId,
+    SNAKEPIT_RUN_ID: spec.runId,
   };
   const child = spawn(spec.executable, args, { env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true });
   const output = new OutputTail(50, spec.onOutput);
