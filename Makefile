@@ -17,7 +17,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 run: setup
 	@npx nest build sample >/dev/null
-	SNAKEPIT_PYTHON=$(PYTHON) node dist/apps/sample/main.js
+	SNAKEPIT_PYTHON=$(PYTHON) node dist/apps/sample/apps/sample/src/main.js
 
 RESULTS = .snakepit/test-results
 

@@ -1,7 +1,6 @@
 import { Logger, type ModuleMetadata } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { PoolService, SnakepitModule, type SnakepitModuleOptions } from '@snakepit/nestjs';
-import { PoolManager } from '../../libs/snakepit/src/pool/pool-manager';
 
 /** Workers' output and the pool's logs stay out of test output. */
 export const silentLogger = { log() {}, error() {}, warn() {}, debug() {}, verbose() {}, fatal() {} };
@@ -30,7 +29,7 @@ export async function bootApp(options: Partial<SnakepitModuleOptions> = {}, extr
   return {
     module,
     pool,
-    runId: module.get(PoolManager).runId,
+    runId: pool.runId,
     async close() {
       if (closed) return;
       closed = true;

@@ -8,6 +8,11 @@ import type { WorkerInfo } from './worker';
 export class PoolService {
   constructor(private readonly manager: PoolManager) {}
 
+  /** This application's run id: every worker it starts carries it on its command line. */
+  get runId(): string {
+    return this.manager.runId;
+  }
+
   /**
    * Runs `tool` with keyword arguments `args` and resolves with its result: a JSON value, or a
    * Buffer when Python returned bytes. Rejects with a SnakepitError subclass (a PythonError for
