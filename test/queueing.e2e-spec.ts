@@ -57,13 +57,13 @@ describe('queueing, timeouts and cancellation', () => {
   });
 
   it('stops counting queue.timeoutMs once a queued call reaches a worker', async () => {
-    app = await bootApp({ poolSize: 1, queue: { timeoutMs: 400 } });
+    app = await bootApp({ poolSize: 1, queue: { timeoutMs: 1000 } });
     await app.pool.ready();
-    const first = app.pool.execute('sleep', { ms: 200 });
-    // Waits ~200 ms in the queue, then runs for 600 ms: well past queue.timeoutMs in all.
-    const second = app.pool.execute<{ slept_ms: number }>('sleep', { ms: 600 });
+    const first = app.pool.execute('sleep', { ms: 300 });
+    // Waits ~300 ms in the queue, then runs for 1500 ms: well past queue.timeoutMs in all.
+    const second = app.pool.execute<{ slept_ms: number }>('sleep', { ms: 1500 });
     await first;
-    await expect(second).resolves.toMatchObject({ slept_ms: 600 });
+    await expect(second).resolves.toMatchObject({ slept_ms: 1500 });
     expect(app.pool.stats()).toMatchObject({ timeouts: 0, crashes: 0 });
   });
 
