@@ -8,6 +8,7 @@ import {
   SnakepitConfigError,
   SnakepitModule,
   WorkerStartError,
+  type SnakepitModuleOptions,
 } from '@snakepit/nestjs';
 import { bootApp, rejectionOf, SHOWCASE, silentLogger } from './support/app';
 import { eventually, isAlive, workersOfRun } from './support/processes';
@@ -153,6 +154,24 @@ describe('lifecycle', () => {
       const pool = module.get(PoolService);
       await expect(pool.execute('add', { a: 1, b: 1 })).resolves.toBe(2);
       expect(pool.stats().workers.total).toBe(1);
+    } finally {
+      await module.close();
+    }
+  });
+
+  it('builds options with forRootAsync({ useClass })', async () => {
+    @Injectable()
+    class SnakepitConfig {
+      createSnakepitOptions(): SnakepitModuleOptions {
+        return { adapter: SHOWCASE, poolSize: 1 };
+      }
+    }
+    const module = await Test.createTestingModule({ imports: [SnakepitModule.forRootAsync({ useClass: SnakepitConfig })] })
+      .setLogger(silentLogger)
+      .compile();
+    await module.init();
+    try {
+      await expect(module.get(PoolService).execute('add', { a: 2, b: 2 })).resolves.toBe(4);
     } finally {
       await module.close();
     }

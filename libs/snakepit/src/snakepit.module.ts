@@ -1,33 +1,17 @@
-import { Module, type DynamicModule, type Provider } from '@nestjs/common';
-import type { SnakepitModuleAsyncOptions, SnakepitModuleOptions } from './options/snakepit-options.interface';
+import { Global, Module } from '@nestjs/common';
 import { PoolManager } from './pool/pool-manager';
 import { PoolService } from './pool/pool.service';
-import { SNAKEPIT_OPTIONS } from './snakepit.constants';
+import { ConfigurableSnakepitModule } from './snakepit.module-definition';
 
 /**
- * Import once, in the root module: `SnakepitModule.forRoot({ adapter: 'pkg.mod:Adapter' })`.
- * It is global, so PoolService can be injected anywhere.
+ * Import once, in the root module: `SnakepitModule.forRoot({ adapter: 'pkg.mod:Adapter' })`, or
+ * `SnakepitModule.forRootAsync({ imports, inject, useFactory })` (useClass and useExisting work
+ * too, with a class that has `createSnakepitOptions()`). It is global, so PoolService can be
+ * injected anywhere.
  */
-@Module({})
-export class SnakepitModule {
-  static forRoot(options: SnakepitModuleOptions): DynamicModule {
-    return SnakepitModule.build([{ provide: SNAKEPIT_OPTIONS, useValue: options }]);
-  }
-
-  static forRootAsync(options: SnakepitModuleAsyncOptions): DynamicModule {
-    return SnakepitModule.build(
-      [{ provide: SNAKEPIT_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] }],
-      options.imports,
-    );
-  }
-
-  private static build(optionProviders: Provider[], imports: DynamicModule['imports'] = []): DynamicModule {
-    return {
-      module: SnakepitModule,
-      global: true,
-      imports,
-      providers: [...optionProviders, PoolManager, PoolService],
-      exports: [PoolService],
-    };
-  }
-}
+@Global()
+@Module({
+  providers: [PoolManager, PoolService],
+  exports: [PoolService],
+})
+export class SnakepitModule extends ConfigurableSnakepitModule {}

@@ -49,9 +49,3 @@ export interface SnakepitModuleOptions extends Partial<PoolOptions> {
   /** When false, no worker starts and calls fail with PoolingDisabledError. Default true. */
   poolingEnabled?: boolean;
 }
-
-export interface SnakepitModuleAsyncOptions {
-  imports?: any[];
-  inject?: any[];
-  useFactory: (...args: any[]) => SnakepitModuleOptions | Promise<SnakepitModuleOptions>;
-}
