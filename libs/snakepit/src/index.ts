@@ -1,7 +1,20 @@
 export { SnakepitModule } from './snakepit.module';
 export type { SnakepitModuleAsyncOptions } from './snakepit.module-definition';
-export type { NamedPoolOptions, PoolOptions, SnakepitModuleOptions } from './options/snakepit-options.interface';
+export type {
+  AffinityMode,
+  NamedPoolOptions,
+  PoolOptions,
+  SnakepitModuleOptions,
+} from './options/snakepit-options.interface';
 export { PoolService } from './pool/pool.service';
-export type { ExecuteOptions, PoolStats, PoolStatus } from './pool/pool.types';
+export type { ExecuteOptions, PoolStats, PoolStatus, SessionExecuteOptions } from './pool/pool.types';
+export { SessionService, type SessionInfo, type SessionStats } from './session/session.service';
+export type { SessionRecord, SessionStore } from './session/session-store';
+export { InMemorySessionStore } from './session/in-memory-session.store';
+export { ToolRegistryService } from './tools/tool-registry.service';
+export { SnakepitTool } from './tools/snakepit-tool.decorator';
+export type { HostToolContext, HostToolHandler, HostToolInfo, HostToolOptions } from './tools/host-tool.types';
+export { SnakepitEvents } from './telemetry/snakepit-events';
+export { SnakepitEvent, type SnakepitEventName } from './telemetry/events';
 export type { PythonToolInfo, WorkerInfo, WorkerState } from './pool/worker';
 export * from './errors';

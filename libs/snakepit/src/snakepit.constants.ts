@@ -1,2 +1,18 @@
 /** Injection token of the raw options given to forRoot()/forRootAsync(). */
 export const SNAKEPIT_OPTIONS = Symbol('snakepit:options');
+
+/** Injection token of the validated options, with every default filled in (ResolvedOptions). */
+export const SNAKEPIT_CONFIG = Symbol('snakepit:config');
+
+/** Injection token of the HostBridge (the pools see it through this, not through its class). */
+export const HOST_BRIDGE = Symbol('snakepit:host-bridge');
+
+/** The server workers call back, as the pools need it. */
+export interface HostBridge {
+  /** Starts listening if needed; resolves with the variables for the workers' environment. */
+  workerEnv(): Promise<Record<string, string>>;
+  stop(): Promise<void>;
+}
+
+/** Metadata key that @SnakepitTool() puts on a method. */
+export const SNAKEPIT_TOOL_METADATA = 'snakepit:tool';

@@ -1,17 +1,37 @@
 import { Global, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { HostBridgeServer } from './bridge/host-bridge.server';
+import { resolveOptions } from './options/resolve-options';
 import { PoolManager } from './pool/pool-manager';
 import { PoolService } from './pool/pool.service';
+import { SessionService } from './session/session.service';
+import { SNAKEPIT_CONFIG, SNAKEPIT_OPTIONS, HOST_BRIDGE } from './snakepit.constants';
 import { ConfigurableSnakepitModule } from './snakepit.module-definition';
+import { SnakepitEvents } from './telemetry/snakepit-events';
+import { SnakepitToolExplorer } from './tools/snakepit-tool.explorer';
+import { ToolRegistryService } from './tools/tool-registry.service';
 
 /**
  * Import once, in the root module: `SnakepitModule.forRoot({ adapter: 'pkg.mod:Adapter' })`, or
  * `SnakepitModule.forRootAsync({ imports, inject, useFactory })` (useClass and useExisting work
- * too, with a class that has `createSnakepitOptions()`). It is global, so PoolService can be
- * injected anywhere.
+ * too, with a class that has `createSnakepitOptions()`). It is global: PoolService,
+ * SessionService, ToolRegistryService and SnakepitEvents can be injected anywhere.
  */
 @Global()
 @Module({
-  providers: [PoolManager, PoolService],
-  exports: [PoolService],
+  imports: [DiscoveryModule],
+  providers: [
+    // Validates the options (one SnakepitConfigError naming every bad field) and fills in defaults.
+    { provide: SNAKEPIT_CONFIG, useFactory: resolveOptions, inject: [SNAKEPIT_OPTIONS] },
+    SnakepitEvents,
+    SessionService,
+    ToolRegistryService,
+    SnakepitToolExplorer,
+    HostBridgeServer,
+    { provide: HOST_BRIDGE, useExisting: HostBridgeServer },
+    PoolManager,
+    PoolService,
+  ],
+  exports: [PoolService, SessionService, ToolRegistryService, SnakepitEvents],
 })
 export class SnakepitModule extends ConfigurableSnakepitModule {}

@@ -46,6 +46,13 @@ export interface WireDescribeReply {
   pythonVersion: string;
 }
 
+export interface WireHostReply {
+  outcome?: 'result' | 'error';
+  result?: WireValue;
+  error?: WireErrorInfo;
+  found?: boolean;
+}
+
 export interface WirePingReply {
   pid: number;
   inFlight: number;
@@ -70,20 +77,29 @@ type WorkerClientConstructor = new (
   options?: grpc.ChannelOptions,
 ) => WorkerClient;
 
-let workerClientClass: WorkerClientConstructor | undefined;
+let bridgePackage: any;
 
-function loadWorkerClientClass(): WorkerClientConstructor {
-  if (!workerClientClass) {
+/** proto/snakepit_bridge.proto, loaded once. */
+function loadBridgePackage(): any {
+  if (!bridgePackage) {
     const definition = protoLoader.loadSync(bridgePaths().protoFile, {
       longs: Number,
       enums: String,
       defaults: true,
       oneofs: true,
     });
-    const bridge = (grpc.loadPackageDefinition(definition) as any).snakepit.bridge;
-    workerClientClass = bridge.Worker as WorkerClientConstructor;
+    bridgePackage = (grpc.loadPackageDefinition(definition) as any).snakepit.bridge;
   }
-  return workerClientClass;
+  return bridgePackage;
+}
+
+function loadWorkerClientClass(): WorkerClientConstructor {
+  return loadBridgePackage().Worker as WorkerClientConstructor;
+}
+
+/** The Host service, for the server that workers call back. */
+export function hostServiceDefinition(): grpc.ServiceDefinition {
+  return loadBridgePackage().Host.service;
 }
 
 /** A client for one worker's address, with the message limits set both ways. */

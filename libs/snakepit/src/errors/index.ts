@@ -4,3 +4,5 @@ export * from './pool.errors';
 export * from './payload.errors';
 export * from './worker.errors';
 export * from './python.errors';
+export * from './session.errors';
+export * from './host-tool.errors';

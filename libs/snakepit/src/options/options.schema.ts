@@ -3,6 +3,7 @@ import { Type } from 'class-transformer';
 import {
   IsArray,
   IsBoolean,
+  IsIn,
   IsInt,
   IsObject,
   IsOptional,
@@ -50,6 +51,18 @@ class PoolOptionsSchema {
   @IsOptional() @IsInt() @Min(MIN_MESSAGE_BYTES) @Max(MAX_MESSAGE_BYTES_LIMIT) maxMessageBytes?: number;
 
   @IsOptional() @IsObject() @ValidateNested() @Type(() => QueueOptionsSchema) queue?: QueueOptionsSchema;
+  @IsOptional() @IsIn(['hint', 'strictQueue', 'strictFailFast']) affinity?: string;
+}
+
+class SessionOptionsSchema {
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) ttlMs?: number;
+  @IsOptional() @IsInt() @Min(1) maxSessions?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) sweepIntervalMs?: number;
+  @IsOptional() @IsObject() store?: object;
+}
+
+class BridgeOptionsSchema {
+  @IsOptional() @IsIn(['tcp', 'unix']) transport?: string;
 }
 
 class NamedPoolOptionsSchema extends PoolOptionsSchema {
@@ -63,4 +76,6 @@ export class ModuleOptionsSchema extends PoolOptionsSchema {
   @IsOptional() @IsObject() @ValidateNested() @Type(() => ShutdownOptionsSchema) shutdown?: ShutdownOptionsSchema;
   @IsOptional() @IsBoolean() waitForReady?: boolean;
   @IsOptional() @IsBoolean() poolingEnabled?: boolean;
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => SessionOptionsSchema) sessions?: SessionOptionsSchema;
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => BridgeOptionsSchema) bridge?: BridgeOptionsSchema;
 }

@@ -4,7 +4,9 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { SnakepitConfigError } from '../errors';
 import { ModuleOptionsSchema } from './options.schema';
-import type { NamedPoolOptions, PoolOptions, SnakepitModuleOptions } from './snakepit-options.interface';
+import { InMemorySessionStore } from '../session/in-memory-session.store';
+import type { SessionStore } from '../session/session-store';
+import type { AffinityMode, NamedPoolOptions, PoolOptions, SnakepitModuleOptions } from './snakepit-options.interface';
 
 /** One pool's options with every default filled in. */
 export interface PoolConfig {
@@ -21,6 +23,7 @@ export interface PoolConfig {
   queueTimeoutMs: number;
   cancelGraceMs: number;
   maxMessageBytes: number;
+  affinity: AffinityMode;
 }
 
 export interface ResolvedOptions {
@@ -29,6 +32,8 @@ export interface ResolvedOptions {
   killTimeoutMs: number;
   waitForReady: boolean;
   poolingEnabled: boolean;
+  sessions: { ttlMs: number; maxSessions: number; sweepIntervalMs: number; store: SessionStore };
+  bridge: { transport: 'tcp' | 'unix' };
 }
 
 export const DEFAULT_POOL_NAME = 'default';
@@ -64,6 +69,13 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
     killTimeoutMs: options.shutdown?.killTimeoutMs ?? 2000,
     waitForReady: options.waitForReady ?? false,
     poolingEnabled: options.poolingEnabled ?? true,
+    sessions: {
+      ttlMs: options.sessions?.ttlMs ?? 3_600_000,
+      maxSessions: options.sessions?.maxSessions ?? 100_000,
+      sweepIntervalMs: options.sessions?.sweepIntervalMs ?? 60_000,
+      store: options.sessions?.store ?? new InMemorySessionStore(),
+    },
+    bridge: { transport: options.bridge?.transport ?? 'tcp' },
   };
 }
 
@@ -119,5 +131,6 @@ function poolConfig(entry: NamedPoolOptions & PoolOptions, env: NodeJS.ProcessEn
     queueTimeoutMs: entry.queue?.timeoutMs ?? POOL_DEFAULTS.queueTimeoutMs,
     cancelGraceMs: entry.cancelGraceMs ?? POOL_DEFAULTS.cancelGraceMs,
     maxMessageBytes: entry.maxMessageBytes ?? POOL_DEFAULTS.maxMessageBytes,
+    affinity: entry.affinity ?? 'hint',
   };
 }

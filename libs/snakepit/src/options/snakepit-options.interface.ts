@@ -1,3 +1,5 @@
+import type { SessionStore } from '../session/session-store';
+
 /** Options of one pool. In `forRoot()` they are given at the top level (one pool named "default"),
  *  or per entry of `pools`, where the top-level values act as defaults. */
 export interface PoolOptions {
@@ -28,7 +30,17 @@ export interface PoolOptions {
   cancelGraceMs?: number;
   /** Largest message either way (arguments or result). Default 64 MiB. */
   maxMessageBytes?: number;
+  /** How executeInSession picks a worker; overridable per call. Default "hint". */
+  affinity?: AffinityMode;
 }
+
+/**
+ * - `hint`: the session's last worker when it is idle, else any idle worker (the session moves).
+ * - `strictQueue`: always the session's last worker; wait in the queue for it.
+ * - `strictFailFast`: always the session's last worker; WorkerBusyError when it is busy.
+ * In the strict modes a session whose worker is gone gets SessionWorkerUnavailableError.
+ */
+export type AffinityMode = 'hint' | 'strictQueue' | 'strictFailFast';
 
 export interface NamedPoolOptions extends Partial<PoolOptions> {
   /** Pool name, used as `{ pool: name }` in calls. */
@@ -48,4 +60,19 @@ export interface SnakepitModuleOptions extends Partial<PoolOptions> {
   waitForReady?: boolean;
   /** When false, no worker starts and calls fail with PoolingDisabledError. Default true. */
   poolingEnabled?: boolean;
+  sessions?: {
+    /** A session not used for this long expires. Default 3 600 000 ms (1 h). */
+    ttlMs?: number;
+    /** Sessions alive at once; creating one more fails with SessionLimitError. Default 100 000. */
+    maxSessions?: number;
+    /** How often expired sessions are removed. Default 60 000 ms. */
+    sweepIntervalMs?: number;
+    /** Where sessions and their state live. Default: in this process's memory. */
+    store?: SessionStore;
+  };
+  bridge?: {
+    /** How workers reach the host: loopback TCP on an OS-chosen port, or a Unix socket (mode 0600)
+     *  in the OS temp dir. Default "tcp". */
+    transport?: 'tcp' | 'unix';
+  };
 }

@@ -1,3 +1,14 @@
+import type { Placement } from './scheduler';
+
+/** What executeInSession adds to a call. */
+export interface SessionCall {
+  sessionId: string;
+  /** The session's last worker and how strictly to stick to it. */
+  placement?: Placement;
+  /** Told which worker runs the call, so the session can follow it. */
+  onDispatch(workerId: string): void;
+}
+
 /** One call from the moment PoolService accepts it until its promise settles. */
 export interface PendingCall {
   id: string;
@@ -8,6 +19,8 @@ export interface PendingCall {
   /** queued → running → done; a running call whose caller gave up becomes abandoned. */
   state: 'queued' | 'running' | 'abandoned' | 'done';
   workerId?: string;
+  /** The session the call belongs to, when made through executeInSession. */
+  session?: SessionCall;
   /** Set while the call waits in a ready pool's queue (queue.timeoutMs). */
   queueTimer?: NodeJS.Timeout;
   resolve(value: unknown): void;

@@ -1,12 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { PoolManager } from './pool-manager';
-import type { ExecuteOptions, PoolStats } from './pool.types';
+import { SessionService } from '../session/session.service';
+import type { ExecuteOptions, PoolStats, SessionExecuteOptions } from './pool.types';
 import type { WorkerInfo } from './worker';
 
 /** Runs Python tools in the pool. Inject it anywhere; every method is safe to call during boot. */
 @Injectable()
 export class PoolService {
-  constructor(private readonly manager: PoolManager) {}
+  constructor(
+    private readonly manager: PoolManager,
+    private readonly sessions: SessionService,
+  ) {}
 
   /** This application's run id: every worker it starts carries it on its command line. */
   get runId(): string {
@@ -24,6 +28,32 @@ export class PoolService {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Like execute(), within a session: the call goes to the worker that served the session last
+   * (by the pool's or the call's `affinity`), marks the session used, and Python sees the
+   * session id in `self.session_context.session_id`. Rejects with SessionNotFoundError for an
+   * unknown or expired session, WorkerBusyError (strictFailFast) and
+   * SessionWorkerUnavailableError (strict modes, when the session's worker is gone).
+   */
+  async executeInSession<T = unknown>(
+    sessionId: string,
+    tool: string,
+    args?: Record<string, unknown>,
+    options: SessionExecuteOptions = {},
+  ): Promise<T> {
+    const pool = this.manager.getPool(options.pool);
+    const session = await this.sessions.use(sessionId);
+    const lastWorker = session.workers[pool.name];
+    const mode = options.affinity ?? pool.config.affinity;
+    return (await pool.execute(tool, args, options, {
+      sessionId,
+      placement: lastWorker ? { workerId: lastWorker, mode } : undefined,
+      onDispatch: (workerId) => {
+        if (workerId !== lastWorker) this.sessions.use(sessionId, { pool: pool.name, workerId }).catch(() => undefined);
+      },
+    })) as T;
   }
 
   /** Resolves when the pool (or, without a name, every pool) has its workers ready. */

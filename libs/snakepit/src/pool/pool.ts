@@ -7,6 +7,8 @@ import {
   PoolSaturatedError,
   QueueTimeoutError,
   RequestAbortedError,
+  SessionWorkerUnavailableError,
+  WorkerBusyError,
   RequestTimeoutError,
   SnakepitError,
   UnknownToolError,
@@ -17,10 +19,10 @@ import {
 } from '../errors';
 import type { PoolConfig } from '../options/resolve-options';
 import { bridgePaths } from '../python/bridge-paths';
-import type { PendingCall } from './pending-call';
+import type { PendingCall, SessionCall } from './pending-call';
 import type { ExecuteOptions, PoolStats, PoolStatus } from './pool.types';
 import { assertValidCall } from './call-validation';
-import { Scheduler, type SchedulerAction } from './scheduler';
+import { Scheduler, type RejectReason, type SchedulerAction } from './scheduler';
 import { Worker, type PythonToolInfo, type WorkerInfo } from './worker';
 
 /** Room for the request's other fields next to the arguments. */
@@ -44,6 +46,7 @@ export class Pool {
   private status: PoolStatus = 'starting';
   private tools?: Map<string, PythonToolInfo>;
   private startError?: SnakepitError;
+  private hostEnv: Record<string, string> = {};
   private workerSeq = 0;
   private requestSeq = 0;
   private restartAttempts = 0;
@@ -67,8 +70,17 @@ export class Pool {
     return this.config.name;
   }
 
-  /** Starts every worker, `startupConcurrency` at a time. Resolves when all are ready. */
-  async start(): Promise<void> {
+  /**
+   * Starts every worker, `startupConcurrency` at a time, once `hostEnv` (how workers reach the
+   * host bridge) is known. Resolves when all are ready.
+   */
+  async start(hostEnv: Promise<Record<string, string>>): Promise<void> {
+    try {
+      this.hostEnv = await hostEnv;
+    } catch (error) {
+      this.fail(error as Error);
+      throw error;
+    }
     const pending = Array.from({ length: this.config.poolSize }, () => () => this.startWorker());
     const runners = Array.from({ length: Math.min(this.config.startupConcurrency, pending.length) }, async () => {
       for (let next = pending.shift(); next && this.status === 'starting'; next = pending.shift()) await next();
@@ -91,7 +103,7 @@ export class Pool {
   }
 
   /** Runs `tool` on a worker and resolves with its result. */
-  async execute(tool: string, args: unknown, options: ExecuteOptions = {}): Promise<unknown> {
+  async execute(tool: string, args: unknown, options: ExecuteOptions = {}, session?: SessionCall): Promise<unknown> {
     assertValidCall(tool, options);
     this.assertOpen();
     const payload = encodeArgs(tool, args);
@@ -105,7 +117,7 @@ export class Pool {
     // Before any worker is ready the tool list is unknown: the check then happens at dispatch.
     if (this.tools && !this.tools.has(tool)) throw this.unknownTool(tool);
     if (options.signal?.aborted) throw new RequestAbortedError(tool, options.signal.reason);
-    return new Promise((resolve, reject) => this.submit(tool, payload, options, resolve, reject));
+    return new Promise((resolve, reject) => this.submit(tool, payload, options, session, resolve, reject));
   }
 
   /** Python tools of this pool's adapter (known once a worker is ready). */
@@ -162,6 +174,7 @@ export class Pool {
     tool: string,
     args: Buffer,
     options: ExecuteOptions,
+    session: SessionCall | undefined,
     resolve: (value: unknown) => void,
     reject: (error: Error) => void,
   ): void {
@@ -173,6 +186,7 @@ export class Pool {
       timeoutMs,
       enqueuedAt: Date.now(),
       state: 'queued',
+      session,
       resolve,
       reject,
       cleanup: [],
@@ -187,7 +201,7 @@ export class Pool {
       signal.addEventListener('abort', onAbort, { once: true });
       call.cleanup.push(() => signal.removeEventListener('abort', onAbort));
     }
-    this.apply(this.scheduler.submit(call.id));
+    this.apply(this.scheduler.submit(call.id, session?.placement));
     // queue.timeoutMs bounds the wait for a busy pool; while the pool boots, only the call's own timeout does.
     if (this.tools && this.scheduler.isQueued(call.id)) this.armQueueTimeout(call);
   }
@@ -205,12 +219,20 @@ export class Pool {
       const call = this.calls.get(action.requestId);
       if (!call) continue;
       if (action.type === 'reject') {
-        this.counters.rejected++;
-        this.settle(call, new PoolSaturatedError(this.name, this.config.queueMaxSize, !this.tools));
+        this.settle(call, this.refusal(call, action.reason));
       } else {
         this.run(call, this.workers.get(action.workerId)!);
       }
     }
+  }
+
+  private refusal(call: PendingCall, reason: RejectReason): SnakepitError {
+    const sessionId = call.session?.sessionId ?? '';
+    const workerId = call.session?.placement?.workerId ?? '';
+    if (reason === 'worker_busy') return new WorkerBusyError(sessionId, workerId);
+    if (reason === 'worker_unavailable') return new SessionWorkerUnavailableError(sessionId, workerId);
+    this.counters.rejected++;
+    return new PoolSaturatedError(this.name, this.config.queueMaxSize, !this.tools);
   }
 
   private run(call: PendingCall, worker: Worker): void {
@@ -223,8 +245,9 @@ export class Pool {
     }
     call.state = 'running';
     call.workerId = worker.id;
+    call.session?.onDispatch(worker.id);
     worker
-      .execute({ tool: call.tool, argsJson: call.args, requestId: call.id, sessionId: '' })
+      .execute({ tool: call.tool, argsJson: call.args, requestId: call.id, sessionId: call.session?.sessionId ?? '' })
       .then(
         (reply) => {
           if (call.state === 'running') this.settleWithReply(call, worker, reply);
@@ -343,7 +366,7 @@ export class Pool {
       executable: this.config.pythonExecutable,
       adapter: this.config.adapter,
       pythonPath: [bridgePaths().pythonDir, ...this.config.pythonPath],
-      env: this.config.env,
+      env: { ...this.config.env, ...this.hostEnv },
       maxMessageBytes: this.config.maxMessageBytes,
       startupTimeoutMs: this.config.startupTimeoutMs,
       onOutput: (line, stream) => this.logOutput(logger, line, stream),
@@ -369,7 +392,7 @@ export class Pool {
   }
 
   private onWorkerExit(worker: Worker, how: string): void {
-    this.scheduler.removeWorker(worker.id);
+    this.apply(this.scheduler.removeWorker(worker.id));
     this.workers.delete(worker.id);
     if (!this.accepting) return;
     if (worker.stopRequested) {
@@ -407,11 +430,12 @@ export class Pool {
     this.startError = error instanceof SnakepitError ? error : new WorkerStartError(this.name, error.message);
     this.logger.error(error.message);
     this.markFailed(this.startError);
+    const refused: string[] = [];
     for (const worker of this.workers.values()) {
-      this.scheduler.removeWorker(worker.id);
+      refused.push(...this.scheduler.removeWorker(worker.id).map((action) => action.requestId));
       worker.kill();
     }
-    for (const requestId of this.scheduler.drainQueue()) {
+    for (const requestId of [...refused, ...this.scheduler.drainQueue()]) {
       const call = this.calls.get(requestId);
       if (call) this.settle(call, this.startError);
     }

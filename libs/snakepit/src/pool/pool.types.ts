@@ -1,3 +1,5 @@
+import type { AffinityMode } from '../options/snakepit-options.interface';
+
 /** Per-call options of PoolService.execute(). */
 export interface ExecuteOptions {
   /** Pool to run in. Default: "default", or the only pool there is. */
@@ -6,6 +8,12 @@ export interface ExecuteOptions {
   timeoutMs?: number;
   /** Aborting it cancels the call: a waiting call leaves the queue, a running one frees its worker. */
   signal?: AbortSignal;
+}
+
+/** Options of PoolService.executeInSession(). */
+export interface SessionExecuteOptions extends ExecuteOptions {
+  /** How to pick the worker for this call. Default: the pool's `affinity` option. */
+  affinity?: AffinityMode;
 }
 
 export type PoolStatus = 'starting' | 'ready' | 'failed' | 'closing' | 'closed';

@@ -3,13 +3,22 @@
  * who is refused. It keeps no timers and touches no I/O; every method takes an event and
  * returns the actions the pool must carry out, so it can be tested exhaustively.
  *
- * Rules: calls are served FIFO; a call goes to the idle worker that has waited longest;
- * a worker takes at most `capacity` calls at once; when every worker is full, calls wait
- * in the queue up to `maxQueueSize`, and beyond that they are refused.
+ * Rules: calls are served FIFO within their constraints; a call goes to the worker that has
+ * been free longest (or to its session's worker, see Placement); a worker takes at most
+ * `capacity` calls at once; when no worker can take a call it waits in the queue, up to
+ * `maxQueueSize` calls, and beyond that calls are refused.
  */
+export type RejectReason = 'saturated' | 'worker_busy' | 'worker_unavailable';
+
 export type SchedulerAction =
   | { type: 'dispatch'; requestId: string; workerId: string }
-  | { type: 'reject'; requestId: string; reason: 'saturated' };
+  | { type: 'reject'; requestId: string; reason: RejectReason };
+
+/** Where a session's call should run: `hint` prefers the worker, the strict modes require it. */
+export interface Placement {
+  workerId: string;
+  mode: 'hint' | 'strictQueue' | 'strictFailFast';
+}
 
 interface WorkerSlot {
   capacity: number;
@@ -18,10 +27,10 @@ interface WorkerSlot {
 
 export class Scheduler {
   private readonly workers = new Map<string, WorkerSlot>();
-  /** Workers with a free slot, longest-free first (Map keeps insertion order). */
+  /** Workers with a free slot, longest-free first (a Set keeps insertion order). */
   private readonly available = new Set<string>();
-  /** Waiting calls in arrival order. */
-  private readonly queue = new Set<string>();
+  /** Waiting calls in arrival order, with where they may run. */
+  private readonly queue = new Map<string, Placement | undefined>();
 
   constructor(private readonly maxQueueSize: number) {}
 
@@ -43,13 +52,22 @@ export class Scheduler {
     return this.queue.has(requestId);
   }
 
-  /** A call arrives. */
-  submit(requestId: string): SchedulerAction[] {
-    const workerId = this.queue.size === 0 ? this.firstAvailable() : undefined;
-    if (workerId !== undefined) return [this.assign(requestId, workerId)];
-    if (this.queue.size >= this.maxQueueSize) return [{ type: 'reject', requestId, reason: 'saturated' }];
-    this.queue.add(requestId);
-    return [];
+  /** A call arrives, optionally placed on a session's worker. */
+  submit(requestId: string, placement?: Placement): SchedulerAction[] {
+    if (placement && placement.mode !== 'hint') {
+      const slot = this.workers.get(placement.workerId);
+      if (!slot) return [{ type: 'reject', requestId, reason: 'worker_unavailable' }];
+      if (placement.mode === 'strictFailFast' && !this.available.has(placement.workerId)) {
+        return [{ type: 'reject', requestId, reason: 'worker_busy' }];
+      }
+    }
+    this.queue.set(requestId, placement);
+    const actions = this.drain();
+    if (this.queue.has(requestId) && this.queue.size > this.maxQueueSize) {
+      this.queue.delete(requestId);
+      actions.push({ type: 'reject', requestId, reason: 'saturated' });
+    }
+    return actions;
   }
 
   /** A worker became ready to take calls. */
@@ -69,10 +87,19 @@ export class Scheduler {
     return this.drain();
   }
 
-  /** A worker left (died, killed, recycled): it gets no more calls. */
-  removeWorker(workerId: string): void {
+  /** A worker left (died, killed, recycled): it gets no more calls, and calls that
+   *  could only run on it are refused. */
+  removeWorker(workerId: string): SchedulerAction[] {
     this.workers.delete(workerId);
     this.available.delete(workerId);
+    const actions: SchedulerAction[] = [];
+    for (const [requestId, placement] of this.queue) {
+      if (placement && placement.mode !== 'hint' && placement.workerId === workerId) {
+        this.queue.delete(requestId);
+        actions.push({ type: 'reject', requestId, reason: 'worker_unavailable' });
+      }
+    }
+    return actions;
   }
 
   /** A waiting call gave up (timeout, abort). Returns whether it was still waiting. */
@@ -82,25 +109,28 @@ export class Scheduler {
 
   /** Removes every waiting call and returns their ids, oldest first. */
   drainQueue(): string[] {
-    const ids = [...this.queue];
+    const ids = [...this.queue.keys()];
     this.queue.clear();
     return ids;
   }
 
+  /** Hands waiting calls, oldest first, to workers that can take them. */
   private drain(): SchedulerAction[] {
     const actions: SchedulerAction[] = [];
-    for (const requestId of this.queue) {
-      const workerId = this.firstAvailable();
-      if (workerId === undefined) break;
+    for (const [requestId, placement] of this.queue) {
+      if (this.available.size === 0) break;
+      const workerId = this.pick(placement);
+      if (workerId === undefined) continue;
       this.queue.delete(requestId);
       actions.push(this.assign(requestId, workerId));
     }
     return actions;
   }
 
-  private firstAvailable(): string | undefined {
-    const next = this.available.values().next();
-    return next.done ? undefined : next.value;
+  private pick(placement: Placement | undefined): string | undefined {
+    if (placement && this.available.has(placement.workerId)) return placement.workerId;
+    if (placement && placement.mode !== 'hint') return undefined;
+    return this.available.values().next().value;
   }
 
   private assign(requestId: string, workerId: string): SchedulerAction {

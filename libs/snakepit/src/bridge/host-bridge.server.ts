@@ -1,0 +1,158 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { SnakepitError } from '../errors';
+import type { ResolvedOptions } from '../options/resolve-options';
+import { SessionService } from '../session/session.service';
+import { SNAKEPIT_CONFIG, type HostBridge } from '../snakepit.constants';
+import { SnakepitEvent } from '../telemetry/events';
+import { SnakepitEvents } from '../telemetry/snakepit-events';
+import { ToolRegistryService } from '../tools/tool-registry.service';
+import { encodeValue, hostErrorInfo } from './host-codec';
+import { hostServiceDefinition, type WireHostReply } from './wire';
+
+/** Metadata entry that carries the per-boot secret on every call from a worker. */
+export const SECRET_METADATA_KEY = 'x-snakepit-secret';
+
+type Handler<Req, Rep> = (request: Req) => Promise<Rep>;
+
+/**
+ * The gRPC server inside the host that workers call back: host tools and session state.
+ * It listens on loopback (or a private Unix socket) and answers only callers that present
+ * this boot's secret, which only this app's workers receive (in their environment).
+ */
+@Injectable()
+export class HostBridgeServer implements HostBridge {
+  private readonly logger = new Logger('Snakepit:bridge');
+  private readonly secret = randomBytes(32);
+  private server?: grpc.Server;
+  private address?: string;
+  private socketDir?: string;
+  private starting?: Promise<void>;
+
+  constructor(
+    @Inject(SNAKEPIT_CONFIG) private readonly options: ResolvedOptions,
+    private readonly tools: ToolRegistryService,
+    private readonly sessions: SessionService,
+    private readonly events: SnakepitEvents,
+  ) {}
+
+  /** Starts listening (once), then gives what a worker needs to call back, for its environment. */
+  async workerEnv(): Promise<Record<string, string>> {
+    this.starting ??= this.listen();
+    await this.starting;
+    return { SNAKEPIT_HOST_ADDRESS: this.address!, SNAKEPIT_HOST_SECRET: this.secret.toString('hex') };
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    if (this.socketDir) rmSync(this.socketDir, { recursive: true, force: true });
+  }
+
+  private async listen(): Promise<void> {
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': this.maxMessageBytes,
+      'grpc.max_send_message_length': this.maxMessageBytes,
+    });
+    server.addService(hostServiceDefinition(), {
+      ListTools: this.guard('ListTools', async () => ({
+        tools: this.tools.list().map((tool) => ({
+          name: tool.name,
+          description: tool.description,
+          parametersJson: Buffer.from(JSON.stringify(tool.parameters ?? null)),
+        })),
+      })),
+      CallTool: this.guard('CallTool', (request: any) => this.callTool(request)),
+      GetState: this.guard('GetState', (request: any) => this.reply(async () => {
+        const state = await this.sessions.getStateJson(request.sessionId, request.key);
+        return state.found ? { result: { json: Buffer.from(state.json!) }, found: true } : { found: false };
+      })),
+      SetState: this.guard('SetState', (request: any) => this.reply(async () => {
+        const json = request.valueJson.toString('utf8');
+        JSON.parse(json); // only JSON goes into the store
+        await this.sessions.setStateJson(request.sessionId, request.key, json);
+        return {};
+      })),
+      DeleteState: this.guard('DeleteState', (request: any) => this.reply(async () => {
+        await this.sessions.deleteState(request.sessionId, request.key);
+        return {};
+      })),
+    });
+    const target = this.bindTarget();
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    );
+    if (this.socketDir) chmodSync(join(this.socketDir, 'host.sock'), 0o600);
+    this.server = server;
+    this.address = this.socketDir ? target : `127.0.0.1:${port}`;
+  }
+
+  private bindTarget(): string {
+    if (this.options.bridge.transport === 'unix') {
+      // A private directory (0700) so that no other user can reach the socket even before its chmod.
+      this.socketDir = mkdtempSync(join(tmpdir(), 'snakepit-'));
+      return `unix:${join(this.socketDir, 'host.sock')}`;
+    }
+    return '127.0.0.1:0';
+  }
+
+  private get maxMessageBytes(): number {
+    return Math.max(...this.options.pools.map((pool) => pool.maxMessageBytes), 4 * 1024 * 1024);
+  }
+
+  private async callTool(request: any): Promise<WireHostReply> {
+    const started = Date.now();
+    const reply = await this.reply(async () => {
+      const args = request.argsJson?.length ? JSON.parse(request.argsJson.toString('utf8')) : {};
+      const context = { sessionId: request.sessionId || undefined, workerId: request.workerId || undefined };
+      return { result: encodeValue(await this.tools.call(request.name, args, context)) };
+    });
+    this.events.emit(SnakepitEvent.HostToolCalled, {
+      tool: request.name,
+      sessionId: request.sessionId || undefined,
+      workerId: request.workerId || undefined,
+      durationMs: Date.now() - started,
+      ok: reply.outcome !== 'error',
+    });
+    return reply;
+  }
+
+  /** Runs a handler and turns whatever it throws into HostReply.error. */
+  private async reply(work: () => Promise<Omit<WireHostReply, 'outcome'>>): Promise<WireHostReply> {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof SnakepitError)) this.logger.error(`host bridge call failed: ${(error as Error).stack ?? error}`);
+      return { error: hostErrorInfo(error) };
+    }
+  }
+
+  /** Wraps a handler: refuses callers without the secret, and never lets a rejection escape. */
+  private guard<Req, Rep>(method: string, handler: Handler<Req, Rep>): grpc.handleUnaryCall<Req, Rep> {
+    return (call, callback) => {
+      if (!this.authorized(call.metadata)) {
+        const peer = call.getPeer();
+        this.logger.warn(`refused a ${method} call from ${peer}: missing or wrong ${SECRET_METADATA_KEY}`);
+        this.events.emit(SnakepitEvent.BridgeCallRefused, { method, peer });
+        callback({ code: grpc.status.UNAUTHENTICATED, details: `missing or wrong ${SECRET_METADATA_KEY}` });
+        return;
+      }
+      handler(call.request).then(
+        (reply) => callback(null, reply),
+        (error: Error) => callback({ code: grpc.status.INTERNAL, details: error.message }),
+      );
+    };
+  }
+
+  private authorized(metadata: grpc.Metadata): boolean {
+    const [given] = metadata.get(SECRET_METADATA_KEY);
+    if (typeof given !== 'string') return false;
+    const presented = Buffer.from(given, 'hex');
+    return presented.length === this.secret.length && timingSafeEqual(presented, this.secret);
+  }
+}

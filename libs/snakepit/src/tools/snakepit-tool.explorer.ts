@@ -1,0 +1,33 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import { SNAKEPIT_TOOL_METADATA } from '../snakepit.constants';
+import { isDtoClass } from './dto-validation';
+import type { HostToolOptions } from './host-tool.types';
+import { ToolRegistryService } from './tool-registry.service';
+
+/** Finds @SnakepitTool() methods on the app's providers at boot and registers them. */
+@Injectable()
+export class SnakepitToolExplorer implements OnModuleInit {
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly registry: ToolRegistryService,
+  ) {}
+
+  onModuleInit(): void {
+    for (const wrapper of this.discovery.getProviders()) {
+      const instance = wrapper.instance;
+      if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) continue;
+      const prototype = Object.getPrototypeOf(instance);
+      for (const method of this.scanner.getAllMethodNames(prototype)) {
+        const options: HostToolOptions | undefined = Reflect.getMetadata(SNAKEPIT_TOOL_METADATA, prototype[method]);
+        if (!options) continue;
+        const [firstParameter] = Reflect.getMetadata('design:paramtypes', prototype, method) ?? [];
+        this.registry.register(options.name ?? method, prototype[method].bind(instance), {
+          description: options.description,
+          parameters: options.parameters ?? (isDtoClass(firstParameter) ? firstParameter : undefined),
+        });
+      }
+    }
+  }
+}
