@@ -2,6 +2,9 @@ import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { SnakepitModule, type SnakepitModuleOptions } from '@snakepit/nestjs';
 import { ExecuteController } from './execute.controller';
+import { MathTools } from './math.tools';
+import { SessionsController } from './sessions.controller';
+import { ToolsController } from './tools.controller';
 import { PoolController } from './pool.controller';
 import { SnakepitErrorFilter } from './snakepit-error.filter';
 
@@ -11,8 +14,8 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [SnakepitModule.forRoot(snakepit)],
-      controllers: [ExecuteController, PoolController],
-      providers: [{ provide: APP_FILTER, useClass: SnakepitErrorFilter }],
+      controllers: [ExecuteController, PoolController, SessionsController, ToolsController],
+      providers: [MathTools, { provide: APP_FILTER, useClass: SnakepitErrorFilter }],
     };
   }
 }

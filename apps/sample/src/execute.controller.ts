@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { PoolService } from '@snakepit/nestjs';
+import { toHttpResult } from './http-result';
 
 @Controller('execute')
 export class ExecuteController {
@@ -9,7 +10,6 @@ export class ExecuteController {
   @Post(':tool')
   @HttpCode(200)
   async execute(@Param('tool') tool: string, @Body() args: Record<string, unknown> | undefined) {
-    const result = await this.pool.execute(tool, args ?? {});
-    return Buffer.isBuffer(result) ? { result: result.toString('base64'), encoding: 'base64' } : { result };
+    return toHttpResult(await this.pool.execute(tool, args ?? {}));
   }
 }

@@ -4,6 +4,11 @@ import type { Response } from 'express';
 
 const STATUS_BY_CODE: Record<string, number> = {
   unknown_tool: HttpStatus.NOT_FOUND,
+  session_not_found: HttpStatus.NOT_FOUND,
+  session_exists: HttpStatus.CONFLICT,
+  session_limit_reached: HttpStatus.SERVICE_UNAVAILABLE,
+  worker_busy: HttpStatus.CONFLICT,
+  session_worker_unavailable: HttpStatus.CONFLICT,
   pool_not_found: HttpStatus.NOT_FOUND,
   python_value_error: HttpStatus.UNPROCESSABLE_ENTITY,
   python_type_error: HttpStatus.UNPROCESSABLE_ENTITY,

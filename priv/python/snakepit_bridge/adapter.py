@@ -4,6 +4,7 @@ from typing import Any, Callable, Dict, List, Tuple
 
 from .decorators import ToolSpec, tool_spec
 from .invoke import describe_parameters
+from .session import SessionContext, get_current_session
 
 _INDEX_ATTR = "_snakepit_tool_index"
 
@@ -20,6 +21,12 @@ class BaseAdapter:
 
     def on_stop(self) -> None:
         """Called once at graceful shutdown, after in-flight calls finished."""
+
+    @property
+    def session_context(self) -> SessionContext:
+        """The SessionContext of the tool call running now (sync or async);
+        RuntimeError outside a tool call."""
+        return get_current_session()
 
     @classmethod
     def tool_index(cls) -> Dict[str, Tuple[str, ToolSpec]]:

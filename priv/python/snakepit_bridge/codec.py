@@ -153,3 +153,29 @@ def _varint(n: int) -> bytes:
         n >>= 7
     out.append(n)
     return bytes(out)
+
+
+# -- JSON values sent to and received from the host ---------------------------------
+
+def dump_json(value: Any, what: str) -> bytes:
+    """UTF-8 JSON for a value sent to the host; TypeError (naming ``what``) when it is not
+    JSON-serialisable (unsupported types, NaN/Infinity, cycles)."""
+    try:
+        return _dump_result(value).encode("utf-8", "surrogatepass")
+    except _Unserializable as exc:
+        raise TypeError(
+            f"{what} must be JSON-serialisable; it contains a value of type "
+            f"{_type_name(exc.obj_type)!r}"
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        raise TypeError(f"{what} must be JSON-serialisable: {exc}") from None
+
+
+def decode_value(value: Any) -> Any:
+    """The Python value of a ``Value`` message: decoded JSON, bytes for binary, None if unset."""
+    kind = value.WhichOneof("kind")
+    if kind == "json":
+        return _loads(value.json)
+    if kind == "binary":
+        return value.binary
+    return None

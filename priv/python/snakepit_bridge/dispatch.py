@@ -12,6 +12,11 @@ from .errors import UnknownToolError
 from .invoke import make_invoker
 from .messages import pb2
 from .protocol import DEFAULT_MAX_MESSAGE_BYTES
+from .session import SessionContext, current_session
+
+_session_for = SessionContext.for_request
+_set_session = current_session.set
+_reset_session = current_session.reset
 
 
 class Worker:
@@ -55,12 +60,14 @@ class Worker:
         lock = self._lock
         with lock:
             self._in_flight += 1
+        token = _set_session(_session_for(request))  # read by BaseAdapter.session_context
         try:
             result = invoker(decode_args(request.args_json))
             return result_reply(tool, result, self.max_message_bytes)
         except BaseException as exc:  # report everything, SystemExit included
             return exception_reply(exc, self.max_message_bytes)
         finally:
+            _reset_session(token)
             with lock:
                 self._in_flight -= 1
 

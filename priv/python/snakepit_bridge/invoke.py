@@ -3,13 +3,17 @@
 asyncio is imported only when an async tool first runs: it costs ~25 ms of worker start-up.
 """
 import inspect
+import sys
 import threading
+from concurrent.futures import Future
+from contextvars import Context, copy_context
 from typing import Any, Callable, Dict, List, Optional
 
 Invoker = Callable[[Dict[str, Any]], Any]
 
 _P = inspect.Parameter
 _iscoroutine = inspect.iscoroutine
+_TASK_TAKES_CONTEXT = sys.version_info >= (3, 11)
 
 
 def make_invoker(fn: Callable[..., Any]) -> Invoker:
@@ -95,15 +99,41 @@ def run_coroutine(coro: Any) -> Any:
     """Run ``coro`` on the worker's shared event loop thread and return its result.
 
     All async tools share one loop, so resources made in one call (clients,
-    sessions) can be reused by the next.
+    sessions) can be reused by the next. The coroutine runs in a copy of the
+    caller's contextvars context, so ``session_context`` works inside it.
     """
-    import asyncio
-
     loop = _loop if _loop is not None else _start_loop()
     if threading.current_thread() is _loop_thread:
         coro.close()
         raise RuntimeError("run_coroutine() called from the event loop thread; await instead")
-    return asyncio.run_coroutine_threadsafe(coro, loop).result()
+    outcome: Future = Future()
+    loop.call_soon_threadsafe(_start_task, loop, coro, copy_context(), outcome)
+    return outcome.result()
+
+
+def _start_task(loop: Any, coro: Any, ctx: Context, outcome: Future) -> None:
+    """On the loop thread: run ``coro`` as a task in ``ctx``; report to ``outcome``."""
+    try:
+        if _TASK_TAKES_CONTEXT:
+            task = loop.create_task(coro, context=ctx)
+        else:  # 3.9/3.10: a task copies the context it is created in
+            task = ctx.run(loop.create_task, coro)
+    except BaseException as exc:  # e.g. TypeError: not a coroutine
+        getattr(coro, "close", lambda: None)()
+        outcome.set_exception(exc)
+        return
+    task.add_done_callback(lambda done: _settle(done, outcome))
+
+
+def _settle(task: Any, outcome: Future) -> None:
+    if task.cancelled():
+        outcome.cancel()
+        return
+    exc = task.exception()
+    if exc is not None:
+        outcome.set_exception(exc)
+    else:
+        outcome.set_result(task.result())
 
 
 def _start_loop() -> Any:

@@ -99,9 +99,12 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def _load_worker(args: argparse.Namespace) -> Any:
     from .dispatch import Worker
+    from .host_client import configure
     from .invoke import run_coroutine
     from .loader import load_adapter
 
+    # For the host client, created when a tool first uses session state or host tools.
+    configure(max_message_bytes=args.max_message_bytes, worker_id=args.worker_id)
     adapter, name = load_adapter(args.adapter)
     worker = Worker(adapter, name, args.max_message_bytes)
     result = adapter.on_start()

@@ -6,9 +6,9 @@ import os
 import subprocess
 import sys
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
-from snakepit_bridge import BaseAdapter, tool
+from snakepit_bridge import BaseAdapter, HostError, tool
 
 MIB = 1024 * 1024
 PAGE = 4096
@@ -120,3 +120,57 @@ class ShowcaseAdapter(BaseAdapter):
         """Return a + b from a coroutine."""
         await asyncio.sleep(0)
         return a + b
+
+    # -- sessions and host tools ------------------------------------------------------
+
+    @tool
+    def session_info(self) -> Dict[str, Any]:
+        """This call's session id, whether it is ephemeral, and this worker's pid."""
+        ctx = self.session_context
+        return {"session_id": ctx.session_id, "ephemeral": ctx.ephemeral, "pid": os.getpid()}
+
+    @tool
+    def counter(self, step: int = 1) -> Dict[str, Any]:
+        """Add step to the session's "counter" (starting at 0); return the new value."""
+        ctx = self.session_context
+        value = ctx.get_state("counter", 0) + step
+        ctx.set_state("counter", value)
+        return {"counter": value, "pid": os.getpid()}
+
+    @tool
+    def get_state(self, key: str) -> Any:
+        """The session state value under key, or null."""
+        return self.session_context.get_state(key)
+
+    @tool
+    def set_state(self, key: str, value: Any) -> Dict[str, Any]:
+        """Store value under key in the session state."""
+        self.session_context.set_state(key, value)
+        return {"ok": True}
+
+    @tool
+    def call_host(self, name: str, args: Optional[Dict[str, Any]] = None) -> Any:
+        """Call the host tool name with args; return its result."""
+        return self.session_context.call_host_tool(name, **(args or {}))
+
+    @tool
+    def add_via_host(self, a: Any, b: Any) -> Dict[str, Any]:
+        """Add a and b with the host tool "add"."""
+        return {"sum": self.session_context.call_host_tool("add", a=a, b=b), "via": "host"}
+
+    @tool
+    def host_tool_names(self) -> List[str]:
+        """The names of the host's tools, sorted."""
+        return sorted(t["name"] for t in self.session_context.host_tools)
+
+    @tool
+    def call_host_error(self, name: str, args: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        """Call a host tool expected to fail; describe the exception it raised
+        (type is null and result is set when it did not fail)."""
+        try:
+            result = self.session_context.call_host_tool(name, **(args or {}))
+        except HostError as exc:
+            return {"type": type(exc).__name__, "code": exc.code, "message": str(exc),
+                    "is_value_error": isinstance(exc, ValueError)}
+        return {"type": None, "code": None, "message": None, "is_value_error": False,
+                "result": result}

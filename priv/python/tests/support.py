@@ -77,7 +77,7 @@ class WorkerProcess:
     """``python -m snakepit_bridge.server`` as a child, with the ready line parsed."""
 
     def __init__(self, adapter: str = SHOWCASE, extra: Optional[List[str]] = None,
-                 stdin: Any = subprocess.PIPE) -> None:
+                 stdin: Any = subprocess.PIPE, env: Optional[Dict[str, str]] = None) -> None:
         read_fd, write_fd = os.pipe()
         self.stderr = tempfile.TemporaryFile()
         try:
@@ -86,7 +86,7 @@ class WorkerProcess:
                  "--ready-fd", str(write_fd), "--run-id", "unittest", "--worker-id", "t1",
                  *(extra or [])],
                 pass_fds=(write_fd,), stdin=stdin, stdout=subprocess.DEVNULL,
-                stderr=self.stderr, env=worker_env(), cwd=PRIV_PYTHON,
+                stderr=self.stderr, env={**worker_env(), **(env or {})}, cwd=PRIV_PYTHON,
             )
         finally:
             os.close(write_fd)
@@ -138,3 +138,36 @@ class WorkerProcess:
         if self.proc.stdin:
             self.proc.stdin.close()
         self.stderr.close()
+
+
+class HostEnv:
+    """Point this process's host client at ``address`` via the SNAKEPIT_* variables
+    (``None`` values unset them); the client is rebuilt on entry and on exit."""
+
+    def __init__(self, address=None, secret=None, **extra: Optional[str]) -> None:
+        self.values = {"SNAKEPIT_HOST_ADDRESS": address, "SNAKEPIT_HOST_SECRET": secret,
+                       "SNAKEPIT_WORKER_ID": "w-test", **extra}
+        self.saved: Dict[str, Optional[str]] = {}
+
+    def __enter__(self) -> "HostEnv":
+        from snakepit_bridge.host_client import reset_client
+
+        for name, value in self.values.items():
+            self.saved[name] = os.environ.get(name)
+            _set_env(name, value)
+        reset_client()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        from snakepit_bridge.host_client import reset_client
+
+        for name, value in self.saved.items():
+            _set_env(name, value)
+        reset_client()
+
+
+def _set_env(name: str, value: Optional[str]) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value

@@ -1,0 +1,40 @@
+import { Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, Post } from '@nestjs/common';
+import { PoolService, SessionService } from '@snakepit/nestjs';
+import { toHttpResult } from './http-result';
+
+interface CreateSessionBody {
+  id?: string;
+  ttlMs?: number;
+  metadata?: Record<string, unknown>;
+}
+
+@Controller('sessions')
+export class SessionsController {
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly pool: PoolService,
+  ) {}
+
+  @Post()
+  create(@Body() body: CreateSessionBody = {}) {
+    return this.sessions.create(body.id, { ttlMs: body.ttlMs, metadata: body.metadata });
+  }
+
+  @Get(':id')
+  get(@Param('id') id: string) {
+    return this.sessions.get(id);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  async delete(@Param('id') id: string): Promise<void> {
+    if (!(await this.sessions.delete(id))) throw new NotFoundException(`No session "${id}"`);
+  }
+
+  /** Runs a Python tool within the session (sticks to the session's worker). */
+  @Post(':id/execute/:tool')
+  @HttpCode(200)
+  async execute(@Param('id') id: string, @Param('tool') tool: string, @Body() args: Record<string, unknown> | undefined) {
+    return toHttpResult(await this.pool.executeInSession(id, tool, args ?? {}));
+  }
+}

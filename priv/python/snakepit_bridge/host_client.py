@@ -1,0 +1,221 @@
+"""The worker's client of the host's ``snakepit.bridge.Host`` service, one per process.
+
+The host passes its address and a per-boot secret in the environment; every call
+carries the secret as "x-snakepit-secret" metadata. grpc is imported on first use.
+"""
+import os
+import threading
+from typing import Any, Dict, List, Mapping, Optional
+
+from .codec import decode_value, dump_json
+from .host_errors import HostError, HostToolError, error_from_info, not_configured, unavailable_from_rpc
+from .protocol import DEFAULT_MAX_MESSAGE_BYTES
+from .ttl_cache import MISS, TtlCache
+
+HOST_SERVICE = "snakepit.bridge.Host"
+SECRET_METADATA = "x-snakepit-secret"
+ENV_ADDRESS = "SNAKEPIT_HOST_ADDRESS"
+ENV_SECRET = "SNAKEPIT_HOST_SECRET"
+ENV_WORKER_ID = "SNAKEPIT_WORKER_ID"
+ENV_CACHE_TTL_MS = "SNAKEPIT_STATE_CACHE_TTL_MS"
+ENV_CALL_TIMEOUT_MS = "SNAKEPIT_HOST_CALL_TIMEOUT_MS"
+DEFAULT_CACHE_TTL_MS = 1000
+DEFAULT_CALL_TIMEOUT_MS = 30000
+
+
+class HostClient:
+    """Calls to the host, with a read cache for session state and the tool list.
+
+    State reads are cached per (session_id, key) for ``cache_ttl`` seconds (0 disables);
+    writes go through to the host and refresh the cache; deletes drop the entry.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        secret: str,
+        *,
+        worker_id: str = "",
+        timeout: float = DEFAULT_CALL_TIMEOUT_MS / 1000,
+        cache_ttl: float = DEFAULT_CACHE_TTL_MS / 1000,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    ) -> None:
+        import grpc
+
+        from .messages import pb2
+
+        self.address = address
+        self.worker_id = worker_id
+        self.timeout = timeout
+        self.state_cache = TtlCache(cache_ttl)
+        self._tools_cache = TtlCache(cache_ttl)
+        self._metadata = ((SECRET_METADATA, secret),)
+        self._rpc_error = grpc.RpcError
+        self._pb2 = pb2
+        self._channel = grpc.insecure_channel(
+            address,
+            options=[
+                ("grpc.max_send_message_length", max_message_bytes),
+                ("grpc.max_receive_message_length", max_message_bytes),
+            ],
+        )
+
+        def stub(method: str, request: Any, reply: Any) -> Any:
+            return self._channel.unary_unary(
+                f"/{HOST_SERVICE}/{method}",
+                request_serializer=request.SerializeToString,
+                response_deserializer=reply.FromString,
+            )
+
+        self._list_tools = stub("ListTools", pb2.ListHostToolsRequest, pb2.ListHostToolsReply)
+        self._call_tool = stub("CallTool", pb2.CallHostToolRequest, pb2.HostReply)
+        self._get_state = stub("GetState", pb2.StateKey, pb2.HostReply)
+        self._set_state = stub("SetState", pb2.SetStateRequest, pb2.HostReply)
+        self._delete_state = stub("DeleteState", pb2.StateKey, pb2.HostReply)
+
+    @classmethod
+    def from_env(cls, env: Optional[Mapping[str, str]] = None, **options: Any) -> "HostClient":
+        """A client configured from the SNAKEPIT_* variables (HostUnavailableError if unset)."""
+        env = os.environ if env is None else env
+        address, secret = env.get(ENV_ADDRESS, ""), env.get(ENV_SECRET, "")
+        missing = [name for name, v in ((ENV_ADDRESS, address), (ENV_SECRET, secret)) if not v]
+        if missing:
+            raise not_configured(missing)
+        timeout = _env_ms(env, ENV_CALL_TIMEOUT_MS, DEFAULT_CALL_TIMEOUT_MS)
+        options.setdefault("timeout", timeout if timeout > 0 else DEFAULT_CALL_TIMEOUT_MS / 1000)
+        options.setdefault("cache_ttl", _env_ms(env, ENV_CACHE_TTL_MS, DEFAULT_CACHE_TTL_MS))
+        options["worker_id"] = env.get(ENV_WORKER_ID) or options.get("worker_id") or ""
+        return cls(address, secret, **options)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    # -- host tools ---------------------------------------------------------------
+
+    def list_tools(self) -> List[Dict[str, Any]]:
+        """[{"name", "description", "parameters"}] of the host's tools (cached for the TTL)."""
+        tools = self._tools_cache.get(None)
+        if tools is MISS:
+            generation = self._tools_cache.generation()
+            reply = self._call("ListTools", self._list_tools, self._pb2.ListHostToolsRequest())
+            tools = tuple((t.name, t.description, t.parameters_json) for t in reply.tools)
+            self._tools_cache.put_if_unchanged(None, tools, generation)
+        return [
+            {"name": name, "description": desc, "parameters": _json_or_empty(params)}
+            for name, desc, params in tools
+        ]
+
+    def call_tool(self, name: str, args: Dict[str, Any], session_id: str = "") -> Any:
+        """Run host tool ``name``; its result (JSON value, or bytes), or raise HostToolError."""
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"host tool name must be a non-empty string, got {name!r}")
+        request = self._pb2.CallHostToolRequest(
+            name=name,
+            args_json=dump_json(args, f"the arguments of host tool {name!r}"),
+            session_id=session_id,
+            worker_id=self.worker_id,
+        )
+        reply = self._call("CallTool", self._call_tool, request)
+        return decode_value(_result(reply, HostToolError))
+
+    # -- session state ------------------------------------------------------------
+
+    def get_state(self, session_id: str, key: str, default: Any = None) -> Any:
+        """The value of ``key`` in the session, or ``default`` when it is not set."""
+        cache, cache_key = self.state_cache, (session_id, key)
+        value = cache.get(cache_key)
+        if value is MISS:
+            generation = cache.generation()
+            request = self._pb2.StateKey(session_id=session_id, key=key)
+            reply = self._call("GetState", self._get_state, request)
+            result = _result(reply, HostError)
+            value = result if reply.found else None
+            cache.put_if_unchanged(cache_key, value, generation)
+        return default if value is None else decode_value(value)
+
+    def set_state(self, session_id: str, key: str, value: Any) -> None:
+        """Store ``value`` (JSON-serialisable, else TypeError) under ``key``."""
+        payload = dump_json(value, f"the value of session state {key!r}")
+        request = self._pb2.SetStateRequest(session_id=session_id, key=key, value_json=payload)
+        cache_key = (session_id, key)
+        try:
+            _result(self._call("SetState", self._set_state, request), HostError)
+        except BaseException:
+            self.state_cache.delete(cache_key)
+            raise
+        self.state_cache.put(cache_key, self._pb2.Value(json=payload))
+
+    def delete_state(self, session_id: str, key: str) -> None:
+        """Remove ``key`` from the session (no error when it is not set)."""
+        request = self._pb2.StateKey(session_id=session_id, key=key)
+        try:
+            _result(self._call("DeleteState", self._delete_state, request), HostError)
+        finally:
+            self.state_cache.delete((session_id, key))
+
+    def _call(self, method: str, stub: Any, request: Any) -> Any:
+        try:
+            return stub(request, timeout=self.timeout, metadata=self._metadata)
+        except self._rpc_error as err:
+            raise unavailable_from_rpc(err, method, self.address) from err
+
+
+def _result(reply: Any, fallback: type) -> Any:
+    """The HostReply's result Value; its error raised as a HostError subclass."""
+    if reply.WhichOneof("outcome") == "error":
+        raise error_from_info(reply.error, fallback)
+    return reply.result
+
+
+def _json_or_empty(raw: bytes) -> Any:
+    import json
+
+    return json.loads(raw) if raw else {}
+
+
+def _env_ms(env: Mapping[str, str], name: str, default_ms: int) -> float:
+    """Seconds from a milliseconds variable; default when unset or invalid, 0 when negative."""
+    try:
+        ms = float(env.get(name, "") or default_ms)
+    except ValueError:
+        ms = default_ms
+    return max(ms, 0.0) / 1000
+
+
+# -- the process-wide client --------------------------------------------------------
+
+_client: Optional[HostClient] = None
+_client_pid = 0
+_client_lock = threading.Lock()
+_settings: Dict[str, Any] = {}
+
+
+def configure(*, max_message_bytes: Optional[int] = None, worker_id: Optional[str] = None) -> None:
+    """Settings from the worker's command line, for the client created on first use
+    (SNAKEPIT_WORKER_ID wins over ``worker_id``)."""
+    if max_message_bytes is not None:
+        _settings["max_message_bytes"] = max_message_bytes
+    if worker_id is not None:
+        _settings["worker_id"] = worker_id
+
+
+def get_client() -> HostClient:
+    """This process's client, created on first use (again after a fork)."""
+    global _client, _client_pid
+    client = _client
+    if client is not None and _client_pid == os.getpid():
+        return client
+    with _client_lock:
+        if _client is None or _client_pid != os.getpid():
+            _client = HostClient.from_env(**_settings)
+            _client_pid = os.getpid()
+        return _client
+
+
+def reset_client() -> None:
+    """Close and forget the process's client; the next call re-reads the environment."""
+    global _client
+    with _client_lock:
+        client, _client = _client, None
+    if client is not None and _client_pid == os.getpid():
+        client.close()

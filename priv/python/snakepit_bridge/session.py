@@ -1,0 +1,121 @@
+"""SessionContext: the session of a tool call, its state, and the host's tools.
+
+Every Execute call runs with one, reachable as ``self.session_context`` in the adapter.
+Creating it costs nothing: the host is contacted only when state or host tools are used.
+"""
+import json
+from contextvars import ContextVar
+from typing import Any, Dict, List, Optional
+
+current_session: "ContextVar[Optional[SessionContext]]" = ContextVar(
+    "snakepit_session", default=None
+)
+"""The SessionContext of the tool call running in this thread or task (set by the Worker)."""
+
+
+class SessionContext:
+    """The session a tool call belongs to.
+
+    With a host session (``ExecuteRequest.session_id``) state lives on the host, shared by
+    every worker serving that session. Without one the context is *ephemeral*: its
+    ``session_id`` is ``"ephemeral-<request_id>"`` and its state lives in this object only,
+    for this call. Host tools work in both (an ephemeral call sends no session id).
+    """
+
+    __slots__ = ("session_id", "ephemeral", "_local")
+
+    def __init__(self, session_id: str, ephemeral: bool = False) -> None:
+        self.session_id = session_id
+        self.ephemeral = ephemeral
+        self._local: Optional[Dict[str, bytes]] = None  # ephemeral state: key -> JSON
+
+    @classmethod
+    def for_request(cls, request: Any) -> "SessionContext":
+        """The context for an ExecuteRequest: its session, or an ephemeral one."""
+        session_id = request.session_id
+        if session_id:
+            return cls(session_id)
+        return cls(f"ephemeral-{request.request_id}", True)
+
+    def __repr__(self) -> str:
+        kind = " ephemeral" if self.ephemeral else ""
+        return f"<SessionContext{kind} {self.session_id!r}>"
+
+    # -- state ----------------------------------------------------------------------
+
+    def get_state(self, key: str, default: Any = None) -> Any:
+        """The value stored under ``key``, or ``default`` when there is none.
+
+        Reads are cached per worker process for SNAKEPIT_STATE_CACHE_TTL_MS (default
+        1000 ms), so a write by another worker may take that long to be seen here.
+        """
+        _check_key(key)
+        if self.ephemeral:
+            raw = self._local.get(key) if self._local else None
+            return default if raw is None else json.loads(raw)
+        return _client().get_state(self.session_id, key, default)
+
+    def set_state(self, key: str, value: Any) -> None:
+        """Store a JSON-serialisable ``value`` under ``key`` (TypeError if it is not)."""
+        _check_key(key)
+        if self.ephemeral:
+            from .codec import dump_json  # codec needs the protobuf stubs: import on use
+
+            payload = dump_json(value, f"the value of session state {key!r}")
+            if self._local is None:
+                self._local = {}
+            self._local[key] = payload
+            return
+        _client().set_state(self.session_id, key, value)
+
+    def delete_state(self, key: str) -> None:
+        """Remove ``key`` (nothing happens when it is not set)."""
+        _check_key(key)
+        if self.ephemeral:
+            if self._local:
+                self._local.pop(key, None)
+            return
+        _client().delete_state(self.session_id, key)
+
+    # -- host tools -----------------------------------------------------------------
+
+    def call_host_tool(self, name: str, /, **kwargs: Any) -> Any:
+        """Run the host tool ``name`` with JSON-serialisable keyword arguments.
+
+        Returns its result (a JSON value, or bytes). Raises HostToolValidationError,
+        HostToolNotFoundError or HostToolError when the tool fails, SessionNotFoundError
+        when the host no longer knows the session, HostUnavailableError when the host
+        cannot be reached.
+        """
+        session_id = "" if self.ephemeral else self.session_id
+        return _client().call_tool(name, kwargs, session_id)
+
+    call_elixir_tool = call_host_tool  # the name used by the Elixir Snakepit
+
+    @property
+    def host_tools(self) -> List[Dict[str, Any]]:
+        """The host's tools: ``[{"name", "description", "parameters"}]`` (cached briefly)."""
+        return _client().list_tools()
+
+
+def get_current_session() -> SessionContext:
+    """The SessionContext of the running tool call; RuntimeError outside one."""
+    session = current_session.get()
+    if session is None:
+        raise RuntimeError(
+            "session_context is only available while the worker runs a tool call "
+            "(in the tool's own thread or task; a thread the tool starts must be given "
+            "the context, e.g. via contextvars.copy_context().run or asyncio.to_thread)"
+        )
+    return session
+
+
+def _check_key(key: Any) -> None:
+    if not isinstance(key, str) or not key:
+        raise ValueError(f"session state keys must be non-empty strings, got {key!r}")
+
+
+def _client() -> Any:
+    from .host_client import get_client
+
+    return get_client()
