@@ -1,0 +1,139 @@
+import {
+  SessionLimitError,
+  SessionNotFoundError,
+  SessionService,
+  SessionWorkerUnavailableError,
+  SnakepitEvent,
+  SnakepitEvents,
+  WorkerBusyError,
+} from '@snakepit/nestjs';
+import { bootApp, rejectionOf, type TestApp } from './support/app';
+import { eventually } from './support/processes';
+
+type Info = { session_id: string; ephemeral: boolean; pid: number };
+
+describe('sessions', () => {
+  let app: TestApp;
+  let sessions: SessionService;
+  beforeAll(async () => {
+    // No read cache in the workers: these tests move sessions between workers on purpose.
+    app = await bootApp({ poolSize: 2, env: { SNAKEPIT_STATE_CACHE_TTL_MS: '0' }, sessions: { sweepIntervalMs: 50, maxSessions: 50 } });
+    sessions = app.module.get(SessionService);
+    await app.pool.ready();
+  });
+  afterAll(() => app.close());
+
+  const pidOf = (workerId: string) => app.pool.listWorkers().find((w) => w.id === workerId)!.pid;
+  const fullSize = () => eventually(() => app.pool.stats().workers.ready === 2, 10_000, 'two ready workers');
+
+  it('passes the session id to Python, and gives calls outside a session a short-lived one', async () => {
+    const { id } = await sessions.create('user-42');
+    const inside = await app.pool.executeInSession<Info>(id, 'session_info');
+    expect(inside).toMatchObject({ session_id: 'user-42', ephemeral: false });
+    const outside = await app.pool.execute<Info>('session_info');
+    expect(outside.ephemeral).toBe(true);
+    expect(outside.session_id).toMatch(/^ephemeral-/);
+  });
+
+  it('keeps session state on the host, through Python and back', async () => {
+    const { id } = await sessions.create();
+    for (const expected of [1, 2, 3]) {
+      await expect(app.pool.executeInSession(id, 'counter')).resolves.toMatchObject({ counter: expected });
+    }
+    await expect(sessions.getState(id, 'counter')).resolves.toBe(3);
+    await sessions.setState(id, 'greeting', { text: 'hello from Node' });
+    await expect(app.pool.executeInSession(id, 'get_state', { key: 'greeting' })).resolves.toEqual({ text: 'hello from Node' });
+    await sessions.deleteState(id, 'greeting');
+    await expect(app.pool.executeInSession(id, 'get_state', { key: 'greeting' })).resolves.toBeNull();
+  });
+
+  it('loses no state when the session’s worker dies, and moves the session in hint mode', async () => {
+    const { id } = await sessions.create();
+    await app.pool.executeInSession(id, 'counter');
+    const first = await app.pool.executeInSession<{ counter: number; pid: number }>(id, 'counter');
+    expect(first.counter).toBe(2);
+    const pinned = (await sessions.get(id)).workers.default;
+    expect(pidOf(pinned)).toBe(first.pid);
+    process.kill(first.pid, 'SIGKILL');
+    await eventually(() => !app.pool.listWorkers().some((w) => w.id === pinned), 5000, 'the worker to be gone');
+    const after = await app.pool.executeInSession<{ counter: number; pid: number }>(id, 'counter', {}, { affinity: 'hint' });
+    expect(after.counter).toBe(3);
+    expect(after.pid).not.toBe(first.pid);
+    expect((await sessions.get(id)).workers.default).not.toBe(pinned);
+    await fullSize();
+  });
+
+  it('sticks to the session’s worker in hint mode while it is free', async () => {
+    const { id } = await sessions.create();
+    const pids = [];
+    for (let i = 0; i < 6; i++) pids.push((await app.pool.executeInSession<Info>(id, 'session_info')).pid);
+    expect(new Set(pids).size).toBe(1);
+  });
+
+  it('strictQueue: every call of the session waits for its worker, under concurrent load', async () => {
+    const { id } = await sessions.create();
+    const { pid } = await app.pool.executeInSession<Info>(id, 'session_info');
+    const inSession = Array.from({ length: 6 }, () =>
+      app.pool.executeInSession<{ pid: number }>(id, 'sleep', { ms: 30 }, { affinity: 'strictQueue' }),
+    );
+    const others = Array.from({ length: 6 }, () => app.pool.execute<{ pid: number }>('sleep', { ms: 30 }));
+    const results = await Promise.all(inSession);
+    expect(results.map((r) => r.pid)).toEqual(Array(6).fill(pid));
+    const otherPids = new Set((await Promise.all(others)).map((r) => r.pid));
+    expect(otherPids.size).toBe(2); // the rest of the pool kept serving
+  });
+
+  it('strictFailFast: a second concurrent call of the session gets WorkerBusyError', async () => {
+    const { id } = await sessions.create();
+    await app.pool.executeInSession(id, 'ping');
+    const long = app.pool.executeInSession(id, 'sleep', { ms: 400 }, { affinity: 'strictFailFast' });
+    await eventually(() => app.pool.stats().busy > 0, 2000, 'the first call to run');
+    const error = await rejectionOf(app.pool.executeInSession(id, 'ping', {}, { affinity: 'strictFailFast' }));
+    expect(error).toBeInstanceOf(WorkerBusyError);
+    expect(error.code).toBe('worker_busy');
+    await long;
+  });
+
+  it('strict modes: a session whose worker is gone gets SessionWorkerUnavailableError', async () => {
+    const { id } = await sessions.create();
+    const { pid } = await app.pool.executeInSession<Info>(id, 'session_info');
+    const pinned = (await sessions.get(id)).workers.default;
+    process.kill(pid, 'SIGKILL');
+    await eventually(() => !app.pool.listWorkers().some((w) => w.id === pinned), 5000, 'the worker to be gone');
+    for (const affinity of ['strictQueue', 'strictFailFast'] as const) {
+      const error = await rejectionOf(app.pool.executeInSession(id, 'ping', {}, { affinity }));
+      expect(error).toBeInstanceOf(SessionWorkerUnavailableError);
+      expect(error.code).toBe('session_worker_unavailable');
+    }
+    await fullSize();
+  });
+
+  it('expires idle sessions: the sweep removes them and emits an event', async () => {
+    const expired: unknown[] = [];
+    const off = app.module.get(SnakepitEvents).on(SnakepitEvent.SessionExpired, (payload) => expired.push(payload));
+    try {
+      const { id } = await sessions.create(undefined, { ttlMs: 150 });
+      await app.pool.executeInSession(id, 'ping');
+      await eventually(() => expired.some((e: any) => e.sessionId === id), 3000, 'the expiry event');
+      await expect(sessions.get(id)).rejects.toBeInstanceOf(SessionNotFoundError);
+      await expect(app.pool.executeInSession(id, 'ping')).rejects.toBeInstanceOf(SessionNotFoundError);
+    } finally {
+      off();
+    }
+  });
+
+  it('refuses sessions beyond maxSessions, and names the problem with bad input', async () => {
+    const created: Array<{ id: string }> = [];
+    const error = await rejectionOf(
+      (async () => {
+        for (;;) created.push(await sessions.create());
+      })(),
+    );
+    expect(error).toBeInstanceOf(SessionLimitError);
+    expect((await sessions.stats()).active).toBe(50);
+    await Promise.all(created.map((s) => sessions.delete(s.id)));
+    await expect(sessions.create('bad id!')).rejects.toThrow(/id must be/);
+    await expect(sessions.create('dup')).resolves.toMatchObject({ id: 'dup' });
+    await expect(sessions.create('dup')).rejects.toThrow(/exists already/);
+  });
+});
