@@ -114,6 +114,24 @@ describe.each(['tcp', 'unix'] as const)('host tools called from Python (%s bridg
   });
 });
 
+describe('the host bridge at shutdown', () => {
+  it('stops listening even when the app closes while the bridge is still starting', async () => {
+    const app = await bootApp({ poolSize: 1 });
+    const env = app.module.get(HostBridgeServer).workerEnv();
+    await app.close();
+    const { SNAKEPIT_HOST_ADDRESS: address, SNAKEPIT_HOST_SECRET: secret } = await env;
+    const Client = grpc.makeGenericClientConstructor(hostServiceDefinition(), 'Host') as any;
+    const client = new Client(address, grpc.credentials.createInsecure());
+    const metadata = new grpc.Metadata();
+    metadata.set(SECRET_METADATA_KEY, secret);
+    const outcome = await new Promise<any>((resolve) =>
+      client.ListTools({}, metadata, { deadline: Date.now() + 2000 }, (error: grpc.ServiceError | null) => resolve(error)),
+    );
+    client.close();
+    expect(outcome?.code).toBe(grpc.status.UNAVAILABLE);
+  });
+});
+
 describe('ToolRegistryService', () => {
   let app: TestApp;
   beforeAll(async () => {

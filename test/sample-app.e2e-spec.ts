@@ -85,6 +85,33 @@ describe('sample app over HTTP', () => {
     }
   });
 
+  it('creates, reads, uses and deletes sessions', async () => {
+    const created = await post('/sessions', { metadata: { user: 'ada' } });
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    expect(created.body.metadata).toEqual({ user: 'ada' });
+    await expect(post(`/sessions/${id}/execute/counter`)).resolves.toMatchObject({ status: 200, body: { result: { counter: 1 } } });
+    await expect(post(`/sessions/${id}/execute/counter`, { step: 5 })).resolves.toMatchObject({ body: { result: { counter: 6 } } });
+    const read = await fetch(`${url}/sessions/${id}`);
+    expect(read.status).toBe(200);
+    expect(((await read.json()) as any).workers.default).toEqual(expect.any(String));
+    expect((await fetch(`${url}/sessions/${id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await fetch(`${url}/sessions/${id}`)).status).toBe(404);
+    const gone = await post(`/sessions/${id}/execute/counter`);
+    expect(gone.status).toBe(404);
+    expect(gone.body.error.code).toBe('session_not_found');
+  });
+
+  it('runs a Python tool that calls the sample app’s host tool', async () => {
+    await expect(post('/execute/add_via_host', { a: 2, b: 5 })).resolves.toEqual({ status: 200, body: { result: { sum: 7, via: 'host' } } });
+  });
+
+  it('GET /tools lists host tools and Python tools', async () => {
+    const tools = (await fetch(`${url}/tools`).then((r) => r.json())) as any;
+    expect(tools.host).toEqual([{ name: 'add', description: 'Add two numbers on the host', parameters: { properties: { a: ['isNumber'], b: ['isNumber'] } } }]);
+    expect(tools.python.default.map((t: any) => t.name)).toEqual(expect.arrayContaining(['add', 'add_via_host', 'counter']));
+  });
+
   it('GET /pool/stats and /pool/workers describe the pool', async () => {
     const stats = (await fetch(`${url}/pool/stats`).then((r) => r.json())) as any;
     expect(stats).toEqual([expect.objectContaining({ pool: 'default', workers: expect.objectContaining({ total: 2 }) })]);

@@ -48,6 +48,8 @@ export class HostBridgeServer implements HostBridge {
   }
 
   async stop(): Promise<void> {
+    // A start still binding must finish first, or its server would outlive the app.
+    await this.starting?.catch(() => undefined);
     const server = this.server;
     this.server = undefined;
     if (server) await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
