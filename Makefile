@@ -40,7 +40,7 @@ test-e2e: setup
 	SNAKEPIT_PYTHON=$(PYTHON) $(JEST) --selectProjects e2e --maxWorkers=2 --json --outputFile=$(RESULTS)/e2e.json
 
 bench: setup
-	SNAKEPIT_PYTHON=$(PYTHON) node -r @swc-node/register bench/run.ts
+	SNAKEPIT_PYTHON=$(PYTHON) node --expose-gc -r @swc-node/register bench/run.ts
 
 clean:
 	rm -rf dist .snakepit priv/python/snakepit_bridge/generated

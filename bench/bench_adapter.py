@@ -6,3 +6,7 @@ class BenchAdapter(BaseAdapter):
     @tool
     def add(self, a, b):
         return a + b
+
+    @tool
+    def call_host(self, name):
+        return self.session_context.call_host_tool(name)

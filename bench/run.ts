@@ -13,6 +13,7 @@ import { NestFactory } from '@nestjs/core';
 import { PoolService, SnakepitModule } from '../libs/snakepit/src';
 import { concurrent, median, sequential, timeMs, type LatencySummary } from './measure';
 import { rawClient, startPythonShell, startRawServer, stopRawServers } from './peers';
+import { hostToolRoundTrip, sessionMemory } from './sessions-and-host-tools';
 
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5000);
 const SEQUENTIAL_CALLS = Number(process.env.BENCH_CALLS ?? 5000);
@@ -121,7 +122,7 @@ async function main() {
     `warm-up ${WARMUP} calls; ${SEQUENTIAL_CALLS} sequential calls and ${CONCURRENT_CALLS} calls at ${CONCURRENCY} in flight, ` +
       `each in ${ROUNDS} rounds where the peers take turns; figures are medians over the rounds\n`,
   );
-  const only = process.env.BENCH_ONLY; // latency | throughput | boot
+  const only = process.env.BENCH_ONLY; // latency | throughput | boot | sessions | hosttools
   const lat = only && only !== 'latency' ? undefined : await latency();
   if (lat) console.log('Sequential tiny call (1 worker)      p50 µs   p99 µs   calls/s   p50 vs raw');
   for (const [name, r] of Object.entries(lat ?? {})) {
@@ -137,9 +138,19 @@ async function main() {
   for (const [size, r] of Object.entries(boots)) {
     console.log(`  ${`${size} workers`.padEnd(30)} ${fmt(r.raw).padStart(12)} ${fmt(r.pool).padStart(9)}   ${ratio(r.pool, r.raw)}`);
   }
+  const memory = only && only !== 'sessions' ? undefined : await sessionMemory();
+  if (memory) {
+    console.log(`\nSession memory (heap after GC)   before MB   ${memory.sessions} sessions MB   after they expire MB`);
+    console.log(`  ${''.padEnd(30)} ${fmt(memory.beforeMb, 1).padStart(9)} ${fmt(memory.fullMb, 1).padStart(17)} ${fmt(memory.afterSweepMb, 1).padStart(21)}`);
+  }
+  const hostTools = only && only !== 'hosttools' ? undefined : await hostToolRoundTrip();
+  if (hostTools) console.log('\nPython → host tool round trip (p50, 1 worker)   plain call µs   call making one host call µs   host call µs');
+  for (const [transport, r] of Object.entries(hostTools ?? {})) {
+    console.log(`  ${`${transport} bridge`.padEnd(46)} ${fmt(r.plainUs).padStart(13)} ${fmt(r.viaHostUs).padStart(30)} ${fmt(r.hostCallUs).padStart(14)}`);
+  }
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ at: new Date().toISOString(), latency: lat, throughput: tput, boot: boots }, null, 2));
+  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ at: new Date().toISOString(), latency: lat, throughput: tput, boot: boots, sessions: memory, hostTools }, null, 2));
   console.log(`\nfigures written to bench/results/latest.json`);
 }
 
