@@ -152,6 +152,15 @@ describe('ToolRegistryService', () => {
     await expect(app.pool.execute('host_tool_names')).resolves.toEqual([]);
   });
 
+  it('registers the tools of a provider once, even when another provider aliases it', async () => {
+    const aliased = await bootApp({ poolingEnabled: false }, { providers: [TextTools, { provide: 'ALIAS', useExisting: TextTools }] });
+    try {
+      expect(aliased.module.get(ToolRegistryService).list().map((t) => t.name)).toEqual(['repeat', 'text.explode', 'bytes']);
+    } finally {
+      await aliased.close();
+    }
+  });
+
   it('lists the Python tools each worker reported, with their parameters', async () => {
     await app.pool.ready();
     const tools = app.module.get(ToolRegistryService).listPythonTools();

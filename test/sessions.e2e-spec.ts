@@ -1,4 +1,5 @@
 import {
+  InMemorySessionStore,
   SessionLimitError,
   SessionNotFoundError,
   SessionService,
@@ -135,5 +136,84 @@ describe('sessions', () => {
     await expect(sessions.create('bad id!')).rejects.toThrow(/id must be/);
     await expect(sessions.create('dup')).resolves.toMatchObject({ id: 'dup' });
     await expect(sessions.create('dup')).rejects.toThrow(/exists already/);
+  });
+});
+
+describe('sessions under concurrency and failure', () => {
+  let app: TestApp;
+  let sessions: SessionService;
+  beforeAll(async () => {
+    app = await bootApp({ poolSize: 2, sessions: { sweepIntervalMs: 50, maxSessions: 5 } });
+    sessions = app.module.get(SessionService);
+    await app.pool.ready();
+  });
+  afterAll(() => app.close());
+
+  it('sees host-side state changes in the next call, with the default read cache', async () => {
+    const { id } = await sessions.create();
+    await expect(app.pool.executeInSession(id, 'counter')).resolves.toMatchObject({ counter: 1 });
+    await sessions.setState(id, 'counter', 100);
+    await expect(app.pool.executeInSession(id, 'counter')).resolves.toMatchObject({ counter: 101 });
+    await sessions.deleteState(id, 'counter');
+    await expect(app.pool.executeInSession(id, 'counter')).resolves.toMatchObject({ counter: 1 });
+    await sessions.delete(id);
+  });
+
+  it('pins concurrent first calls of a strict session to one worker', async () => {
+    const { id } = await sessions.create();
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => app.pool.executeInSession<{ pid: number }>(id, 'sleep', { ms: 30 }, { affinity: 'strictQueue' })),
+    );
+    expect(new Set(results.map((r) => r.pid)).size).toBe(1);
+    await sessions.delete(id);
+  });
+
+  it('keeps maxSessions under concurrent creates', async () => {
+    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => sessions.create()));
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(5);
+    expect(outcomes.filter((o) => o.status === 'rejected').every((o: any) => o.reason instanceof SessionLimitError)).toBe(true);
+    for (const session of await sessions.list()) await sessions.delete(session.id);
+  });
+
+  it('makes room by sweeping when full of expired sessions', async () => {
+    for (let i = 0; i < 5; i++) await sessions.create(undefined, { ttlMs: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await expect(sessions.create('after-expiry')).resolves.toMatchObject({ id: 'after-expiry' });
+    await sessions.delete('after-expiry');
+  });
+
+  it('does not expire a session while a call in it runs, and counts the call as use', async () => {
+    const { id } = await sessions.create(undefined, { ttlMs: 200 });
+    await expect(app.pool.executeInSession(id, 'sleep', { ms: 600 })).resolves.toMatchObject({ slept_ms: 600 });
+    await expect(sessions.touch(id)).resolves.toMatchObject({ id });
+    expect((await sessions.list()).map((s) => s.id)).toContain(id);
+    await sessions.delete(id);
+  });
+
+  it('rejects a TTL beyond the timer limit and does not share metadata with callers', async () => {
+    await expect(sessions.create('too-long', { ttlMs: 1e16 })).rejects.toThrow(/ttlMs must be/);
+    await expect(sessions.get('too-long')).rejects.toBeInstanceOf(SessionNotFoundError);
+    const info = await sessions.create('meta', { metadata: { a: { b: 1 } } });
+    (info.metadata.a as any).b = 999;
+    expect((await sessions.get('meta')).metadata).toEqual({ a: { b: 1 } });
+    await sessions.delete('meta');
+  });
+});
+
+describe('a session store that fails', () => {
+  it('logs a failed sweep instead of crashing the host', async () => {
+    const store = new InMemorySessionStore();
+    let sweeps = 0;
+    store.sweep = async () => {
+      sweeps++;
+      throw new Error('store down');
+    };
+    const app = await bootApp({ poolingEnabled: false, sessions: { store, sweepIntervalMs: 20 } });
+    try {
+      await eventually(() => sweeps >= 3, 2000, 'three failed sweeps');
+      await expect(app.module.get(SessionService).create('still-alive')).resolves.toMatchObject({ id: 'still-alive' });
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -1,11 +1,13 @@
 """The worker's client of the host's ``snakepit.bridge.Host`` service, one per process.
 
-The host passes its address and a per-boot secret in the environment; every call
-carries the secret as "x-snakepit-secret" metadata. grpc is imported on first use.
+The host passes its address and a per-boot secret in the environment; the worker takes
+both out of ``os.environ`` at start-up (``take_host_env``), so subprocesses that tools
+start do not inherit the secret. Every call carries the secret as "x-snakepit-secret"
+metadata. grpc is imported on first use.
 """
 import os
 import threading
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, MutableMapping, Optional
 
 from .codec import decode_value, dump_json
 from .host_errors import HostError, HostToolError, error_from_info, not_configured, unavailable_from_rpc
@@ -24,10 +26,12 @@ DEFAULT_CALL_TIMEOUT_MS = 30000
 
 
 class HostClient:
-    """Calls to the host, with a read cache for session state and the tool list.
+    """Calls to the host; the host's tool list is cached for ``cache_ttl`` seconds.
 
-    State reads are cached per (session_id, key) for ``cache_ttl`` seconds (0 disables);
-    writes go through to the host and refresh the cache; deletes drop the entry.
+    Session state is not cached here: the state methods take an optional ``cache``
+    (a TtlCache owned by one SessionContext, i.e. one tool call). With one, reads are
+    cached per (session_id, key) for that cache's TTL, writes go through to the host and
+    refresh the entry, and deletes (or failed writes) drop it.
     """
 
     def __init__(
@@ -47,7 +51,7 @@ class HostClient:
         self.address = address
         self.worker_id = worker_id
         self.timeout = timeout
-        self.state_cache = TtlCache(cache_ttl)
+        self.cache_ttl = cache_ttl
         self._tools_cache = TtlCache(cache_ttl)
         self._metadata = ((SECRET_METADATA, secret),)
         self._rpc_error = grpc.RpcError
@@ -57,6 +61,9 @@ class HostClient:
             options=[
                 ("grpc.max_send_message_length", max_message_bytes),
                 ("grpc.max_receive_message_length", max_message_bytes),
+                # The host is local: never route it (and the secret) through a proxy
+                # named by http_proxy / https_proxy / grpc_proxy.
+                ("grpc.enable_http_proxy", 0),
             ],
         )
 
@@ -75,8 +82,10 @@ class HostClient:
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None, **options: Any) -> "HostClient":
-        """A client configured from the SNAKEPIT_* variables (HostUnavailableError if unset)."""
-        env = os.environ if env is None else env
+        """A client configured from the SNAKEPIT_* variables of ``env`` (HostUnavailableError
+        if the address or secret is unset). Without ``env``: the host address and secret
+        taken at start-up (``take_host_env``) over the other variables of ``os.environ``."""
+        env = _process_env() if env is None else env
         address, secret = env.get(ENV_ADDRESS, ""), env.get(ENV_SECRET, "")
         missing = [name for name, v in ((ENV_ADDRESS, address), (ENV_SECRET, secret)) if not v]
         if missing:
@@ -120,20 +129,26 @@ class HostClient:
 
     # -- session state ------------------------------------------------------------
 
-    def get_state(self, session_id: str, key: str, default: Any = None) -> Any:
-        """The value of ``key`` in the session, or ``default`` when it is not set."""
-        cache, cache_key = self.state_cache, (session_id, key)
-        value = cache.get(cache_key)
+    def get_state(
+        self, session_id: str, key: str, default: Any = None, cache: Optional[TtlCache] = None
+    ) -> Any:
+        """The value of ``key`` in the session, or ``default`` when it is not set
+        (served from ``cache`` when it holds a live entry)."""
+        cache_key = (session_id, key)
+        value = MISS if cache is None else cache.get(cache_key)
         if value is MISS:
-            generation = cache.generation()
+            generation = 0 if cache is None else cache.generation()
             request = self._pb2.StateKey(session_id=session_id, key=key)
             reply = self._call("GetState", self._get_state, request)
             result = _result(reply, HostError)
             value = result if reply.found else None
-            cache.put_if_unchanged(cache_key, value, generation)
+            if cache is not None:
+                cache.put_if_unchanged(cache_key, value, generation)
         return default if value is None else decode_value(value)
 
-    def set_state(self, session_id: str, key: str, value: Any) -> None:
+    def set_state(
+        self, session_id: str, key: str, value: Any, cache: Optional[TtlCache] = None
+    ) -> None:
         """Store ``value`` (JSON-serialisable, else TypeError) under ``key``."""
         payload = dump_json(value, f"the value of session state {key!r}")
         request = self._pb2.SetStateRequest(session_id=session_id, key=key, value_json=payload)
@@ -141,17 +156,20 @@ class HostClient:
         try:
             _result(self._call("SetState", self._set_state, request), HostError)
         except BaseException:
-            self.state_cache.delete(cache_key)
+            if cache is not None:
+                cache.delete(cache_key)
             raise
-        self.state_cache.put(cache_key, self._pb2.Value(json=payload))
+        if cache is not None:
+            cache.put(cache_key, self._pb2.Value(json=payload))
 
-    def delete_state(self, session_id: str, key: str) -> None:
+    def delete_state(self, session_id: str, key: str, cache: Optional[TtlCache] = None) -> None:
         """Remove ``key`` from the session (no error when it is not set)."""
         request = self._pb2.StateKey(session_id=session_id, key=key)
         try:
             _result(self._call("DeleteState", self._delete_state, request), HostError)
         finally:
-            self.state_cache.delete((session_id, key))
+            if cache is not None:
+                cache.delete((session_id, key))
 
     def _call(self, method: str, stub: Any, request: Any) -> Any:
         try:
@@ -188,11 +206,45 @@ _client: Optional[HostClient] = None
 _client_pid = 0
 _client_lock = threading.Lock()
 _settings: Dict[str, Any] = {}
+_env_lock = threading.RLock()
+_host_env: Optional[Dict[str, str]] = None  # ENV_ADDRESS / ENV_SECRET, once taken
+_HOST_VARIABLES = (ENV_ADDRESS, ENV_SECRET)
+
+
+def take_host_env(environ: Optional[MutableMapping[str, str]] = None) -> None:
+    """Move the host's address and secret out of ``environ`` (default ``os.environ``)
+    into this module, replacing what an earlier call took, so that the subprocesses a
+    tool starts do not inherit the secret. The worker calls it once at start-up, before
+    loading the adapter; the client created next uses these values."""
+    global _host_env
+    environ = os.environ if environ is None else environ
+    with _env_lock:
+        taken = {}
+        for name in _HOST_VARIABLES:
+            value = environ.pop(name, None)
+            if value is not None:
+                taken[name] = value
+        _host_env = taken
+
+
+def _process_env() -> Dict[str, str]:
+    """os.environ with the host variables taken at start-up (taken now if they were not:
+    a client used outside the worker process)."""
+    with _env_lock:
+        if _host_env is None:
+            take_host_env()
+    env = dict(os.environ)
+    for name in _HOST_VARIABLES:
+        env.pop(name, None)
+    env.update(_host_env or {})
+    return env
 
 
 def configure(*, max_message_bytes: Optional[int] = None, worker_id: Optional[str] = None) -> None:
     """Settings from the worker's command line, for the client created on first use
-    (SNAKEPIT_WORKER_ID wins over ``worker_id``)."""
+    (SNAKEPIT_WORKER_ID wins over ``worker_id``); also takes the host's address and
+    secret out of the environment (``take_host_env``)."""
+    take_host_env()
     if max_message_bytes is not None:
         _settings["max_message_bytes"] = max_message_bytes
     if worker_id is not None:
@@ -207,13 +259,14 @@ def get_client() -> HostClient:
         return client
     with _client_lock:
         if _client is None or _client_pid != os.getpid():
-            _client = HostClient.from_env(**_settings)
+            _client = HostClient.from_env(_process_env(), **_settings)
             _client_pid = os.getpid()
         return _client
 
 
 def reset_client() -> None:
-    """Close and forget the process's client; the next call re-reads the environment."""
+    """Close and forget the process's client; the next one is built from the host
+    variables taken last (``take_host_env``) and the rest of ``os.environ``."""
     global _client
     with _client_lock:
         client, _client = _client, None

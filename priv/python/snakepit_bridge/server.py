@@ -104,6 +104,8 @@ def _load_worker(args: argparse.Namespace) -> Any:
     from .loader import load_adapter
 
     # For the host client, created when a tool first uses session state or host tools.
+    # This also takes SNAKEPIT_HOST_ADDRESS / SNAKEPIT_HOST_SECRET out of os.environ,
+    # before any adapter code runs, so subprocesses started by tools never see the secret.
     configure(max_message_bytes=args.max_message_bytes, worker_id=args.worker_id)
     adapter, name = load_adapter(args.adapter)
     worker = Worker(adapter, name, args.max_message_bytes)

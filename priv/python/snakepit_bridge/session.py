@@ -20,14 +20,19 @@ class SessionContext:
     every worker serving that session. Without one the context is *ephemeral*: its
     ``session_id`` is ``"ephemeral-<request_id>"`` and its state lives in this object only,
     for this call. Host tools work in both (an ephemeral call sends no session id).
+
+    Host state reads are cached in this object only, i.e. within one tool call (each
+    call gets a new context), for at most SNAKEPIT_STATE_CACHE_TTL_MS (default 1000 ms;
+    0 disables): the next call always reads from the host.
     """
 
-    __slots__ = ("session_id", "ephemeral", "_local")
+    __slots__ = ("session_id", "ephemeral", "_local", "_cache")
 
     def __init__(self, session_id: str, ephemeral: bool = False) -> None:
         self.session_id = session_id
         self.ephemeral = ephemeral
         self._local: Optional[Dict[str, bytes]] = None  # ephemeral state: key -> JSON
+        self._cache: Any = None  # host state read cache (a TtlCache), made on first use
 
     @classmethod
     def for_request(cls, request: Any) -> "SessionContext":
@@ -46,14 +51,17 @@ class SessionContext:
     def get_state(self, key: str, default: Any = None) -> Any:
         """The value stored under ``key``, or ``default`` when there is none.
 
-        Reads are cached per worker process for SNAKEPIT_STATE_CACHE_TTL_MS (default
-        1000 ms), so a write by another worker may take that long to be seen here.
+        A new tool call always reads the host's current value. Within one call, reads
+        are cached in this context for SNAKEPIT_STATE_CACHE_TTL_MS (default 1000 ms), so
+        a write by the host or another worker during the call may not be seen by it;
+        this call's own writes and deletes are.
         """
         _check_key(key)
         if self.ephemeral:
             raw = self._local.get(key) if self._local else None
             return default if raw is None else json.loads(raw)
-        return _client().get_state(self.session_id, key, default)
+        client = _client()
+        return client.get_state(self.session_id, key, default, self._state_cache(client))
 
     def set_state(self, key: str, value: Any) -> None:
         """Store a JSON-serialisable ``value`` under ``key`` (TypeError if it is not)."""
@@ -66,7 +74,8 @@ class SessionContext:
                 self._local = {}
             self._local[key] = payload
             return
-        _client().set_state(self.session_id, key, value)
+        client = _client()
+        client.set_state(self.session_id, key, value, self._state_cache(client))
 
     def delete_state(self, key: str) -> None:
         """Remove ``key`` (nothing happens when it is not set)."""
@@ -75,7 +84,16 @@ class SessionContext:
             if self._local:
                 self._local.pop(key, None)
             return
-        _client().delete_state(self.session_id, key)
+        client = _client()
+        client.delete_state(self.session_id, key, self._state_cache(client))
+
+    def _state_cache(self, client: Any) -> Any:
+        cache = self._cache
+        if cache is None:
+            from .ttl_cache import TtlCache
+
+            cache = self._cache = TtlCache(client.cache_ttl)
+        return cache
 
     # -- host tools -----------------------------------------------------------------
 

@@ -149,6 +149,18 @@ class ShowcaseAdapter(BaseAdapter):
         return {"ok": True}
 
     @tool
+    def host_secret_visible(self) -> Dict[str, bool]:
+        """Whether SNAKEPIT_HOST_SECRET is in this worker's os.environ, and in that of a
+        subprocess it starts (both false: the worker takes it out at start-up)."""
+        child = subprocess.run(
+            [sys.executable, "-c",
+             "import os, sys; sys.exit(0 if 'SNAKEPIT_HOST_SECRET' in os.environ else 1)"],
+            timeout=30,
+        )
+        return {"in_environ": "SNAKEPIT_HOST_SECRET" in os.environ,
+                "in_subprocess": child.returncode == 0}
+
+    @tool
     def call_host(self, name: str, args: Optional[Dict[str, Any]] = None) -> Any:
         """Call the host tool name with args; return its result."""
         return self.session_context.call_host_tool(name, **(args or {}))

@@ -142,28 +142,34 @@ class WorkerProcess:
 
 class HostEnv:
     """Point this process's host client at ``address`` via the SNAKEPIT_* variables
-    (``None`` values unset them); the client is rebuilt on entry and on exit."""
+    (``None`` values unset them); the host address and secret are taken out of
+    os.environ as the worker does at start-up, and the client is rebuilt on entry and
+    on exit (which restores the host variables taken before)."""
 
     def __init__(self, address=None, secret=None, **extra: Optional[str]) -> None:
-        self.values = {"SNAKEPIT_HOST_ADDRESS": address, "SNAKEPIT_HOST_SECRET": secret,
-                       "SNAKEPIT_WORKER_ID": "w-test", **extra}
+        self.host = {"SNAKEPIT_HOST_ADDRESS": address, "SNAKEPIT_HOST_SECRET": secret}
+        self.values = {"SNAKEPIT_WORKER_ID": "w-test", **extra}
         self.saved: Dict[str, Optional[str]] = {}
+        self.saved_host: Optional[Dict[str, str]] = None
 
     def __enter__(self) -> "HostEnv":
-        from snakepit_bridge.host_client import reset_client
+        from snakepit_bridge import host_client
 
+        self.saved_host = host_client._host_env
         for name, value in self.values.items():
             self.saved[name] = os.environ.get(name)
             _set_env(name, value)
-        reset_client()
+        host_client.take_host_env({k: v for k, v in self.host.items() if v is not None})
+        host_client.reset_client()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        from snakepit_bridge.host_client import reset_client
+        from snakepit_bridge import host_client
 
         for name, value in self.saved.items():
             _set_env(name, value)
-        reset_client()
+        host_client._host_env = self.saved_host
+        host_client.reset_client()
 
 
 def _set_env(name: str, value: Optional[str]) -> None:

@@ -96,6 +96,18 @@ class SecretTest(HostTestCase):
         self.assertEqual(caught.exception.code, "UNAVAILABLE")
         self.assertIn(address, str(caught.exception))
 
+    def test_proxy_variables_are_ignored(self):
+        with socket.socket() as s:  # a proxy nobody listens on
+            s.bind(("127.0.0.1", 0))
+            proxy = f"http://127.0.0.1:{s.getsockname()[1]}"
+        variables = {name: proxy for name in (
+            "http_proxy", "https_proxy", "grpc_proxy", "HTTP_PROXY", "HTTPS_PROXY")}
+        with mock.patch.dict(os.environ, variables):
+            for name in ("no_proxy", "NO_PROXY"):
+                os.environ.pop(name, None)
+            with HostEnv(host.address, host.secret, SNAKEPIT_HOST_CALL_TIMEOUT_MS="3000"):
+                self.assertEqual(self.ctx.call_host_tool("add", a=1, b=2), 3)
+
     def test_unix_socket_address(self):
         with tempfile.TemporaryDirectory() as tmp:
             from tests.fake_host import FakeHost
@@ -106,6 +118,38 @@ class SecretTest(HostTestCase):
                     self.assertEqual(self.ctx.call_host_tool("add", a=2, b=3), 5)
             finally:
                 unix_host.stop()
+
+
+class HostEnvTest(unittest.TestCase):
+    def tearDown(self):
+        from snakepit_bridge.host_client import reset_client
+
+        reset_client()
+
+    def test_address_and_secret_are_taken_out_of_the_environment(self):
+        from snakepit_bridge import host_client
+
+        host.reset()
+        saved = host_client._host_env
+        self.addCleanup(setattr, host_client, "_host_env", saved)
+        env = {"SNAKEPIT_HOST_ADDRESS": host.address, "SNAKEPIT_HOST_SECRET": host.secret}
+        with mock.patch.dict(os.environ, env):
+            host_client.configure()
+            self.assertNotIn("SNAKEPIT_HOST_SECRET", os.environ)
+            self.assertNotIn("SNAKEPIT_HOST_ADDRESS", os.environ)
+            host_client.reset_client()
+            self.assertEqual(SessionContext("s1").call_host_tool("add", a=1, b=2), 3)
+        self.assertEqual(host.secrets_seen, [host.secret])
+
+    def test_from_env_takes_an_explicit_mapping(self):
+        from snakepit_bridge.host_client import HostClient
+
+        client = HostClient.from_env({"SNAKEPIT_HOST_ADDRESS": host.address,
+                                      "SNAKEPIT_HOST_SECRET": host.secret})
+        try:
+            self.assertEqual(client.call_tool("add", {"a": 2, "b": 2}), 4)
+        finally:
+            client.close()
 
 
 class StateTest(HostTestCase):
@@ -160,17 +204,40 @@ class StateTest(HostTestCase):
 
 
 class CacheTest(HostTestCase):
-    def test_reads_are_cached_for_the_ttl(self):
+    """State reads are cached in the SessionContext, i.e. within one tool call only."""
+
+    def test_reads_within_a_call_are_cached_for_the_ttl(self):
         host.sessions["s1"]["k"] = b"1"
         self.assertEqual(self.ctx.get_state("k"), 1)
         host.sessions["s1"]["k"] = b"2"  # changed behind our back
         self.clock.now += 0.9
         self.assertEqual(self.ctx.get_state("k"), 1)
-        self.assertEqual(SessionContext("s1").get_state("k"), 1)  # cache is per process
         self.assertEqual(host.count("get_state"), 1)
         self.clock.now += 0.2
         self.assertEqual(self.ctx.get_state("k"), 2)
         self.assertEqual(host.count("get_state"), 2)
+
+    def test_a_new_context_reads_from_the_host(self):
+        host.sessions["s1"]["k"] = b"1"
+        self.assertEqual(self.ctx.get_state("k"), 1)
+        host.sessions["s1"]["k"] = b"2"  # e.g. SessionService.setState on the host
+        self.assertEqual(SessionContext("s1").get_state("k"), 2)
+        del host.sessions["s1"]["k"]  # e.g. SessionService.deleteState
+        self.assertEqual(SessionContext("s1").get_state("k", "gone"), "gone")
+        host.sessions.pop("s1")  # the session expired
+        with self.assertRaises(SessionNotFoundError):
+            SessionContext("s1").get_state("k")
+        self.assertEqual(host.count("get_state"), 4)
+
+    def test_no_process_wide_state_cache(self):
+        from snakepit_bridge.host_client import get_client
+
+        self.assertFalse(hasattr(get_client(), "state_cache"))
+        self.ctx.set_state("k", 1)
+        other = SessionContext("s1")
+        host.sessions["s1"]["k"] = b"5"
+        self.assertEqual(other.get_state("k"), 5)  # not this context's write
+        self.assertEqual(self.ctx.get_state("k"), 1)  # its own write, cached
 
     def test_missing_keys_are_cached_too(self):
         self.assertIsNone(self.ctx.get_state("k"))

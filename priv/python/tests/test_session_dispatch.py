@@ -1,6 +1,7 @@
 """session_context inside tool calls: sync and async tools, the showcase, a real worker."""
 import asyncio
 import json
+import socket
 import threading
 import unittest
 from unittest import mock
@@ -57,6 +58,11 @@ class SessionTools(BaseAdapter):
         return await asyncio.to_thread(lambda: self.session_context.get_state("v"))
 
     @tool
+    def read_twice(self, key="k"):
+        ctx = self.session_context
+        return [ctx.get_state(key), ctx.get_state(key)]
+
+    @tool
     def plain(self):
         return "no host needed"
 
@@ -100,6 +106,17 @@ class DispatchTest(unittest.TestCase):
         self.assertIsNot(first, second)
         with self.assertRaisesRegex(RuntimeError, "only available while the worker runs"):
             self.adapter.session_context
+
+    def test_state_cache_lives_within_one_call(self):
+        host.sessions["s1"]["k"] = b"1"
+        self.assertEqual(call(self.worker, "read_twice", session_id="s1"), [1, 1])
+        self.assertEqual(host.count("get_state"), 1)  # the second read hit the cache
+        host.sessions["s1"]["k"] = b"2"  # e.g. SessionService.setState, within the TTL
+        self.assertEqual(call(self.worker, "read_twice", session_id="s1"), [2, 2])
+        self.assertEqual(host.count("get_state"), 2)
+        del host.sessions["s1"]["k"]  # e.g. SessionService.deleteState
+        self.assertEqual(call(self.worker, "read_twice", session_id="s1"), [None, None])
+        self.assertEqual(host.count("get_state"), 3)
 
     def test_async_tool_sees_its_session(self):
         self.assertEqual(call(self.worker, "ainfo", session_id="s2"),
@@ -175,13 +192,17 @@ class ShowcaseTest(unittest.TestCase):
 
 
 class RealWorkerTest(unittest.TestCase):
-    """The worker process reads the host's address and secret from its environment."""
+    """The worker process takes the host's address and secret out of its environment."""
 
     def test_counter_through_a_worker_process(self):
         host.reset()
+        with socket.socket() as s:  # a proxy nobody listens on: the worker must ignore it
+            s.bind(("127.0.0.1", 0))
+            proxy = f"http://127.0.0.1:{s.getsockname()[1]}"
         worker = WorkerProcess(SHOWCASE, env={
             "SNAKEPIT_HOST_ADDRESS": host.address, "SNAKEPIT_HOST_SECRET": host.secret,
-            "SNAKEPIT_WORKER_ID": "w9"})
+            "SNAKEPIT_WORKER_ID": "w9", "http_proxy": proxy, "https_proxy": proxy,
+            "grpc_proxy": proxy, "no_proxy": "", "NO_PROXY": ""})
         try:
             self.assertEqual(worker.event.get("event"), "ready", worker.event)
             execute = worker.stub("Execute")
@@ -193,9 +214,16 @@ class RealWorkerTest(unittest.TestCase):
                 self.assertEqual(reply.WhichOneof("outcome"), "result", reply)
                 return json.loads(reply.result.json)
 
+            # Taken out of the environment at start-up, before any host call...
+            self.assertEqual(run("host_secret_visible"),
+                             {"in_environ": False, "in_subprocess": False})
+            # ...yet host calls work (through the proxy variables, which are ignored).
             self.assertEqual(run("counter")["counter"], 1)
             self.assertEqual(run("counter", step=2)["counter"], 3)
             self.assertEqual(run("call_host", name="echo")["worker_id"], "w9")
+            self.assertEqual(run("counter")["counter"], 4)
+            host.sessions["s1"]["counter"] = b"10"  # set on the host between calls
+            self.assertEqual(run("counter")["counter"], 11)
             self.assertEqual(host.secrets_seen, [host.secret] * len(host.secrets_seen))
         finally:
             worker.close()

@@ -1,6 +1,7 @@
 import {
   PayloadTooLargeError,
   SerializationError,
+  SessionNotFoundError,
   SnakepitError,
   UnknownToolError,
   pythonErrorFrom,
@@ -65,8 +66,12 @@ function strictReplacer(this: any, key: string, value: unknown): unknown {
 }
 
 /** The tool's result, or the typed error the reply carries. */
-export function decodeReply(tool: string, reply: WireExecuteReply): { ok: true; value: unknown } | { ok: false; error: SnakepitError } {
-  if (reply.outcome === 'error' && reply.error) return { ok: false, error: decodeError(tool, reply.error) };
+export function decodeReply(
+  tool: string,
+  reply: WireExecuteReply,
+  sessionId?: string,
+): { ok: true; value: unknown } | { ok: false; error: SnakepitError } {
+  if (reply.outcome === 'error' && reply.error) return { ok: false, error: decodeError(tool, reply.error, sessionId) };
   const result = reply.result;
   if (result?.kind === 'binary') return { ok: true, value: result.binary ?? Buffer.alloc(0) };
   if (result?.kind === 'json' && result.json) return { ok: true, value: JSON.parse(result.json.toString('utf8')) };
@@ -74,8 +79,12 @@ export function decodeReply(tool: string, reply: WireExecuteReply): { ok: true; 
 }
 
 /** Maps a Python-side failure to the typed error for it. */
-export function decodeError(tool: string, info: WireErrorInfo): SnakepitError {
+export function decodeError(tool: string, info: WireErrorInfo, sessionId?: string): SnakepitError {
   const details = parseDetails(info.detailsJson);
+  // The tool let the bridge's own "session is gone" through: say so, not "KeyError".
+  if (info.type === 'SessionNotFoundError' && details.module === 'snakepit_bridge.host_errors') {
+    return new SessionNotFoundError(sessionId ?? '');
+  }
   switch (info.type) {
     case 'UnknownToolError':
       return new UnknownToolError(tool, Array.isArray(details.available) ? details.available.map(String) : []);

@@ -52,7 +52,12 @@ export class HostBridgeServer implements HostBridge {
     await this.starting?.catch(() => undefined);
     const server = this.server;
     this.server = undefined;
-    if (server) await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    if (server) {
+      // Let calls in flight finish, but never wait on a client that keeps a call open.
+      const forced = setTimeout(() => server.forceShutdown(), this.options.killTimeoutMs);
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      clearTimeout(forced);
+    }
     if (this.socketDir) rmSync(this.socketDir, { recursive: true, force: true });
   }
 
@@ -153,8 +158,7 @@ export class HostBridgeServer implements HostBridge {
 
   private authorized(metadata: grpc.Metadata): boolean {
     const [given] = metadata.get(SECRET_METADATA_KEY);
-    if (typeof given !== 'string') return false;
-    const presented = Buffer.from(given, 'hex');
-    return presented.length === this.secret.length && timingSafeEqual(presented, this.secret);
+    if (typeof given !== 'string' || !/^[0-9a-f]{64}$/.test(given)) return false;
+    return timingSafeEqual(Buffer.from(given, 'hex'), this.secret);
   }
 }

@@ -110,5 +110,7 @@ export function createWorkerClient(address: string, maxMessageBytes: number): Wo
     'grpc.max_send_message_length': maxMessageBytes,
     // Each worker is its own server: never share connections across pools or apps.
     'grpc.use_local_subchannel_pool': 1,
+    // The worker is on loopback: an http_proxy in the environment must not reroute it.
+    'grpc.enable_http_proxy': 0,
   });
 }

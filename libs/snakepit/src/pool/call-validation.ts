@@ -10,6 +10,10 @@ export function assertValidCall(tool: unknown, options: ExecuteOptions): void {
   if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)) {
     problems.push(`timeoutMs must be a number of milliseconds from 1 to ${MAX_TIMER_MS} (got ${String(timeoutMs)})`);
   }
+  const affinity = (options as { affinity?: unknown }).affinity;
+  if (affinity !== undefined && !['hint', 'strictQueue', 'strictFailFast'].includes(affinity as string)) {
+    problems.push(`affinity must be "hint", "strictQueue" or "strictFailFast" (got ${String(affinity)})`);
+  }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     problems.push('signal must be an AbortSignal');
   }

@@ -44,16 +44,20 @@ export class PoolService {
     options: SessionExecuteOptions = {},
   ): Promise<T> {
     const pool = this.manager.getPool(options.pool);
-    const session = await this.sessions.use(sessionId);
-    const lastWorker = session.workers[pool.name];
+    await this.sessions.use(sessionId);
+    // Read after the await: a call of the same session dispatched meanwhile has bound it.
+    const lastWorker = this.sessions.workerFor(sessionId, pool.name);
     const mode = options.affinity ?? pool.config.affinity;
-    return (await pool.execute(tool, args, options, {
-      sessionId,
-      placement: lastWorker ? { workerId: lastWorker, mode } : undefined,
-      onDispatch: (workerId) => {
-        if (workerId !== lastWorker) this.sessions.use(sessionId, { pool: pool.name, workerId }).catch(() => undefined);
-      },
-    })) as T;
+    this.sessions.beginCall(sessionId);
+    try {
+      return (await pool.execute(tool, args, options, {
+        sessionId,
+        placement: lastWorker ? { workerId: lastWorker, mode } : undefined,
+        onDispatch: (workerId) => this.sessions.bind(sessionId, pool.name, workerId),
+      })) as T;
+    } finally {
+      this.sessions.endCall(sessionId);
+    }
   }
 
   /** Resolves when the pool (or, without a name, every pool) has its workers ready. */

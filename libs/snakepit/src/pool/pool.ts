@@ -258,7 +258,7 @@ export class Pool {
           if (call.state === 'running') this.settle(call, this.isShuttingDown ? this.closedDuring(call, error) : error);
           call.state = 'done';
           // A crashed worker is replaced when its exit is seen; any other channel failure: replace it now.
-          if (!(error instanceof WorkerCrashError)) worker.kill();
+          if (!(error instanceof WorkerCrashError)) this.retire(worker);
         },
       );
   }
@@ -266,7 +266,7 @@ export class Pool {
   private settleWithReply(call: PendingCall, worker: Worker, reply: WireExecuteReply): void {
     let outcome: ReturnType<typeof decodeReply>;
     try {
-      outcome = decodeReply(call.tool, reply);
+      outcome = decodeReply(call.tool, reply, call.session?.sessionId);
     } catch (error) {
       outcome = { ok: false, error: new WorkerProtocolError(worker.id, `its reply to "${call.tool}" is unreadable`, { cause: error }) };
     }
@@ -291,7 +291,7 @@ export class Pool {
         const grace = setTimeout(() => {
           if (call.state !== 'abandoned') return;
           this.logger.warn(`worker ${worker.id} still runs "${call.tool}" after the caller gave up; replacing it`);
-          worker.kill();
+          this.retire(worker);
         }, this.config.cancelGraceMs);
         grace.unref();
       }
@@ -389,6 +389,12 @@ export class Pool {
       for (const call of this.calls.values()) if (this.scheduler.isQueued(call.id)) this.armQueueTimeout(call);
     }
     this.apply(this.scheduler.addWorker(worker.id));
+  }
+
+  /** Kills a worker the pool gives up on; it gets no more calls from now, not from its exit. */
+  private retire(worker: Worker): void {
+    this.apply(this.scheduler.removeWorker(worker.id));
+    worker.kill();
   }
 
   private onWorkerExit(worker: Worker, how: string): void {

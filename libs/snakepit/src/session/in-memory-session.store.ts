@@ -11,13 +11,13 @@ export class InMemorySessionStore implements SessionStore {
 
   async create(record: SessionRecord): Promise<boolean> {
     if (this.sessions.has(record.id)) return false;
-    this.sessions.set(record.id, { record: { ...record }, state: new Map() });
+    this.sessions.set(record.id, { record: structuredClone(record), state: new Map() });
     return true;
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
     const entry = this.sessions.get(id);
-    return entry && { ...entry.record };
+    return entry && structuredClone(entry.record);
   }
 
   async touch(id: string, now: number, binding?: { pool: string; workerId: string }): Promise<SessionRecord | undefined> {
@@ -25,7 +25,7 @@ export class InMemorySessionStore implements SessionStore {
     if (!entry) return undefined;
     entry.record.lastAccessedAt = now;
     if (binding) entry.record.workers = { ...entry.record.workers, [binding.pool]: binding.workerId };
-    return { ...entry.record };
+    return structuredClone(entry.record);
   }
 
   async delete(id: string): Promise<boolean> {
@@ -33,7 +33,7 @@ export class InMemorySessionStore implements SessionStore {
   }
 
   async list(): Promise<SessionRecord[]> {
-    return [...this.sessions.values()].map((entry) => ({ ...entry.record }));
+    return [...this.sessions.values()].map((entry) => structuredClone(entry.record));
   }
 
   async size(): Promise<number> {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { InvalidCallError, SessionExistsError, SessionLimitError, SessionNotFoundError } from '../errors';
+import { MAX_TIMER_MS } from '../options/options.schema';
 import type { ResolvedOptions } from '../options/resolve-options';
 import { SNAKEPIT_CONFIG } from '../snakepit.constants';
 import { SnakepitEvent } from '../telemetry/events';
@@ -37,8 +38,16 @@ const SESSION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 @Injectable()
 export class SessionService implements OnModuleInit, OnApplicationShutdown {
   private readonly store: SessionStore;
+  private readonly logger = new Logger('Snakepit:sessions');
   private sweepTimer?: NodeJS.Timeout;
   private readonly counters = { created: 0, expired: 0, deleted: 0 };
+  /** Creates run one after another, so that maxSessions holds under concurrency. */
+  private creating: Promise<unknown> = Promise.resolve();
+  /** The worker that serves each session, by pool: kept here, synchronously, so that calls
+   *  racing each other agree (worker ids only mean something to this process anyway). */
+  private readonly bindings = new Map<string, Map<string, string>>();
+  /** Calls running per session: a session with a call in flight does not expire. */
+  private readonly inFlight = new Map<string, number>();
 
   constructor(
     @Inject(SNAKEPIT_CONFIG) private readonly options: ResolvedOptions,
@@ -48,7 +57,10 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
-    this.sweepTimer = setInterval(() => void this.sweep(), this.options.sessions.sweepIntervalMs);
+    this.sweepTimer = setInterval(
+      () => this.sweep().catch((error: Error) => this.logger.error(`session sweep failed: ${error.message}`)),
+      this.options.sessions.sweepIntervalMs,
+    );
     this.sweepTimer.unref();
   }
 
@@ -57,19 +69,29 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Creates a session, with the given id or a generated one. */
-  async create(id?: string, options: { ttlMs?: number; metadata?: Record<string, unknown> } = {}): Promise<SessionInfo> {
+  create(id?: string, options: { ttlMs?: number; metadata?: Record<string, unknown> } = {}): Promise<SessionInfo> {
+    const created = this.creating.then(() => this.createNow(id, options));
+    this.creating = created.catch(() => undefined);
+    return created;
+  }
+
+  private async createNow(id: string | undefined, options: { ttlMs?: number; metadata?: Record<string, unknown> }): Promise<SessionInfo> {
     const problems: string[] = [];
     if (id !== undefined && (typeof id !== 'string' || !SESSION_ID_PATTERN.test(id))) {
       problems.push('id must be 1-128 letters, digits, "_", ".", ":" or "-", starting with a letter or digit');
     }
     const ttlMs = options.ttlMs ?? this.options.sessions.ttlMs;
-    if (!Number.isInteger(ttlMs) || ttlMs < 1) problems.push('ttlMs must be a positive whole number of milliseconds');
+    if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_TIMER_MS) {
+      problems.push(`ttlMs must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`);
+    }
     if (options.metadata !== undefined && (typeof options.metadata !== 'object' || options.metadata === null)) {
       problems.push('metadata must be an object');
     }
     if (problems.length) throw new InvalidCallError(problems);
-    if ((await this.store.size()) >= this.options.sessions.maxSessions) {
-      throw new SessionLimitError(this.options.sessions.maxSessions);
+    const max = this.options.sessions.maxSessions;
+    // Full? Expired sessions the timer has not swept yet make room first.
+    if ((await this.store.size()) >= max && ((await this.sweep()) === 0 || (await this.store.size()) >= max)) {
+      throw new SessionLimitError(max);
     }
     const now = Date.now();
     const record: SessionRecord = {
@@ -77,7 +99,7 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
       createdAt: now,
       lastAccessedAt: now,
       ttlMs,
-      metadata: { ...(options.metadata ?? {}) },
+      metadata: structuredClone(options.metadata ?? {}),
       workers: {},
     };
     if (!(await this.store.create(record))) throw new SessionExistsError(record.id);
@@ -100,6 +122,7 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
   /** Deletes the session and its state; resolves whether it existed. */
   async delete(id: string): Promise<boolean> {
     const deleted = await this.store.delete(id);
+    this.bindings.delete(id);
     if (deleted) {
       this.counters.deleted++;
       this.events.emit(SnakepitEvent.SessionDeleted, { sessionId: id });
@@ -124,7 +147,7 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
 
   async deleteState(id: string, key: string): Promise<void> {
     assertKey(key);
-    await this.get(id);
+    await this.use(id);
     if (!(await this.store.deleteState(id, key))) throw new SessionNotFoundError(id);
   }
 
@@ -135,6 +158,7 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
   /** Removes every expired session now (the timer does it every sessions.sweepIntervalMs). */
   async sweep(): Promise<number> {
     const now = Date.now();
+    for (const id of this.inFlight.keys()) await this.store.touch(id, now);
     const expired = await this.store.sweep(now);
     for (const record of expired) this.expired(record, now);
     return expired.length;
@@ -142,10 +166,10 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
 
   // ── used by the pool and the host bridge ──────────────────────────────
 
-  /** State as JSON text, for the bridge (Python sends and receives JSON). */
+  /** State as JSON text, for the bridge (Python sends and receives JSON). Counts as use. */
   async getStateJson(id: string, key: string): Promise<{ found: boolean; json?: string }> {
     assertKey(key);
-    await this.get(id);
+    await this.use(id);
     const state = await this.store.getState(id, key);
     if (!state) throw new SessionNotFoundError(id);
     return state;
@@ -153,14 +177,41 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
 
   async setStateJson(id: string, key: string, json: string): Promise<void> {
     assertKey(key);
-    await this.get(id);
+    await this.use(id);
     if (!(await this.store.setState(id, key, json))) throw new SessionNotFoundError(id);
   }
 
-  /** Marks the session used, optionally recording the worker that serves it; returns it. */
-  async use(id: string, binding?: { pool: string; workerId: string }): Promise<SessionInfo> {
+  /** Marks the session used (restarting its TTL) and returns it. */
+  async use(id: string): Promise<SessionInfo> {
     await this.get(id);
-    return toInfo(await this.live(id, await this.store.touch(id, Date.now(), binding)));
+    return toInfo(await this.live(id, await this.store.touch(id, Date.now())));
+  }
+
+  /** The worker that served the session last in this pool, if any. */
+  workerFor(id: string, pool: string): string | undefined {
+    return this.bindings.get(id)?.get(pool);
+  }
+
+  /** Records the worker that serves the session now (at once here, then in the store). */
+  bind(id: string, pool: string, workerId: string): void {
+    let byPool = this.bindings.get(id);
+    if (!byPool) this.bindings.set(id, (byPool = new Map()));
+    if (byPool.get(pool) === workerId) return;
+    byPool.set(pool, workerId);
+    this.store.touch(id, Date.now(), { pool, workerId }).catch(() => undefined);
+  }
+
+  /** A call in the session starts; until it ends, the session does not expire. */
+  beginCall(id: string): void {
+    this.inFlight.set(id, (this.inFlight.get(id) ?? 0) + 1);
+  }
+
+  /** A call in the session ended: its end counts as use. */
+  endCall(id: string): void {
+    const left = (this.inFlight.get(id) ?? 1) - 1;
+    if (left > 0) this.inFlight.set(id, left);
+    else this.inFlight.delete(id);
+    this.store.touch(id, Date.now()).catch(() => undefined);
   }
 
   private async live(id: string, record: SessionRecord | undefined): Promise<SessionRecord> {
@@ -174,6 +225,7 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private expired(record: SessionRecord, now: number): void {
+    this.bindings.delete(record.id);
     this.counters.expired++;
     this.events.emit(SnakepitEvent.SessionExpired, { sessionId: record.id, idleMs: now - record.lastAccessedAt });
   }
@@ -190,8 +242,8 @@ function toInfo(record: SessionRecord): SessionInfo {
     lastAccessedAt: new Date(record.lastAccessedAt).toISOString(),
     expiresAt: new Date(record.lastAccessedAt + record.ttlMs).toISOString(),
     ttlMs: record.ttlMs,
-    metadata: record.metadata,
-    workers: record.workers,
+    metadata: structuredClone(record.metadata),
+    workers: { ...record.workers },
   };
 }
 
