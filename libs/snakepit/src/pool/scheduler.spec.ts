@@ -109,7 +109,10 @@ describe('Scheduler', () => {
             if (a.type === 'reject') {
               if (a.reason === 'saturated') expect(waiting.length).toBe(maxQueue);
               else expect(placement && placement.mode !== 'hint').toBe(true);
-              if (a.reason === 'worker_busy') expect(placement!.mode).toBe('strictFailFast');
+              if (a.reason === 'worker_busy') {
+                expect(placement!.mode).toBe('strictFailFast');
+                expect(hasRoom(placement!.workerId)).toBe(false);
+              }
               if (a.reason === 'worker_unavailable') expect(capacity.has(placement!.workerId)).toBe(false);
               continue;
             }
