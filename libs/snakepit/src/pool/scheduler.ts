@@ -44,10 +44,6 @@ export class Scheduler {
     return busy;
   }
 
-  get workerCount(): number {
-    return this.workers.size;
-  }
-
   isQueued(requestId: string): boolean {
     return this.queue.has(requestId);
   }

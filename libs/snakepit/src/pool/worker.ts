@@ -1,5 +1,12 @@
 import type * as grpc from '@grpc/grpc-js';
-import { createWorkerClient, PROTOCOL_VERSION, type WireExecuteReply, type WireExecuteRequest, type WorkerClient } from '../bridge/wire';
+import {
+  createWorkerClient,
+  PROTOCOL_VERSION,
+  type WireDescribeReply,
+  type WireExecuteReply,
+  type WireExecuteRequest,
+  type WorkerClient,
+} from '../bridge/wire';
 import { WorkerCrashError, WorkerProtocolError, WorkerStartError, type SnakepitError, type WorkerExit } from '../errors';
 import { killGroup, signalGroup, terminate } from '../process/process-killer';
 import { startPythonProcess, type PythonProcess, type PythonProcessSpec } from '../process/python-process';
@@ -97,14 +104,14 @@ export class Worker {
     try {
       const ready = await this.process.ready;
       this.client = createWorkerClient(ready.address, this.maxMessageBytes);
-      const description = await this.unary<Record<string, never>, any>('Describe', {}, this.startupTimeoutMs);
+      const description = await this.unary<Record<string, never>, WireDescribeReply>('Describe', {}, this.startupTimeoutMs);
       if (description.protocolVersion !== PROTOCOL_VERSION) {
         throw new WorkerStartError(
           this.id,
           `it speaks protocol ${description.protocolVersion}, this host speaks ${PROTOCOL_VERSION}: install matching versions of the npm package and priv/python`,
         );
       }
-      this.tools = description.tools.map((tool: any) => ({
+      this.tools = description.tools.map((tool) => ({
         name: tool.name,
         description: tool.description,
         supportsStreaming: tool.supportsStreaming,
