@@ -8,6 +8,8 @@ from .adapter import BaseAdapter
 from .decorators import tool
 from .host_errors import (
     HostError,
+    HostPayloadTooLargeError,
+    HostTimeoutError,
     HostToolError,
     HostToolNotFoundError,
     HostToolValidationError,
@@ -25,6 +27,8 @@ __all__ = [
     "SessionContext",
     "HostError",
     "HostUnavailableError",
+    "HostTimeoutError",
+    "HostPayloadTooLargeError",
     "HostToolError",
     "HostToolValidationError",
     "HostToolNotFoundError",

@@ -36,6 +36,14 @@ class HostUnavailableError(HostError):
     ``code`` is the gRPC status name (e.g. "UNAVAILABLE"), or "HOST_NOT_CONFIGURED"."""
 
 
+class HostTimeoutError(HostError, TimeoutError):
+    """The host did not answer within the host-call timeout (SNAKEPIT_HOST_CALL_TIMEOUT_MS)."""
+
+
+class HostPayloadTooLargeError(HostError):
+    """A message to or from the host was over the message-size limit (maxMessageBytes)."""
+
+
 class HostToolError(HostError):
     """A host tool failed."""
 
@@ -73,11 +81,22 @@ def error_from_info(info: Any, fallback: type = HostToolError) -> HostError:
     return err
 
 
-def unavailable_from_rpc(err: Any, method: str, address: str) -> HostUnavailableError:
-    """HostUnavailableError for a grpc.RpcError raised by a Host call."""
+def unavailable_from_rpc(err: Any, method: str, address: str) -> HostError:
+    """The HostError for a grpc.RpcError raised by a Host call: a timeout, a message over the
+    size limit, or (for everything else) HostUnavailableError."""
     status = err.code() if callable(getattr(err, "code", None)) else None
     name = getattr(status, "name", None) or "UNKNOWN"
     text = (err.details() if callable(getattr(err, "details", None)) else None) or str(err)
+    details = {"status": name, "status_details": text}
+    if name == "DEADLINE_EXCEEDED":
+        return HostTimeoutError(f"the Snakepit host did not answer {method} in time: {text}", name, details)
+    if name == "RESOURCE_EXHAUSTED":
+        return HostPayloadTooLargeError(
+            f"a {method} message to or from the Snakepit host is over the size limit "
+            f"(maxMessageBytes): {text}",
+            name,
+            details,
+        )
     if name == "UNAUTHENTICATED":
         message = (
             f"the Snakepit host at {address} refused this worker's secret "

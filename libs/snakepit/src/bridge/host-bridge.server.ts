@@ -19,6 +19,8 @@ export const SECRET_METADATA_KEY = 'x-snakepit-secret';
 
 type Handler<Req, Rep> = (request: Req) => Promise<Rep>;
 
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
+
 /**
  * The gRPC server inside the host that workers call back: host tools and session state.
  * It listens on loopback (or a private Unix socket) and answers only callers that present
@@ -32,6 +34,7 @@ export class HostBridgeServer implements HostBridge {
   private address?: string;
   private socketDir?: string;
   private starting?: Promise<void>;
+  private refusals = { lastLoggedAt: 0, unlogged: 0 };
 
   constructor(
     @Inject(SNAKEPIT_CONFIG) private readonly options: ResolvedOptions,
@@ -144,7 +147,7 @@ export class HostBridgeServer implements HostBridge {
     return (call, callback) => {
       if (!this.authorized(call.metadata)) {
         const peer = call.getPeer();
-        this.logger.warn(`refused a ${method} call from ${peer}: missing or wrong ${SECRET_METADATA_KEY}`);
+        this.logRefusal(method, peer);
         this.events.emit(SnakepitEvent.BridgeCallRefused, { method, peer });
         callback({ code: grpc.status.UNAUTHENTICATED, details: `missing or wrong ${SECRET_METADATA_KEY}` });
         return;
@@ -154,6 +157,18 @@ export class HostBridgeServer implements HostBridge {
         (error: Error) => callback({ code: grpc.status.INTERNAL, details: error.message }),
       );
     };
+  }
+
+  /** Logs a refused call, at most once every REFUSAL_LOG_INTERVAL_MS, with a count of the rest. */
+  private logRefusal(method: string, peer: string): void {
+    const now = Date.now();
+    if (now - this.refusals.lastLoggedAt < REFUSAL_LOG_INTERVAL_MS) {
+      this.refusals.unlogged++;
+      return;
+    }
+    const more = this.refusals.unlogged ? ` (and ${this.refusals.unlogged} more refused since the last report)` : '';
+    this.logger.warn(`refused a ${method} call from ${peer}: missing or wrong ${SECRET_METADATA_KEY}${more}`);
+    this.refusals = { lastLoggedAt: now, unlogged: 0 };
   }
 
   private authorized(metadata: grpc.Metadata): boolean {
