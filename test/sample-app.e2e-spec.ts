@@ -112,6 +112,39 @@ describe('sample app over HTTP', () => {
     expect(tools.python.default.map((t: any) => t.name)).toEqual(expect.arrayContaining(['add', 'add_via_host', 'counter']));
   });
 
+  it('GET /stream/:tool sends Server-Sent Events, one per chunk', async () => {
+    const args = encodeURIComponent(JSON.stringify({ steps: 3, delay_ms: 1 }));
+    const response = await fetch(`${url}/stream/progress?args=${args}`);
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const text = await response.text();
+    const events = text.split('\n\n').filter(Boolean).map((block) => Object.fromEntries(block.split('\n').map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)])));
+    expect(events.map((e) => e.event)).toEqual(['chunk', 'chunk', 'end']);
+    expect(JSON.parse(events[0].data)).toMatchObject({ index: 0, final: false, data: { step: 1, of: 3 } });
+  });
+
+  it('reports a stream error as an SSE error event, and bad args as 400', async () => {
+    const text = await fetch(`${url}/stream/add`).then((r) => r.text());
+    expect(text).toContain('event: error');
+    expect(text).toContain('tool_kind_mismatch');
+    expect((await fetch(`${url}/stream/progress?args=notjson`)).status).toBe(400);
+  });
+
+  it('stops the Python generator when the HTTP client disconnects', async () => {
+    const token = `sse-${process.pid}`;
+    const controller = new AbortController();
+    const args = encodeURIComponent(JSON.stringify({ n: 100_000, delay_ms: 5, token }));
+    const response = await fetch(`${url}/stream/count?args=${args}`, { signal: controller.signal });
+    const reader = response.body!.getReader();
+    await reader.read();
+    controller.abort();
+    const finalized = async () => (await post('/execute/finalized', { token })).body.result === true;
+    const deadline = Date.now() + 5000;
+    while (!(await finalized())) {
+      if (Date.now() > deadline) throw new Error('the generator did not stop after the client left');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  });
+
   it('GET /pool/stats and /pool/workers describe the pool', async () => {
     const stats = (await fetch(`${url}/pool/stats`).then((r) => r.json())) as any;
     expect(stats).toEqual([expect.objectContaining({ pool: 'default', workers: expect.objectContaining({ total: 2 }) })]);

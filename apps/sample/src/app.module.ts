@@ -4,6 +4,7 @@ import { SnakepitModule, type SnakepitModuleOptions } from '@snakepit/nestjs';
 import { ExecuteController } from './execute.controller';
 import { MathTools } from './math.tools';
 import { SessionsController } from './sessions.controller';
+import { StreamController } from './stream.controller';
 import { ToolsController } from './tools.controller';
 import { PoolController } from './pool.controller';
 import { SnakepitErrorFilter } from './snakepit-error.filter';
@@ -14,7 +15,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [SnakepitModule.forRoot(snakepit)],
-      controllers: [ExecuteController, PoolController, SessionsController, ToolsController],
+      controllers: [ExecuteController, PoolController, SessionsController, StreamController, ToolsController],
       providers: [MathTools, { provide: APP_FILTER, useClass: SnakepitErrorFilter }],
     };
   }

@@ -22,6 +22,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   worker_crashed: HttpStatus.BAD_GATEWAY,
   worker_protocol_error: HttpStatus.BAD_GATEWAY,
   invalid_call: HttpStatus.BAD_REQUEST,
+  tool_kind_mismatch: HttpStatus.BAD_REQUEST,
   payload_too_large: HttpStatus.PAYLOAD_TOO_LARGE,
 };
 

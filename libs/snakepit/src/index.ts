@@ -7,6 +7,7 @@ export type {
   SnakepitModuleOptions,
 } from './options/snakepit-options.interface';
 export { PoolService } from './pool/pool.service';
+export type { StreamChunk } from './pool/chunk-stream';
 export type { ExecuteOptions, PoolStats, PoolStatus, SessionExecuteOptions } from './pool/pool.types';
 export { SessionService, type SessionInfo, type SessionStats } from './session/session.service';
 export type { SessionRecord, SessionStore } from './session/session-store';

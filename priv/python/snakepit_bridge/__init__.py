@@ -16,6 +16,7 @@ from .host_errors import (
     HostUnavailableError,
     SessionNotFoundError,
 )
+from .errors import StreamCancelled
 from .session import SessionContext
 
 __version__ = "0.1.0"
@@ -25,6 +26,7 @@ __all__ = [
     "BaseAdapter",
     "tool",
     "SessionContext",
+    "StreamCancelled",
     "HostError",
     "HostUnavailableError",
     "HostTimeoutError",

@@ -1,22 +1,26 @@
-"""The Worker service (Ping, Describe, Execute), independent of the transport."""
+"""The Worker service (Ping, Describe, Execute, ExecuteStream, Cancel), independent of
+the transport."""
 import json
 import os
 import sys
 import threading
-from typing import Any
+from contextvars import copy_context
+from typing import Any, Dict, Iterator
 
 from . import PROTOCOL_VERSION
 from .adapter import BaseAdapter
 from .codec import bridge_error_reply, decode_args, exception_reply, result_reply
-from .errors import UnknownToolError
-from .invoke import make_invoker
+from .errors import NotAStreamingToolError, StreamingToolError, UnknownToolError
+from .invoke import Invoker, make_invoker
 from .messages import pb2
 from .protocol import DEFAULT_MAX_MESSAGE_BYTES
-from .session import SessionContext, current_session
+from .session import CancelFlag, SessionContext, current_session
+from .streaming import iterate, stream_style
 
 _session_for = SessionContext.for_request
 _set_session = current_session.set
 _reset_session = current_session.reset
+_Event = threading.Event
 
 
 class Worker:
@@ -35,9 +39,20 @@ class Worker:
         self.adapter = adapter
         self.adapter_name = adapter_name or _class_path(adapter)
         self.max_message_bytes = max_message_bytes
-        self._invokers = {name: make_invoker(fn) for name, fn in adapter.tools().items()}
+        self._invokers: Dict[str, Invoker] = {}
+        # Streaming tools: name -> (style, invoker). Execute gets a refusal for them instead,
+        # so the Execute hot path needs no extra check.
+        self._streams: Dict[str, Any] = {}
+        specs = adapter.tool_index()
+        for name, fn in adapter.tools().items():
+            if specs[name][1].supports_streaming:
+                self._streams[name] = (stream_style(fn), make_invoker(fn))
+                self._invokers[name] = _refuse_execute(name)
+            else:
+                self._invokers[name] = make_invoker(fn)
         self._available = sorted(self._invokers)
         self._lock = threading.Lock()
+        self._running: Dict[str, Any] = {}  # request_id -> cancel Event (CancelFlag for Execute)
         self._in_flight = 0
         self._pid = os.getpid()
         self._describe_reply = self._build_describe().SerializeToString()
@@ -57,10 +72,15 @@ class Worker:
         invoker = self._invokers.get(tool)
         if invoker is None:
             return self._unknown_tool(tool)
+        session = _session_for(request)
+        rid = request.request_id
+        cancel = session._cancel = CancelFlag()  # session_context.cancelled
         lock = self._lock
         with lock:
             self._in_flight += 1
-        token = _set_session(_session_for(request))  # read by BaseAdapter.session_context
+            if rid:
+                self._running[rid] = cancel
+        token = _set_session(session)  # read by BaseAdapter.session_context
         try:
             result = invoker(decode_args(request.args_json))
             return result_reply(tool, result, self.max_message_bytes)
@@ -70,6 +90,64 @@ class Worker:
             _reset_session(token)
             with lock:
                 self._in_flight -= 1
+                if rid and self._running.get(rid) is cancel:
+                    del self._running[rid]
+
+    def execute_stream(self, request: Any, context: Any = None) -> Iterator[bytes]:
+        """Serialized StreamChunks: the tool's chunks, then one with final = true (its
+        return value as data, if any; cancelled = true after a Cancel), or an error chunk."""
+        tool = request.tool
+        entry = self._streams.get(tool)
+        if entry is None:
+            if tool in self._invokers:
+                yield bridge_error_reply(NotAStreamingToolError(
+                    f"tool {tool!r} of adapter {self.adapter_name} does not stream; "
+                    "call it with execute (not executeStream), or mark it "
+                    "@tool(supports_streaming=True)",
+                    {"tool": tool},
+                ), self.max_message_bytes)
+            else:
+                yield self._unknown_tool(tool)
+            return
+        style, invoker = entry
+        session = _session_for(request)
+        rid = request.request_id
+        cancel = session._cancel = _Event()
+        lock = self._lock
+        with lock:
+            self._in_flight += 1
+            if rid:
+                self._running[rid] = cancel
+        try:
+            if context is not None:
+                try:  # the caller went away (or the call ended): stop the tool
+                    context.add_callback(cancel.set)
+                except Exception:
+                    pass
+            try:
+                args = decode_args(request.args_json)
+            except BaseException as exc:
+                yield exception_reply(exc, self.max_message_bytes)
+                return
+            ctx = copy_context()  # the tool's own context, entered only by the tool's code
+            ctx.run(_set_session, session)
+            yield from iterate(
+                style, tool, invoker, args, ctx, cancel, context, self.max_message_bytes
+            )
+        finally:
+            with lock:
+                self._in_flight -= 1
+                if rid and self._running.get(rid) is cancel:
+                    del self._running[rid]
+
+    def cancel(self, request: Any, context: Any = None) -> bytes:
+        """Ask the running call ``request.request_id`` to stop; found = false when there is
+        none (it had finished, or never started)."""
+        with self._lock:
+            event = self._running.get(request.request_id) if request.request_id else None
+        if event is not None:
+            event.set()
+        return pb2.CancelReply(found=event is not None).SerializeToString()
 
     def _unknown_tool(self, tool: str) -> bytes:
         listed = ", ".join(self._available) or "(none)"
@@ -95,6 +173,16 @@ class Worker:
             tools=tools,
             python_version=sys.version.split()[0],
         )
+
+
+def _refuse_execute(tool: str) -> Invoker:
+    def refuse(args: Dict[str, Any]) -> Any:
+        raise StreamingToolError(
+            f"tool {tool!r} streams its results; call it with executeStream (not execute)",
+            {"tool": tool},
+        )
+
+    return refuse
 
 
 def _class_path(obj: Any) -> str:

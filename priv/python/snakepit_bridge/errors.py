@@ -25,3 +25,20 @@ class PayloadTooLargeError(BridgeError):
 
 class ResultNotSerializableError(BridgeError):
     """The result is neither JSON-serialisable nor bytes-like."""
+
+
+class StreamingToolError(BridgeError):
+    """Execute was called on a streaming tool (use ExecuteStream)."""
+
+
+class NotAStreamingToolError(BridgeError):
+    """ExecuteStream was called on a tool that does not stream (use Execute)."""
+
+
+class StreamCancelled(BaseException):
+    """Raised by ``stream.send`` in a streaming tool once its call is cancelled (by the
+    host's Cancel, or because the caller went away): let it propagate so the tool ends.
+
+    A BaseException, like asyncio.CancelledError, so that ``except Exception`` in the
+    tool does not swallow it.
+    """

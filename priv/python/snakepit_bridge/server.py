@@ -134,6 +134,14 @@ def _build_server(worker: Any, args: argparse.Namespace) -> Any:
             worker.execute,
             request_deserializer=pb2.ExecuteRequest.FromString,
         ),
+        "ExecuteStream": grpc.unary_stream_rpc_method_handler(
+            worker.execute_stream,
+            request_deserializer=pb2.ExecuteRequest.FromString,
+        ),
+        "Cancel": grpc.unary_unary_rpc_method_handler(
+            worker.cancel,
+            request_deserializer=pb2.CancelRequest.FromString,
+        ),
     }
     server = grpc.server(
         ThreadPoolExecutor(max_workers=args.threads, thread_name_prefix="snakepit-call"),

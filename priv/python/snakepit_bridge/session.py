@@ -26,13 +26,14 @@ class SessionContext:
     0 disables): the next call always reads from the host.
     """
 
-    __slots__ = ("session_id", "ephemeral", "_local", "_cache")
+    __slots__ = ("session_id", "ephemeral", "_local", "_cache", "_cancel")
 
     def __init__(self, session_id: str, ephemeral: bool = False) -> None:
         self.session_id = session_id
         self.ephemeral = ephemeral
         self._local: Optional[Dict[str, bytes]] = None  # ephemeral state: key -> JSON
         self._cache: Any = None  # host state read cache (a TtlCache), made on first use
+        self._cancel: Any = None  # the call's cancel Event (or CancelFlag), set by the Worker
 
     @classmethod
     def for_request(cls, request: Any) -> "SessionContext":
@@ -45,6 +46,13 @@ class SessionContext:
     def __repr__(self) -> str:
         kind = " ephemeral" if self.ephemeral else ""
         return f"<SessionContext{kind} {self.session_id!r}>"
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the host asked to cancel this call (Cancel), or its caller went away
+        (streams). Long-running tools may poll it and stop early."""
+        event = self._cancel
+        return event is not None and event.is_set()
 
     # -- state ----------------------------------------------------------------------
 
@@ -114,6 +122,22 @@ class SessionContext:
     def host_tools(self) -> List[Dict[str, Any]]:
         """The host's tools: ``[{"name", "description", "parameters"}]`` (cached briefly)."""
         return _client().list_tools()
+
+
+class CancelFlag:
+    """A plain Execute call's cancel flag: the part of threading.Event that a call needs,
+    at a fraction of its cost (streams use a real threading.Event)."""
+
+    __slots__ = ("_set",)
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
 
 
 def get_current_session() -> SessionContext:

@@ -6,12 +6,15 @@ import os
 import subprocess
 import sys
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, AsyncIterator, Dict, Iterator, List, Optional, Set
 
 from snakepit_bridge import BaseAdapter, HostError, tool
 
 MIB = 1024 * 1024
 PAGE = 4096
+
+FINALIZED: Set[str] = set()
+"""Tokens of the streaming calls whose `finally` ran (see the `finalized` tool)."""
 
 
 class ShowcaseError(Exception):
@@ -186,3 +189,82 @@ class ShowcaseAdapter(BaseAdapter):
                     "is_value_error": isinstance(exc, ValueError)}
         return {"type": None, "code": None, "message": None, "is_value_error": False,
                 "result": result}
+
+    # -- streaming ----------------------------------------------------------------------
+
+    @tool(supports_streaming=True)
+    def count(self, n: int, delay_ms: float = 0, token: str = "") -> Iterator[Dict[str, int]]:
+        """Yield {"i": i} for i in range(n), delay_ms apart; return {"total": n}."""
+        try:
+            for i in range(n):
+                if delay_ms and i:
+                    time.sleep(delay_ms / 1000)
+                yield {"i": i}
+            return {"total": n}
+        finally:
+            if token:
+                FINALIZED.add(token)
+
+    @tool(supports_streaming=True)
+    async def count_async(self, n: int, delay_ms: float = 0,
+                          token: str = "") -> AsyncIterator[Dict[str, int]]:
+        """count from an async generator (no return value: the final chunk has no data)."""
+        try:
+            for i in range(n):
+                if delay_ms and i:
+                    await asyncio.sleep(delay_ms / 1000)
+                yield {"i": i}
+        finally:
+            if token:
+                FINALIZED.add(token)
+
+    @tool(supports_streaming=True)
+    def count_stream(self, n: int, delay_ms: float = 0, token: str = "",
+                     stream: Any = None) -> Dict[str, int]:
+        """count with stream.send(...); return {"total": n}."""
+        try:
+            for i in range(n):
+                if delay_ms and i:
+                    time.sleep(delay_ms / 1000)
+                stream.send({"i": i})
+            return {"total": n}
+        finally:
+            if token:
+                FINALIZED.add(token)
+
+    @tool(supports_streaming=True)
+    def stream_then_fail(self, n: int, type: str = "ValueError") -> Iterator[Dict[str, int]]:
+        """Yield n items, then raise the builtin exception named by type."""
+        for i in range(n):
+            yield {"i": i}
+        cls = getattr(builtins, type, None)
+        if isinstance(cls, builtins.type) and issubclass(cls, Exception):
+            raise cls(f"failed after {n} chunks")
+        raise ShowcaseError(f"{type}: failed after {n} chunks")
+
+    @tool(supports_streaming=True)
+    def stream_then_crash(self, n: int) -> Iterator[Dict[str, int]]:
+        """Yield n items, then kill this worker (os._exit(3))."""
+        for i in range(n):
+            yield {"i": i}
+        time.sleep(0.05)  # let the chunks leave
+        os._exit(3)
+
+    @tool(supports_streaming=True)
+    def progress(self, steps: int = 5, delay_ms: float = 100) -> Iterator[Dict[str, Any]]:
+        """Yield {"step", "of", "percent"} steps times, delay_ms apart (the SSE demo)."""
+        for i in range(1, steps + 1):
+            time.sleep(delay_ms / 1000)
+            yield {"step": i, "of": steps, "percent": round(100 * i / steps, 1)}
+
+    @tool(supports_streaming=True)
+    def blob_stream(self, count: int, size: int) -> Iterator[bytes]:
+        """Yield count binary chunks of size bytes each."""
+        blob = os.urandom(size)
+        for _ in range(count):
+            yield blob
+
+    @tool
+    def finalized(self, token: str) -> bool:
+        """Whether the streaming call given token ran its `finally`."""
+        return token in FINALIZED

@@ -3,10 +3,11 @@ import {
   SerializationError,
   SessionNotFoundError,
   SnakepitError,
+  ToolKindError,
   UnknownToolError,
   pythonErrorFrom,
 } from '../errors';
-import type { WireErrorInfo, WireExecuteReply } from './wire';
+import type { WireErrorInfo, WireExecuteReply, WireValue } from './wire';
 
 /**
  * Turns call arguments into the JSON bytes the worker expects. Values JSON would silently
@@ -66,16 +67,20 @@ function strictReplacer(this: any, key: string, value: unknown): unknown {
 }
 
 /** The tool's result, or the typed error the reply carries. */
+/** A wire Value as a JS value: JSON parsed, bytes as a Buffer. */
+export function decodeValue(value: WireValue | undefined): unknown {
+  if (value?.kind === 'binary') return value.binary ?? Buffer.alloc(0);
+  if (value?.kind === 'json' && value.json) return JSON.parse(value.json.toString('utf8'));
+  return null;
+}
+
 export function decodeReply(
   tool: string,
   reply: WireExecuteReply,
   sessionId?: string,
 ): { ok: true; value: unknown } | { ok: false; error: SnakepitError } {
   if (reply.outcome === 'error' && reply.error) return { ok: false, error: decodeError(tool, reply.error, sessionId) };
-  const result = reply.result;
-  if (result?.kind === 'binary') return { ok: true, value: result.binary ?? Buffer.alloc(0) };
-  if (result?.kind === 'json' && result.json) return { ok: true, value: JSON.parse(result.json.toString('utf8')) };
-  return { ok: true, value: null };
+  return { ok: true, value: decodeValue(reply.result) };
 }
 
 /** Maps a Python-side failure to the typed error for it. */
@@ -86,6 +91,10 @@ export function decodeError(tool: string, info: WireErrorInfo, sessionId?: strin
     return new SessionNotFoundError(sessionId ?? '');
   }
   switch (info.type) {
+    case 'NotAStreamingToolError':
+      return new ToolKindError(tool, false);
+    case 'StreamingToolError':
+      return new ToolKindError(tool, true);
     case 'UnknownToolError':
       return new UnknownToolError(tool, Array.isArray(details.available) ? details.available.map(String) : []);
     case 'PayloadTooLargeError':

@@ -32,6 +32,14 @@ export interface WireExecuteReply {
   error?: WireErrorInfo;
 }
 
+export interface WireStreamChunk {
+  payload?: 'data' | 'error';
+  data?: WireValue;
+  error?: WireErrorInfo;
+  final: boolean;
+  cancelled: boolean;
+}
+
 export interface WireToolInfo {
   name: string;
   description: string;
@@ -69,6 +77,8 @@ export interface WorkerClient extends grpc.Client {
   Ping: Unary<Record<string, never>, WirePingReply>;
   Describe: Unary<Record<string, never>, WireDescribeReply>;
   Execute: Unary<WireExecuteRequest, WireExecuteReply>;
+  ExecuteStream: (request: WireExecuteRequest, options?: grpc.CallOptions) => grpc.ClientReadableStream<WireStreamChunk>;
+  Cancel: Unary<{ requestId: string }, { found: boolean }>;
 }
 
 type WorkerClientConstructor = new (

@@ -78,6 +78,18 @@ export class UnknownToolError extends SnakepitError {
   }
 }
 
+/** A streaming tool called with execute(), or a plain tool called with executeStream(). */
+export class ToolKindError extends SnakepitError {
+  readonly code = 'tool_kind_mismatch';
+  constructor(readonly tool: string, readonly streaming: boolean) {
+    super(
+      streaming
+        ? `"${tool}" is a streaming tool (@tool(supports_streaming=True)): call it with executeStream().`
+        : `"${tool}" is not a streaming tool: call it with execute(), or mark it @tool(supports_streaming=True).`,
+    );
+  }
+}
+
 /** The call itself is malformed (tool name, options): fix the calling code. */
 export class InvalidCallError extends SnakepitError {
   readonly code = 'invalid_call';

@@ -1,3 +1,4 @@
+import type { ChunkStream } from './chunk-stream';
 import type { Placement } from './scheduler';
 
 /** What executeInSession adds to a call. */
@@ -11,6 +12,13 @@ export interface SessionCall {
 
 /** One call from the moment PoolService accepts it until its promise settles. */
 export interface PendingCall {
+  kind: 'unary' | 'stream';
+  /** Streams: where the chunks go. */
+  chunks?: ChunkStream;
+  /** Streams: asks Python to stop and drains what is left. */
+  stopStream?: () => void;
+  /** After a cancel: how long the worker may take to finish before it is replaced. */
+  graceTimer?: NodeJS.Timeout;
   id: string;
   tool: string;
   args: Buffer;

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
+import { Observable } from 'rxjs';
 import { PoolManager } from './pool-manager';
 import { SessionService } from '../session/session.service';
+import { ChunkStream, type StreamChunk } from './chunk-stream';
 import type { ExecuteOptions, PoolStats, SessionExecuteOptions } from './pool.types';
 import type { WorkerInfo } from './worker';
 
@@ -58,6 +60,62 @@ export class PoolService {
     } finally {
       this.sessions.endCall(sessionId);
     }
+  }
+
+  /**
+   * Runs a streaming tool (`@tool(supports_streaming=True)` in Python) and gives its chunks as
+   * they come, `{ data, index, final }`, for `for await`. A slow reader slows Python down;
+   * breaking out of the loop, the signal or the timeout stop the generator in Python (its
+   * `finally` runs). `timeoutMs` bounds the whole stream. Errors arrive after the chunks before them.
+   */
+  executeStream<T = unknown>(tool: string, args?: Record<string, unknown>, options: ExecuteOptions = {}): AsyncIterableIterator<StreamChunk<T>> {
+    try {
+      return this.manager.getPool(options.pool).executeStream(tool, args, options) as ChunkStream<T>;
+    } catch (error) {
+      return ChunkStream.failed<T>(error as Error);
+    }
+  }
+
+  /** executeStream() within a session, with the same affinity rules as executeInSession(). */
+  async *executeStreamInSession<T = unknown>(
+    sessionId: string,
+    tool: string,
+    args?: Record<string, unknown>,
+    options: SessionExecuteOptions = {},
+  ): AsyncGenerator<StreamChunk<T>, void, undefined> {
+    const pool = this.manager.getPool(options.pool);
+    await this.sessions.use(sessionId);
+    const lastWorker = this.sessions.workerFor(sessionId, pool.name);
+    const mode = options.affinity ?? pool.config.affinity;
+    this.sessions.beginCall(sessionId);
+    try {
+      yield* pool.executeStream(tool, args, options, {
+        sessionId,
+        placement: lastWorker ? { workerId: lastWorker, mode } : undefined,
+        onDispatch: (workerId) => this.sessions.bind(sessionId, pool.name, workerId),
+      }) as ChunkStream<T>;
+    } finally {
+      this.sessions.endCall(sessionId);
+    }
+  }
+
+  /** executeStream() as an rxjs Observable (for controllers, @Sse); unsubscribing cancels it. */
+  stream$<T = unknown>(tool: string, args?: Record<string, unknown>, options: ExecuteOptions = {}): Observable<StreamChunk<T>> {
+    return new Observable<StreamChunk<T>>((subscriber) => {
+      const chunks = this.executeStream<T>(tool, args, options);
+      void (async () => {
+        try {
+          for await (const chunk of chunks) {
+            if (subscriber.closed) return;
+            subscriber.next(chunk);
+          }
+          subscriber.complete();
+        } catch (error) {
+          subscriber.error(error);
+        }
+      })();
+      return () => void chunks.return?.();
+    });
   }
 
   /** Resolves when the pool (or, without a name, every pool) has its workers ready. */

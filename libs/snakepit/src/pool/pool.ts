@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
-import { decodeReply, encodeArgs } from '../bridge/codec';
-import type { WireExecuteReply } from '../bridge/wire';
+import type * as grpc from '@grpc/grpc-js';
+import { decodeError, decodeReply, decodeValue, encodeArgs } from '../bridge/codec';
+import type { WireExecuteReply, WireStreamChunk } from '../bridge/wire';
+import { ChunkStream, type StreamChunk } from './chunk-stream';
 import {
   PayloadTooLargeError,
   PoolClosedError,
@@ -13,6 +15,7 @@ import {
   SnakepitError,
   UnknownToolError,
   WorkerCrashError,
+  ToolKindError,
   WorkerProtocolError,
   WorkerStartError,
   describeExit,
@@ -104,6 +107,25 @@ export class Pool {
 
   /** Runs `tool` on a worker and resolves with its result. */
   async execute(tool: string, args: unknown, options: ExecuteOptions = {}, session?: SessionCall): Promise<unknown> {
+    const payload = this.prepare(tool, args, options, false);
+    return new Promise((resolve, reject) => this.submit('unary', tool, payload, options, session, resolve, reject));
+  }
+
+  /** Runs a streaming tool; its chunks arrive through the returned iterator, with back-pressure. */
+  executeStream(tool: string, args: unknown, options: ExecuteOptions = {}, session?: SessionCall): ChunkStream {
+    let payload: Buffer;
+    try {
+      payload = this.prepare(tool, args, options, true);
+    } catch (error) {
+      return ChunkStream.failed(error as Error);
+    }
+    const chunks = new ChunkStream();
+    this.submit('stream', tool, payload, options, session, () => undefined, (error) => chunks.fail(error), chunks);
+    return chunks;
+  }
+
+  /** Checks a call before it queues; returns its arguments as JSON bytes. */
+  private prepare(tool: string, args: unknown, options: ExecuteOptions, streaming: boolean): Buffer {
     assertValidCall(tool, options);
     this.assertOpen();
     const payload = encodeArgs(tool, args);
@@ -115,9 +137,15 @@ export class Pool {
       );
     }
     // Before any worker is ready the tool list is unknown: the check then happens at dispatch.
-    if (this.tools && !this.tools.has(tool)) throw this.unknownTool(tool);
+    if (this.tools) this.assertToolKind(tool, streaming);
     if (options.signal?.aborted) throw new RequestAbortedError(tool, options.signal.reason);
-    return new Promise((resolve, reject) => this.submit(tool, payload, options, session, resolve, reject));
+    return payload;
+  }
+
+  private assertToolKind(tool: string, streaming: boolean): void {
+    const info = this.tools!.get(tool);
+    if (!info) throw this.unknownTool(tool);
+    if (info.supportsStreaming !== streaming) throw new ToolKindError(tool, info.supportsStreaming);
   }
 
   /** Python tools of this pool's adapter (known once a worker is ready). */
@@ -171,15 +199,19 @@ export class Pool {
   // ── calls ──────────────────────────────────────────────────────────────
 
   private submit(
+    kind: PendingCall['kind'],
     tool: string,
     args: Buffer,
     options: ExecuteOptions,
     session: SessionCall | undefined,
     resolve: (value: unknown) => void,
     reject: (error: Error) => void,
+    chunks?: ChunkStream,
   ): void {
     const timeoutMs = options.timeoutMs ?? this.config.requestTimeoutMs;
     const call: PendingCall = {
+      kind,
+      chunks,
       id: String(++this.requestSeq),
       tool,
       args,
@@ -237,15 +269,18 @@ export class Pool {
 
   private run(call: PendingCall, worker: Worker): void {
     clearTimeout(call.queueTimer);
-    if (!this.tools!.has(call.tool)) {
+    try {
+      this.assertToolKind(call.tool, call.kind === 'stream');
+    } catch (error) {
       call.state = 'done';
-      this.settle(call, this.unknownTool(call.tool));
+      this.settle(call, error as SnakepitError);
       this.release(worker);
       return;
     }
     call.state = 'running';
     call.workerId = worker.id;
     call.session?.onDispatch(worker.id);
+    if (call.kind === 'stream') return this.runStream(call, worker);
     worker
       .execute({ tool: call.tool, argsJson: call.args, requestId: call.id, sessionId: call.session?.sessionId ?? '' })
       .then(
@@ -278,9 +313,98 @@ export class Pool {
     return new UnknownToolError(tool, [...(this.tools?.keys() ?? [])].sort(), this.name);
   }
 
+  /**
+   * A stream runs: chunks flow from the worker into the caller's ChunkStream, one chunk behind
+   * (so that the last one can be marked final). The worker is released when the stream ends.
+   */
+  private runStream(call: PendingCall, worker: Worker): void {
+    const chunks = call.chunks!;
+    const grpcCall = worker.openStream({ tool: call.tool, argsJson: call.args, requestId: call.id, sessionId: call.session?.sessionId ?? '' });
+    call.stopStream = () => {
+      worker.cancel(call.id);
+      grpcCall.resume(); // read to the end, discarding, so the worker is seen to finish
+    };
+    chunks.attach({
+      pause: () => grpcCall.pause(),
+      resume: () => grpcCall.resume(),
+      cancel: () => this.abandonStream(call, worker),
+    });
+    let held: StreamChunk | undefined;
+    let index = 0;
+    let failed = false;
+    grpcCall.on('data', (wire: WireStreamChunk) => {
+      if (call.state !== 'running' || failed) return;
+      try {
+        if (wire.payload === 'error') {
+          if (held) chunks.push(held);
+          held = undefined;
+          failed = true;
+          this.settle(call, decodeError(call.tool, wire.error!, call.session?.sessionId));
+          return;
+        }
+        const hasData = wire.payload === 'data';
+        if (held && (hasData || !wire.final)) chunks.push(held);
+        else if (held) held = { ...held, final: true };
+        if (hasData) held = { data: decodeValue(wire.data), index: index++, final: wire.final };
+        if (wire.final && held) {
+          chunks.push({ ...held, final: true });
+          held = undefined;
+        }
+      } catch (error) {
+        failed = true;
+        this.settle(call, new WorkerProtocolError(worker.id, `its stream of "${call.tool}" is unreadable`, { cause: error }));
+      }
+    });
+    grpcCall.on('error', (error: grpc.ServiceError) => {
+      if (call.state !== 'running' || failed) return;
+      failed = true;
+      call.state = 'done';
+      if (held) chunks.push(held); // it arrived before the failure
+      void worker.explainFailure(error, call.tool).then((explained) => {
+        this.settle(call, this.isShuttingDown ? this.closedDuring(call, explained) : explained);
+        if (!(explained instanceof WorkerCrashError)) this.retire(worker);
+      });
+    });
+    grpcCall.on('end', () => {
+      const wasRunning = call.state === 'running';
+      if (wasRunning && !failed) {
+        if (held) chunks.push(held);
+        chunks.end();
+        this.settle(call, undefined);
+      }
+      call.state = 'done';
+      clearTimeout(call.graceTimer);
+      this.release(worker);
+    });
+  }
+
+  /** The consumer stopped reading (break, return()): stop Python, free the worker when it has. */
+  private abandonStream(call: PendingCall, worker: Worker): void {
+    if (call.state !== 'running') return;
+    this.settle(call, undefined);
+    this.stopRunningStream(call, worker);
+  }
+
+  private stopRunningStream(call: PendingCall, worker: Worker): void {
+    call.state = 'abandoned';
+    call.stopStream?.();
+    call.graceTimer = setTimeout(() => {
+      if (call.state !== 'abandoned') return;
+      this.logger.warn(`worker ${worker.id} did not stop the stream of "${call.tool}" in time; replacing it`);
+      this.retire(worker);
+    }, this.config.cancelGraceMs);
+    call.graceTimer.unref();
+  }
+
   /** The caller stops waiting (timeout or abort). A running call gets `cancelGraceMs` to end
    *  by itself; after that its worker is killed and replaced, so it never stays stuck. */
   private giveUp(call: PendingCall, error: SnakepitError): void {
+    if (call.state === 'running' && call.kind === 'stream') {
+      const worker = this.workers.get(call.workerId!);
+      this.settle(call, error);
+      if (worker) this.stopRunningStream(call, worker);
+      return;
+    }
     if (call.state === 'queued') {
       this.scheduler.withdraw(call.id);
     } else if (call.state === 'running') {

@@ -5,6 +5,7 @@ import {
   type WireDescribeReply,
   type WireExecuteReply,
   type WireExecuteRequest,
+  type WireStreamChunk,
   type WorkerClient,
 } from '../bridge/wire';
 import { WorkerCrashError, WorkerProtocolError, WorkerStartError, type SnakepitError, type WorkerExit } from '../errors';
@@ -37,6 +38,7 @@ export interface WorkerInfo {
 
 /** How long to wait for the exit status of a process whose channel broke. */
 const EXIT_SETTLE_MS = 1000;
+const CANCEL_RPC_TIMEOUT_MS = 2000;
 /** How long to wait, after an exit, for the rest of the process's output. */
 const OUTPUT_SETTLE_MS = 200;
 
@@ -140,6 +142,22 @@ export class Worker {
     }
   }
 
+  /** Opens a streaming call. Its failures go through `explain()` to become typed errors. */
+  openStream(request: WireExecuteRequest): grpc.ClientReadableStream<WireStreamChunk> {
+    this.inFlight++;
+    const call = this.client!.ExecuteStream(request);
+    call.once('close', () => {
+      this.inFlight--;
+      this.requests++;
+    });
+    return call;
+  }
+
+  /** Asks Python to stop a running call; best effort, answers at once. */
+  cancel(requestId: string): void {
+    this.unary('Cancel', { requestId }, CANCEL_RPC_TIMEOUT_MS).catch(() => undefined);
+  }
+
   /** SIGTERM (Python finishes in-flight calls), then SIGKILL after `killTimeoutMs`. */
   async stop(killTimeoutMs: number): Promise<void> {
     this.stopRequested = true;
@@ -168,7 +186,7 @@ export class Worker {
     };
   }
 
-  private unary<Req, Rep>(method: 'Describe' | 'Execute' | 'Ping', request: Req, timeoutMs?: number): Promise<Rep> {
+  private unary<Req, Rep>(method: 'Describe' | 'Execute' | 'Ping' | 'Cancel', request: Req, timeoutMs?: number): Promise<Rep> {
     const options = timeoutMs === undefined ? {} : { deadline: Date.now() + timeoutMs };
     return new Promise((resolve, reject) => {
       (this.client as any)[method](request, options, (error: grpc.ServiceError | null, reply: Rep) =>
@@ -177,7 +195,8 @@ export class Worker {
     });
   }
 
-  private async explainFailure(error: grpc.ServiceError, tool: string): Promise<SnakepitError> {
+  /** What a broken call means: the worker crashed (with its exit), or the channel broke. */
+  async explainFailure(error: grpc.ServiceError, tool: string): Promise<SnakepitError> {
     const exit = this.exitInfo ?? (await Promise.race([this.exited, delay(EXIT_SETTLE_MS)]));
     if (exit) return new WorkerCrashError(this.id, this.pid, exit, tool, await this.lastWords());
     return new WorkerProtocolError(this.id, `the call to "${tool}" failed: ${error.details || error.message}`, {

@@ -1,0 +1,136 @@
+import {
+  PythonValueError,
+  RequestAbortedError,
+  RequestTimeoutError,
+  SessionService,
+  ToolKindError,
+  WorkerCrashError,
+  type StreamChunk,
+} from '@snakepit/nestjs';
+import { bootApp, rejectionOf, type TestApp } from './support/app';
+import { eventually } from './support/processes';
+
+async function collect<T>(stream: AsyncIterable<StreamChunk<T>>): Promise<StreamChunk<T>[]> {
+  const chunks: StreamChunk<T>[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return chunks;
+}
+
+let tokens = 0;
+const token = () => `t${process.pid}-${++tokens}`;
+
+describe('streaming', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await bootApp({ poolSize: 2, cancelGraceMs: 2000 });
+    await app.pool.ready();
+  });
+  afterAll(() => app.close());
+
+  const finalized = (t: string) => app.pool.execute<boolean>('finalized', { token: t });
+  const noWorkerLost = () => expect(app.pool.stats()).toMatchObject({ crashes: 0, restarts: 0 });
+
+  it('delivers chunks in order, the return value last, marked final', async () => {
+    const chunks = await collect(app.pool.executeStream('count', { n: 5 }));
+    expect(chunks.map((c) => c.data)).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }, { i: 3 }, { i: 4 }, { total: 5 }]);
+    expect(chunks.map((c) => c.index)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(chunks.map((c) => c.final)).toEqual([false, false, false, false, false, true]);
+  });
+
+  it('marks the last chunk final when the tool returns nothing (async generator)', async () => {
+    const chunks = await collect(app.pool.executeStream('count_async', { n: 3 }));
+    expect(chunks).toEqual([
+      { data: { i: 0 }, index: 0, final: false },
+      { data: { i: 1 }, index: 1, final: false },
+      { data: { i: 2 }, index: 2, final: true },
+    ]);
+  });
+
+  it('streams from a tool that calls stream.send()', async () => {
+    const chunks = await collect(app.pool.executeStream('count_stream', { n: 4 }));
+    expect(chunks.map((c) => c.data)).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }, { i: 3 }, { total: 4 }]);
+  });
+
+  it.each([
+    ['breaking out of the loop', 'count'],
+    ['breaking out of the loop (stream.send style)', 'count_stream'],
+  ])('stops the Python generator when the consumer stops: %s', async (_how, tool) => {
+    const t = token();
+    let seen = 0;
+    for await (const chunk of app.pool.executeStream(tool, { n: 10_000, delay_ms: 5, token: t })) {
+      expect(chunk.index).toBe(seen++);
+      if (seen === 3) break;
+    }
+    await eventually(() => finalized(t), 5000, 'the generator’s finally to run');
+    await eventually(() => app.pool.stats().busy === 0, 5000, 'the worker to be free');
+    noWorkerLost();
+  });
+
+  it('stops the Python generator on abort, and the loop throws RequestAbortedError', async () => {
+    const t = token();
+    const controller = new AbortController();
+    const error = await rejectionOf(
+      (async () => {
+        for await (const chunk of app.pool.executeStream('count', { n: 10_000, delay_ms: 5, token: t }, { signal: controller.signal })) {
+          if (chunk.index === 2) controller.abort();
+        }
+      })(),
+    );
+    expect(error).toBeInstanceOf(RequestAbortedError);
+    await eventually(() => finalized(t), 5000, 'the generator’s finally to run');
+    noWorkerLost();
+  });
+
+  it('stops the Python generator on timeout, and the loop throws RequestTimeoutError', async () => {
+    const t = token();
+    const error = await rejectionOf(collect(app.pool.executeStream('count', { n: 10_000, delay_ms: 5, token: t }, { timeoutMs: 300 })));
+    expect(error).toBeInstanceOf(RequestTimeoutError);
+    await eventually(() => finalized(t), 5000, 'the generator’s finally to run');
+    noWorkerLost();
+  });
+
+  it('delivers an error raised mid-stream after the chunks before it, typed as for execute', async () => {
+    const seen: unknown[] = [];
+    const error = await rejectionOf(
+      (async () => {
+        for await (const chunk of app.pool.executeStream('stream_then_fail', { n: 3, type: 'ValueError' })) seen.push(chunk.data);
+      })(),
+    );
+    expect(seen).toHaveLength(3);
+    expect(error).toBeInstanceOf(PythonValueError);
+    expect(error.traceback).toContain('stream_then_fail');
+  });
+
+  it('tells the caller when a tool is called the wrong way', async () => {
+    await expect(app.pool.execute('count', { n: 1 })).rejects.toBeInstanceOf(ToolKindError);
+    await expect(collect(app.pool.executeStream('add', { a: 1, b: 2 }))).rejects.toBeInstanceOf(ToolKindError);
+  });
+
+  it('streams within a session', async () => {
+    const { id } = await app.module.get(SessionService).create();
+    const chunks = await collect(app.pool.executeStreamInSession(id, 'count', { n: 2 }));
+    expect(chunks.map((c) => c.data)).toEqual([{ i: 0 }, { i: 1 }, { total: 2 }]);
+    expect((await app.module.get(SessionService).get(id)).workers.default).toEqual(expect.any(String));
+  });
+
+  it('runs 100 concurrent streams on 2 workers to completion', async () => {
+    const results = await Promise.all(Array.from({ length: 100 }, (_, n) => collect(app.pool.executeStream('count', { n: n % 7 }))));
+    results.forEach((chunks, n) => {
+      expect(chunks.map((c) => c.data)).toEqual([...Array.from({ length: n % 7 }, (_, i) => ({ i })), { total: n % 7 }]);
+    });
+    noWorkerLost();
+  });
+
+  it('ends a stream whose worker crashes with WorkerCrashError, after the chunks before it', async () => {
+    const seen: unknown[] = [];
+    const error = await rejectionOf(
+      (async () => {
+        for await (const chunk of app.pool.executeStream('stream_then_crash', { n: 2 })) seen.push(chunk.data);
+      })(),
+    );
+    expect(seen).toHaveLength(2);
+    expect(error).toBeInstanceOf(WorkerCrashError);
+    expect(error.exitCode).toBe(3);
+    await eventually(() => app.pool.stats().workers.ready === 2, 10_000, 'the pool to be full again');
+  });
+});
