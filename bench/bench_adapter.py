@@ -10,3 +10,9 @@ class BenchAdapter(BaseAdapter):
     @tool
     def call_host(self, name):
         return self.session_context.call_host_tool(name)
+
+    @tool(supports_streaming=True)
+    def blob(self, count, size):
+        chunk = b"x" * size
+        for _ in range(count):
+            yield chunk

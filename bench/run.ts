@@ -14,6 +14,7 @@ import { PoolService, SnakepitModule } from '../libs/snakepit/src';
 import { concurrent, median, sequential, timeMs, type LatencySummary } from './measure';
 import { rawClient, startPythonShell, startRawServer, stopRawServers } from './peers';
 import { hostToolRoundTrip, sessionMemory } from './sessions-and-host-tools';
+import { slowConsumerMemory, streamThroughput } from './streaming';
 
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5000);
 const SEQUENTIAL_CALLS = Number(process.env.BENCH_CALLS ?? 5000);
@@ -122,7 +123,7 @@ async function main() {
     `warm-up ${WARMUP} calls; ${SEQUENTIAL_CALLS} sequential calls and ${CONCURRENT_CALLS} calls at ${CONCURRENCY} in flight, ` +
       `each in ${ROUNDS} rounds where the peers take turns; figures are medians over the rounds\n`,
   );
-  const only = process.env.BENCH_ONLY; // latency | throughput | boot | sessions | hosttools
+  const only = process.env.BENCH_ONLY; // latency | throughput | boot | sessions | hosttools | streaming | backpressure
   const lat = only && only !== 'latency' ? undefined : await latency();
   if (lat) console.log('Sequential tiny call (1 worker)      p50 µs   p99 µs   calls/s   p50 vs raw');
   for (const [name, r] of Object.entries(lat ?? {})) {
@@ -148,9 +149,20 @@ async function main() {
   for (const [transport, r] of Object.entries(hostTools ?? {})) {
     console.log(`  ${`${transport} bridge`.padEnd(46)} ${fmt(r.plainUs).padStart(13)} ${fmt(r.viaHostUs).padStart(30)} ${fmt(r.hostCallUs).padStart(14)}`);
   }
+  const streams = only && only !== 'streaming' ? undefined : await streamThroughput();
+  if (streams) {
+    console.log('\nStreaming, 1 worker (median of 5)            raw        pool   pool vs raw');
+    const { smallChunksPerSec: small, largeMBPerSec: large } = streams;
+    console.log(`  16-byte chunks per second ${fmt(small.raw).padStart(20)} ${fmt(small.pool).padStart(11)}   ${ratio(small.pool, small.raw)}`);
+    console.log(`  64 KiB chunks, MB/s ${fmt(large.raw).padStart(27)} ${fmt(large.pool).padStart(11)}   ${ratio(large.pool, large.raw)}`);
+  }
+  const slow = only && only !== 'backpressure' ? undefined : await slowConsumerMemory();
+  if (slow) {
+    console.log(`\nBack-pressure: ${fmt(slow.mb)} MB read 1 ms per 64 KiB chunk in ${fmt(slow.seconds, 1)} s; host RSS ${fmt(slow.rssStartMb)} MB at the start, ${fmt(slow.rssPeakMb)} MB at most`);
+  }
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ at: new Date().toISOString(), latency: lat, throughput: tput, boot: boots, sessions: memory, hostTools }, null, 2));
+  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ at: new Date().toISOString(), latency: lat, throughput: tput, boot: boots, sessions: memory, hostTools, streams, slow }, null, 2));
   console.log(`\nfigures written to bench/results/latest.json`);
 }
 
