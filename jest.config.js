@@ -20,6 +20,8 @@ const common = {
 };
 
 module.exports = {
+  // Jest 30 ignores testTimeout inside a project: the end-to-end tests need it here.
+  testTimeout: 60000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/libs/**/*.spec.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'], testTimeout: 60000 },

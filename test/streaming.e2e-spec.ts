@@ -28,7 +28,12 @@ describe('streaming', () => {
   afterAll(() => app.close());
 
   const finalized = (t: string) => app.pool.execute<boolean>('finalized', { token: t });
-  const noWorkerLost = () => expect(app.pool.stats()).toMatchObject({ crashes: 0, restarts: 0 });
+  let pids: number[] = [];
+  beforeEach(() => {
+    pids = app.pool.listWorkers().map((w) => w.pid!).sort();
+  });
+  // The same processes still serve: no worker was killed to stop a stream.
+  const noWorkerLost = () => expect(app.pool.listWorkers().map((w) => w.pid!).sort()).toEqual(pids);
 
   it('delivers chunks in order, the return value last, marked final', async () => {
     const chunks = await collect(app.pool.executeStream('count', { n: 5 }));
@@ -87,6 +92,32 @@ describe('streaming', () => {
     expect(error).toBeInstanceOf(RequestTimeoutError);
     await eventually(() => finalized(t), 5000, 'the generator’s finally to run');
     noWorkerLost();
+  });
+
+  it('drops a stream the consumer leaves while it still waits for a worker', async () => {
+    const t = token();
+    const busy = [app.pool.executeStream('count', { n: 10_000, delay_ms: 5 }), app.pool.executeStream('count', { n: 10_000, delay_ms: 5 })];
+    await Promise.all(busy.map((stream) => stream.next()));
+    const waiting = app.pool.executeStream('count', { n: 5, token: t });
+    expect(app.pool.stats().queued).toBe(1);
+    await waiting.return!();
+    expect(app.pool.stats().queued).toBe(0);
+    await Promise.all(busy.map((stream) => stream.return!()));
+    await eventually(() => app.pool.stats().busy === 0, 5000, 'the workers to be free');
+    await expect(finalized(t)).resolves.toBe(false); // it never ran
+    noWorkerLost();
+  });
+
+  it('stops a session stream when its consumer stops', async () => {
+    const t = token();
+    const sessions = app.module.get(SessionService);
+    const { id } = await sessions.create();
+    for await (const chunk of app.pool.executeStreamInSession(id, 'count', { n: 10_000, delay_ms: 5, token: t })) {
+      if (chunk.index === 1) break;
+    }
+    await eventually(() => finalized(t), 5000, 'the generator’s finally to run');
+    noWorkerLost();
+    await sessions.delete(id);
   });
 
   it('delivers an error raised mid-stream after the chunks before it, typed as for execute', async () => {

@@ -4,6 +4,7 @@ import json
 import os
 import sys
 import threading
+import time
 from contextvars import copy_context
 from typing import Any, Dict, Iterator
 
@@ -14,6 +15,9 @@ from .errors import NotAStreamingToolError, StreamingToolError, UnknownToolError
 from .invoke import Invoker, make_invoker
 from .messages import pb2
 from .protocol import DEFAULT_MAX_MESSAGE_BYTES
+
+# How long a Cancel for a call that has not started yet is remembered.
+EARLY_CANCEL_TTL_S = 30.0
 from .session import CancelFlag, SessionContext, current_session
 from .streaming import iterate, stream_style
 
@@ -53,6 +57,7 @@ class Worker:
         self._available = sorted(self._invokers)
         self._lock = threading.Lock()
         self._running: Dict[str, Any] = {}  # request_id -> cancel Event (CancelFlag for Execute)
+        self._early_cancels: Dict[str, float] = {}  # request_id -> when a Cancel came before it
         self._in_flight = 0
         self._pid = os.getpid()
         self._describe_reply = self._build_describe().SerializeToString()
@@ -118,6 +123,8 @@ class Worker:
             self._in_flight += 1
             if rid:
                 self._running[rid] = cancel
+                if self._early_cancels.pop(rid, None) is not None:
+                    cancel.set()  # the Cancel overtook the call
         try:
             if context is not None:
                 try:  # the caller went away (or the call ended): stop the tool
@@ -143,8 +150,17 @@ class Worker:
     def cancel(self, request: Any, context: Any = None) -> bytes:
         """Ask the running call ``request.request_id`` to stop; found = false when there is
         none (it had finished, or never started)."""
+        rid = request.request_id
         with self._lock:
-            event = self._running.get(request.request_id) if request.request_id else None
+            event = self._running.get(rid) if rid else None
+            if event is None and rid:
+                # The call may not have started yet (a stream starts when gRPC first pulls it):
+                # remember the cancel for a while, so that it is not lost.
+                now = time.monotonic()
+                self._early_cancels[rid] = now
+                for old, at in list(self._early_cancels.items()):
+                    if now - at > EARLY_CANCEL_TTL_S:
+                        del self._early_cancels[old]
         if event is not None:
             event.set()
         return pb2.CancelReply(found=event is not None).SerializeToString()

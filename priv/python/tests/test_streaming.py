@@ -252,6 +252,16 @@ class WorkerStreamTest(unittest.TestCase):
         self.assertTrue(last.final and last.cancelled)
         self.assertIsInstance(self.tools.stream_error, StreamCancelled)
 
+    def test_cancel_that_overtakes_the_stream_still_stops_it(self):
+        tok = "early-cancel"
+        self.assertFalse(self.cancel(self.show, "c-early").found)  # the stream has not started yet
+        stream = self.show.execute_stream(request("count", "c-early", n=1000, delay_ms=5, token=tok))
+        chunks = [parse(c) for c in stream]
+        # Stopped before its first item: the generator's body never ran, so there is no finally.
+        self.assertEqual(len(chunks), 1)
+        self.assertTrue(chunks[0].final and chunks[0].cancelled)
+        self.assertNotIn(tok, showcase.FINALIZED)
+
     def test_cancel_unknown_id(self):
         self.assertFalse(self.cancel(self.show, "never-ran").found)
         self.assertFalse(self.cancel(self.show, "").found)

@@ -7,6 +7,41 @@ export interface StreamChunk<T = unknown> {
   final: boolean;
 }
 
+/** A chunk on its way in, with its size on the wire (for the byte bound). */
+export type SizedChunk<T = unknown> = StreamChunk<T> & { size?: number };
+
+/**
+ * An iterator over a stream that starts later (after an async step such as a session lookup).
+ * return() works at any time: before the start, the stream is cancelled as soon as it exists.
+ */
+export class DeferredChunkStream<T> implements AsyncIterableIterator<StreamChunk<T>> {
+  private cancelled = false;
+
+  constructor(private readonly inner: Promise<AsyncIterableIterator<StreamChunk<T>>>) {
+    inner.catch(() => undefined);
+  }
+
+  async next(): Promise<IteratorResult<StreamChunk<T>>> {
+    if (this.cancelled) return { value: undefined, done: true };
+    return (await this.inner).next();
+  }
+
+  async return(): Promise<IteratorResult<StreamChunk<T>>> {
+    this.cancelled = true;
+    void this.inner.then((stream) => stream.return?.(), () => undefined);
+    return { value: undefined, done: true };
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<StreamChunk<T>>> {
+    await this.return();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
 /** What the producer side does when the consumer slows down, catches up, or stops. */
 export interface ChunkStreamControl {
   pause(): void;
@@ -15,7 +50,9 @@ export interface ChunkStreamControl {
   cancel(): void;
 }
 
+/** The producer is paused when this many chunks, or this many bytes, wait for the consumer. */
 const HIGH_WATER_MARK = 16;
+const HIGH_WATER_BYTES = 8 * 1024 * 1024;
 const LOW_WATER_MARK = 4;
 
 /**
@@ -24,8 +61,9 @@ const LOW_WATER_MARK = 4;
  * when it drains, the producer resumes. A failure is delivered after the chunks before it.
  */
 export class ChunkStream<T = unknown> implements AsyncIterableIterator<StreamChunk<T>> {
-  private readonly buffer: StreamChunk<T>[] = [];
-  private waiter?: { resolve(result: IteratorResult<StreamChunk<T>>): void; reject(error: Error): void };
+  private readonly buffer: SizedChunk<T>[] = [];
+  private bufferedBytes = 0;
+  private readonly waiters: Array<{ resolve(result: IteratorResult<StreamChunk<T>>): void; reject(error: Error): void }> = [];
   private error?: Error;
   private ended = false;
   private closed = false;
@@ -47,11 +85,14 @@ export class ChunkStream<T = unknown> implements AsyncIterableIterator<StreamChu
     if (this.closed) control.cancel();
   }
 
-  push(chunk: StreamChunk<T>): void {
+  /** `size`, when given, is the chunk's size on the wire, for the byte bound. */
+  push(chunk: SizedChunk<T>): void {
     if (this.closed || this.ended || this.error) return;
-    if (this.waiter) return this.deliver({ value: chunk, done: false });
+    const { size = 0, ...plain } = chunk;
+    if (this.waiters.length) return this.deliver({ value: plain as StreamChunk<T>, done: false });
     this.buffer.push(chunk);
-    if (!this.paused && this.buffer.length >= HIGH_WATER_MARK) {
+    this.bufferedBytes += size;
+    if (!this.paused && (this.buffer.length >= HIGH_WATER_MARK || this.bufferedBytes >= HIGH_WATER_BYTES)) {
       this.paused = true;
       this.control?.pause();
     }
@@ -61,29 +102,31 @@ export class ChunkStream<T = unknown> implements AsyncIterableIterator<StreamChu
     if (this.closed || this.ended || this.error) return;
     this.ended = true;
     if (this.buffer.length === 0) this.finish();
-    if (this.waiter && this.buffer.length === 0) this.deliver({ value: undefined, done: true });
+    if (this.buffer.length === 0) while (this.waiters.length) this.deliver({ value: undefined, done: true });
   }
 
   fail(error: Error): void {
     if (this.closed || this.ended || this.error) return;
     this.error = error;
     if (this.buffer.length === 0) this.finish();
-    if (this.waiter && this.buffer.length === 0) {
-      const waiter = this.waiter;
-      this.waiter = undefined;
-      waiter.reject(error);
+    if (this.buffer.length === 0 && this.waiters.length) {
+      this.error = undefined;
+      this.closed = true;
+      for (const waiter of this.waiters.splice(0)) waiter.reject(error);
     }
   }
 
   next(): Promise<IteratorResult<StreamChunk<T>>> {
-    const chunk = this.buffer.shift();
-    if (chunk) {
-      if (this.paused && this.buffer.length <= LOW_WATER_MARK) {
+    const buffered = this.buffer.shift();
+    if (buffered) {
+      const { size = 0, ...chunk } = buffered;
+      this.bufferedBytes -= size;
+      if (this.paused && this.buffer.length <= LOW_WATER_MARK && this.bufferedBytes < HIGH_WATER_BYTES / 4) {
         this.paused = false;
         this.control?.resume();
       }
       if (this.buffer.length === 0 && (this.ended || this.error)) this.finish();
-      return Promise.resolve({ value: chunk, done: false });
+      return Promise.resolve({ value: chunk as StreamChunk<T>, done: false });
     }
     if (this.error) {
       const error = this.error;
@@ -92,7 +135,7 @@ export class ChunkStream<T = unknown> implements AsyncIterableIterator<StreamChu
       return Promise.reject(error);
     }
     if (this.ended || this.closed) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
   /** The consumer stops early: the producer is told to cancel. */
@@ -100,9 +143,9 @@ export class ChunkStream<T = unknown> implements AsyncIterableIterator<StreamChu
     if (!this.closed && !this.ended && !this.error) this.control?.cancel();
     this.closed = true;
     this.buffer.length = 0;
+    this.bufferedBytes = 0;
     this.finish();
-    this.waiter?.resolve({ value: undefined, done: true });
-    this.waiter = undefined;
+    for (const waiter of this.waiters.splice(0)) waiter.resolve({ value: undefined, done: true });
     return Promise.resolve({ value: undefined, done: true });
   }
 
@@ -116,9 +159,7 @@ export class ChunkStream<T = unknown> implements AsyncIterableIterator<StreamChu
   }
 
   private deliver(result: IteratorResult<StreamChunk<T>>): void {
-    const waiter = this.waiter!;
-    this.waiter = undefined;
-    waiter.resolve(result);
+    this.waiters.shift()!.resolve(result);
   }
 
   private finish(): void {

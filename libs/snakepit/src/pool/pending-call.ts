@@ -8,6 +8,8 @@ export interface SessionCall {
   placement?: Placement;
   /** Told which worker runs the call, so the session can follow it. */
   onDispatch(workerId: string): void;
+  /** Told once the call is over for its caller (result, error, or consumer gone). */
+  onDone?(): void;
 }
 
 /** One call from the moment PoolService accepts it until its promise settles. */

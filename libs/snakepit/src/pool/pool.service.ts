@@ -2,9 +2,21 @@ import { Injectable } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { PoolManager } from './pool-manager';
 import { SessionService } from '../session/session.service';
-import { ChunkStream, type StreamChunk } from './chunk-stream';
+import { ChunkStream, DeferredChunkStream, type StreamChunk } from './chunk-stream';
+import type { SessionCall } from './pending-call';
+import type { Pool } from './pool';
 import type { ExecuteOptions, PoolStats, SessionExecuteOptions } from './pool.types';
 import type { WorkerInfo } from './worker';
+
+function once(action: () => void): () => void {
+  let done = false;
+  return () => {
+    if (!done) {
+      done = true;
+      action();
+    }
+  };
+}
 
 /** Runs Python tools in the pool. Inject it anywhere; every method is safe to call during boot. */
 @Injectable()
@@ -46,20 +58,30 @@ export class PoolService {
     options: SessionExecuteOptions = {},
   ): Promise<T> {
     const pool = this.manager.getPool(options.pool);
-    await this.sessions.use(sessionId);
-    // Read after the await: a call of the same session dispatched meanwhile has bound it.
-    const lastWorker = this.sessions.workerFor(sessionId, pool.name);
-    const mode = options.affinity ?? pool.config.affinity;
-    this.sessions.beginCall(sessionId);
+    const session = await this.sessionCall(pool, sessionId, options);
     try {
-      return (await pool.execute(tool, args, options, {
-        sessionId,
-        placement: lastWorker ? { workerId: lastWorker, mode } : undefined,
-        onDispatch: (workerId) => this.sessions.bind(sessionId, pool.name, workerId),
-      })) as T;
+      return (await pool.execute(tool, args, options, session)) as T;
     } finally {
-      this.sessions.endCall(sessionId);
+      session.onDone!(); // also when the call was refused before it queued
     }
+  }
+
+  /** Marks the session used and in a call, and tells the pool where the call should run. */
+  private async sessionCall(pool: Pool, sessionId: string, options: SessionExecuteOptions): Promise<SessionCall> {
+    await this.sessions.use(sessionId);
+    const sessions = this.sessions;
+    const mode = options.affinity ?? pool.config.affinity;
+    sessions.beginCall(sessionId);
+    return {
+      sessionId,
+      // Read when the pool queues the call: a call of the same session dispatched before it has bound it.
+      get placement() {
+        const workerId = sessions.workerFor(sessionId, pool.name);
+        return workerId ? { workerId, mode } : undefined;
+      },
+      onDispatch: (workerId) => this.sessions.bind(sessionId, pool.name, workerId),
+      onDone: once(() => this.sessions.endCall(sessionId)),
+    };
   }
 
   /**
@@ -77,26 +99,20 @@ export class PoolService {
   }
 
   /** executeStream() within a session, with the same affinity rules as executeInSession(). */
-  async *executeStreamInSession<T = unknown>(
+  executeStreamInSession<T = unknown>(
     sessionId: string,
     tool: string,
     args?: Record<string, unknown>,
     options: SessionExecuteOptions = {},
-  ): AsyncGenerator<StreamChunk<T>, void, undefined> {
-    const pool = this.manager.getPool(options.pool);
-    await this.sessions.use(sessionId);
-    const lastWorker = this.sessions.workerFor(sessionId, pool.name);
-    const mode = options.affinity ?? pool.config.affinity;
-    this.sessions.beginCall(sessionId);
-    try {
-      yield* pool.executeStream(tool, args, options, {
-        sessionId,
-        placement: lastWorker ? { workerId: lastWorker, mode } : undefined,
-        onDispatch: (workerId) => this.sessions.bind(sessionId, pool.name, workerId),
-      }) as ChunkStream<T>;
-    } finally {
-      this.sessions.endCall(sessionId);
-    }
+  ): AsyncIterableIterator<StreamChunk<T>> {
+    const started = (async () => {
+      const pool = this.manager.getPool(options.pool);
+      const session = await this.sessionCall(pool, sessionId, options);
+      const stream = pool.executeStream(tool, args, options, session) as ChunkStream<T>;
+      void stream.finished.then(session.onDone); // also when the call was refused before it queued
+      return stream;
+    })();
+    return new DeferredChunkStream(started);
   }
 
   /** executeStream() as an rxjs Observable (for controllers, @Sse); unsubscribing cancels it. */

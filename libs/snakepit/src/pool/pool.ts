@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type * as grpc from '@grpc/grpc-js';
 import { decodeError, decodeReply, decodeValue, encodeArgs } from '../bridge/codec';
 import type { WireExecuteReply, WireStreamChunk } from '../bridge/wire';
-import { ChunkStream, type StreamChunk } from './chunk-stream';
+import { ChunkStream, type SizedChunk } from './chunk-stream';
 import {
   PayloadTooLargeError,
   PoolClosedError,
@@ -27,6 +27,11 @@ import type { ExecuteOptions, PoolStats, PoolStatus } from './pool.types';
 import { assertValidCall } from './call-validation';
 import { Scheduler, type RejectReason, type SchedulerAction } from './scheduler';
 import { Worker, type PythonToolInfo, type WorkerInfo } from './worker';
+
+/** A stream chunk's payload size on the wire. */
+function wireSize(wire: WireStreamChunk): number {
+  return wire.data?.json?.length ?? wire.data?.binary?.length ?? 0;
+}
 
 /** Room for the request's other fields next to the arguments. */
 const ENVELOPE_BYTES = 4096;
@@ -120,7 +125,16 @@ export class Pool {
       return ChunkStream.failed(error as Error);
     }
     const chunks = new ChunkStream();
-    this.submit('stream', tool, payload, options, session, () => undefined, (error) => chunks.fail(error), chunks);
+    // Until a worker takes it (and attaches its own control), a dropped stream just leaves the queue.
+    let call: PendingCall | undefined;
+    chunks.attach({
+      pause: () => undefined,
+      resume: () => undefined,
+      cancel: () => {
+        if (call?.state === 'queued' && this.scheduler.withdraw(call.id)) this.settle(call, undefined);
+      },
+    });
+    call = this.submit('stream', tool, payload, options, session, () => undefined, (error) => chunks.fail(error), chunks);
     return chunks;
   }
 
@@ -207,7 +221,7 @@ export class Pool {
     resolve: (value: unknown) => void,
     reject: (error: Error) => void,
     chunks?: ChunkStream,
-  ): void {
+  ): PendingCall {
     const timeoutMs = options.timeoutMs ?? this.config.requestTimeoutMs;
     const call: PendingCall = {
       kind,
@@ -236,6 +250,7 @@ export class Pool {
     this.apply(this.scheduler.submit(call.id, session?.placement));
     // queue.timeoutMs bounds the wait for a busy pool; while the pool boots, only the call's own timeout does.
     if (this.tools && this.scheduler.isQueued(call.id)) this.armQueueTimeout(call);
+    return call;
   }
 
   private armQueueTimeout(call: PendingCall): void {
@@ -329,7 +344,7 @@ export class Pool {
       resume: () => grpcCall.resume(),
       cancel: () => this.abandonStream(call, worker),
     });
-    let held: StreamChunk | undefined;
+    let held: SizedChunk | undefined;
     let index = 0;
     let failed = false;
     grpcCall.on('data', (wire: WireStreamChunk) => {
@@ -345,7 +360,7 @@ export class Pool {
         const hasData = wire.payload === 'data';
         if (held && (hasData || !wire.final)) chunks.push(held);
         else if (held) held = { ...held, final: true };
-        if (hasData) held = { data: decodeValue(wire.data), index: index++, final: wire.final };
+        if (hasData) held = { data: decodeValue(wire.data), index: index++, final: wire.final, size: wireSize(wire) };
         if (wire.final && held) {
           chunks.push({ ...held, final: true });
           held = undefined;
@@ -353,29 +368,46 @@ export class Pool {
       } catch (error) {
         failed = true;
         this.settle(call, new WorkerProtocolError(worker.id, `its stream of "${call.tool}" is unreadable`, { cause: error }));
+        this.stopRunningStream(call, worker);
       }
     });
+    // A failed call still delivers the chunks that arrived before the failure (grpc-js keeps
+    // them buffered while the consumer is behind), so the failure is settled on 'close'.
+    let transportError: Promise<SnakepitError> | undefined;
     grpcCall.on('error', (error: grpc.ServiceError) => {
-      if (call.state !== 'running' || failed) return;
-      failed = true;
-      call.state = 'done';
-      if (held) chunks.push(held); // it arrived before the failure
-      void worker.explainFailure(error, call.tool).then((explained) => {
-        this.settle(call, this.isShuttingDown ? this.closedDuring(call, explained) : explained);
-        if (!(explained instanceof WorkerCrashError)) this.retire(worker);
-      });
+      transportError ??= worker.explainFailure(error, call.tool);
     });
-    grpcCall.on('end', () => {
-      const wasRunning = call.state === 'running';
-      if (wasRunning && !failed) {
-        if (held) chunks.push(held);
-        chunks.end();
-        this.settle(call, undefined);
+    grpcCall.on('close', () => void this.endStream(call, worker, chunks, () => held, failed, transportError));
+  }
+
+  /** A stream's gRPC call is over: finish the caller's side and free (or replace) the worker. */
+  private async endStream(
+    call: PendingCall,
+    worker: Worker,
+    chunks: ChunkStream,
+    held: () => SizedChunk | undefined,
+    failedInPython: boolean,
+    transportError: Promise<SnakepitError> | undefined,
+  ): Promise<void> {
+    const wasRunning = call.state === 'running';
+    call.state = 'done';
+    clearTimeout(call.graceTimer);
+    const last = held();
+    if (transportError) {
+      const error = await transportError;
+      if (wasRunning && !failedInPython) {
+        if (last) chunks.push(last);
+        this.settle(call, this.isShuttingDown ? this.closedDuring(call, error) : error);
       }
-      call.state = 'done';
-      clearTimeout(call.graceTimer);
-      this.release(worker);
-    });
+      if (!(error instanceof WorkerCrashError)) this.retire(worker);
+      return;
+    }
+    if (wasRunning && !failedInPython) {
+      if (last) chunks.push(last);
+      chunks.end();
+      this.settle(call, undefined);
+    }
+    this.release(worker);
   }
 
   /** The consumer stopped reading (break, return()): stop Python, free the worker when it has. */
@@ -429,6 +461,7 @@ export class Pool {
   private settle(call: PendingCall, error: Error | undefined, value?: unknown): void {
     if (!this.calls.delete(call.id)) return;
     clearTimeout(call.queueTimer);
+    call.session?.onDone?.();
     for (const undo of call.cleanup) undo();
     if (call.state === 'queued') call.state = 'done';
     if (error) {
