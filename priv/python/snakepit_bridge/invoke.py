@@ -6,6 +6,7 @@ import inspect
 import sys
 import threading
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextvars import Context, copy_context
 from typing import Any, Callable, Dict, List, Optional
 
@@ -95,23 +96,39 @@ _loop_thread: Optional[threading.Thread] = None
 _loop_lock = threading.Lock()
 
 
-def run_coroutine(coro: Any) -> Any:
+# How often a cancellable run_coroutine looks at its cancel flag.
+CANCEL_POLL_S = 0.05
+
+
+def run_coroutine(coro: Any, cancel: Optional[threading.Event] = None) -> Any:
     """Run ``coro`` on the worker's shared event loop thread and return its result.
 
     All async tools share one loop, so resources made in one call (clients,
     sessions) can be reused by the next. The coroutine runs in a copy of the
     caller's contextvars context, so ``session_context`` works inside it.
+    When ``cancel`` is set while it runs, its task is cancelled (CancelledError is
+    raised inside it, so its ``finally`` runs) and this raises
+    ``concurrent.futures.CancelledError``.
     """
     loop = _loop if _loop is not None else _start_loop()
     if threading.current_thread() is _loop_thread:
         coro.close()
         raise RuntimeError("run_coroutine() called from the event loop thread; await instead")
     outcome: Future = Future()
-    loop.call_soon_threadsafe(_start_task, loop, coro, copy_context(), outcome)
-    return outcome.result()
+    tasks: List[Any] = []
+    loop.call_soon_threadsafe(_start_task, loop, coro, copy_context(), outcome, tasks)
+    if cancel is None:
+        return outcome.result()
+    while True:
+        try:
+            return outcome.result(timeout=CANCEL_POLL_S)
+        except FutureTimeout:
+            if cancel.is_set():
+                loop.call_soon_threadsafe(lambda: [task.cancel() for task in tasks])
+                return outcome.result()
 
 
-def _start_task(loop: Any, coro: Any, ctx: Context, outcome: Future) -> None:
+def _start_task(loop: Any, coro: Any, ctx: Context, outcome: Future, tasks: Optional[List[Any]] = None) -> None:
     """On the loop thread: run ``coro`` as a task in ``ctx``; report to ``outcome``."""
     try:
         if _TASK_TAKES_CONTEXT:
@@ -122,6 +139,8 @@ def _start_task(loop: Any, coro: Any, ctx: Context, outcome: Future) -> None:
         getattr(coro, "close", lambda: None)()
         outcome.set_exception(exc)
         return
+    if tasks is not None:
+        tasks.append(task)
     task.add_done_callback(lambda done: _settle(done, outcome))
 
 

@@ -18,6 +18,7 @@ import logging
 import queue
 import threading
 import traceback
+from concurrent.futures import CancelledError as FutureCancelled
 from contextvars import Context
 from typing import Any, Callable, Dict, Iterator, Optional
 
@@ -161,7 +162,14 @@ def _iterate_agen(tool: str, agen: Any, ctx: Context, cancel: threading.Event,
                     yield FINAL_CANCELLED
                 return
             try:
-                done, value = run(run_coroutine, _anext(agen))
+                # Cancellable: a cancel interrupts the step (CancelledError inside the generator).
+                done, value = run(run_coroutine, _anext(agen), cancel)
+            except FutureCancelled:
+                closed = True
+                _quietly(run, run_coroutine, _aclose(agen))
+                if _caller_active(grpc_context):
+                    yield FINAL_CANCELLED
+                return
             except BaseException as exc:
                 closed = True
                 yield exception_reply(exc, limit)

@@ -262,6 +262,21 @@ class WorkerStreamTest(unittest.TestCase):
         self.assertTrue(chunks[0].final and chunks[0].cancelled)
         self.assertNotIn(tok, showcase.FINALIZED)
 
+    def test_cancel_interrupts_an_async_generator_blocked_in_an_await(self):
+        tok = "agen-blocked"
+        stream = self.show.execute_stream(request("count_async", "c-agen", n=10, delay_ms=30_000, token=tok))
+        out = {}
+        thread = threading.Thread(target=lambda: out.update(chunks=[parse(c) for c in stream]))
+        thread.start()
+        time.sleep(0.3)  # now waiting inside asyncio.sleep(30)
+        started = time.monotonic()
+        self.assertTrue(self.cancel(self.show, "c-agen").found)
+        thread.join(5)
+        self.assertFalse(thread.is_alive())
+        self.assertLess(time.monotonic() - started, 2)
+        self.assertTrue(out["chunks"][-1].final and out["chunks"][-1].cancelled)
+        self.assertIn(tok, showcase.FINALIZED)
+
     def test_cancel_unknown_id(self):
         self.assertFalse(self.cancel(self.show, "never-ran").found)
         self.assertFalse(self.cancel(self.show, "").found)
