@@ -69,6 +69,7 @@ describe('streaming', () => {
     await eventually(() => finalized(t), 5000, 'the generator’s finally to run');
     await eventually(() => app.pool.stats().busy === 0, 5000, 'the worker to be free');
     noWorkerLost();
+    expect(app.pool.stats().cancelled).toBeGreaterThan(0);
   });
 
   it('stops the Python generator on abort, and the loop throws RequestAbortedError', async () => {

@@ -37,7 +37,10 @@ function wireSize(wire: WireStreamChunk): number {
 const ENVELOPE_BYTES = 4096;
 const RESTART_BACKOFF_MS = { first: 250, max: 30_000 };
 
-type Counters = Pick<PoolStats, 'requests' | 'succeeded' | 'errors' | 'timeouts' | 'aborted' | 'rejected' | 'crashes' | 'restarts'>;
+type Counters = Pick<
+  PoolStats,
+  'requests' | 'succeeded' | 'errors' | 'timeouts' | 'aborted' | 'cancelled' | 'rejected' | 'crashes' | 'restarts'
+>;
 
 /**
  * One named pool: its workers, its queue and the calls in flight. The Scheduler decides;
@@ -61,7 +64,7 @@ export class Pool {
   private restartTimers = new Set<NodeJS.Timeout>();
   private idleWaiters: Array<() => void> = [];
   private readonly counters: Counters = {
-    requests: 0, succeeded: 0, errors: 0, timeouts: 0, aborted: 0, rejected: 0, crashes: 0, restarts: 0,
+    requests: 0, succeeded: 0, errors: 0, timeouts: 0, aborted: 0, cancelled: 0, rejected: 0, crashes: 0, restarts: 0,
   };
 
   constructor(readonly config: PoolConfig, private readonly runId: string) {
@@ -131,7 +134,7 @@ export class Pool {
       pause: () => undefined,
       resume: () => undefined,
       cancel: () => {
-        if (call?.state === 'queued' && this.scheduler.withdraw(call.id)) this.settle(call, undefined);
+        if (call?.state === 'queued' && this.scheduler.withdraw(call.id)) this.settle(call, undefined, undefined, true);
       },
     });
     call = this.submit('stream', tool, payload, options, session, () => undefined, (error) => chunks.fail(error), chunks);
@@ -413,7 +416,7 @@ export class Pool {
   /** The consumer stopped reading (break, return()): stop Python, free the worker when it has. */
   private abandonStream(call: PendingCall, worker: Worker): void {
     if (call.state !== 'running') return;
-    this.settle(call, undefined);
+    this.settle(call, undefined, undefined, true);
     this.stopRunningStream(call, worker);
   }
 
@@ -458,7 +461,8 @@ export class Pool {
     this.settle(call, error);
   }
 
-  private settle(call: PendingCall, error: Error | undefined, value?: unknown): void {
+  /** Ends a call for its caller: with an error, a value, or (`cancelled`) because the caller left. */
+  private settle(call: PendingCall, error: Error | undefined, value?: unknown, cancelled = false): void {
     if (!this.calls.delete(call.id)) return;
     clearTimeout(call.queueTimer);
     call.session?.onDone?.();
@@ -470,7 +474,8 @@ export class Pool {
       if (error instanceof RequestAbortedError) this.counters.aborted++;
       call.reject(error);
     } else {
-      this.counters.succeeded++;
+      if (cancelled) this.counters.cancelled++;
+      else this.counters.succeeded++;
       call.resolve(value);
     }
     if (this.calls.size === 0 && this.idleWaiters.length) {

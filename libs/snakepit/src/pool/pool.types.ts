@@ -34,6 +34,8 @@ export interface PoolStats {
   errors: number;
   timeouts: number;
   aborted: number;
+  /** Streams their consumer stopped reading before the end (break, return()). */
+  cancelled: number;
   /** Calls refused because the queue was full. */
   rejected: number;
   /** Workers that died without being asked to. */
