@@ -113,6 +113,16 @@ describe('queueing, timeouts and cancellation', () => {
     expect(pid).toBe(before.pid);
   });
 
+  it('tells Python a timed-out call is cancelled, so a cooperative tool stops and keeps its worker', async () => {
+    app = await bootApp({ poolSize: 1, cancelGraceMs: 3000 });
+    await app.pool.ready();
+    const [before] = app.pool.listWorkers();
+    const token = `coop-${process.pid}`;
+    await expect(app.pool.execute('wait_until_cancelled', { token }, { timeoutMs: 200 })).rejects.toBeInstanceOf(RequestTimeoutError);
+    await eventually(async () => (await app.pool.execute('finalized', { token })) === true, 3000, 'the tool to see the cancel');
+    expect(app.pool.listWorkers()[0].pid).toBe(before.pid);
+  });
+
   it('aborts a running call through an AbortSignal', async () => {
     app = await bootApp({ poolSize: 1, cancelGraceMs: 100 });
     await app.pool.ready();

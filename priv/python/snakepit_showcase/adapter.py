@@ -109,6 +109,18 @@ class ShowcaseAdapter(BaseAdapter):
         return child.pid
 
     @tool
+    def wait_until_cancelled(self, max_ms: float = 30_000, token: str = "") -> Dict[str, Any]:
+        """Poll session_context.cancelled until the host cancels the call (or max_ms pass)."""
+        deadline = time.monotonic() + max_ms / 1000
+        while time.monotonic() < deadline:
+            if self.session_context.cancelled:
+                if token:
+                    FINALIZED.add(token)
+                return {"cancelled": True}
+            time.sleep(0.01)
+        return {"cancelled": False}
+
+    @tool
     def pid(self) -> int:
         """Return this worker's pid."""
         return os.getpid()

@@ -447,6 +447,7 @@ export class Pool {
       this.settle(call, error);
       call.state = 'abandoned';
       if (worker) {
+        worker.cancel(call.id); // a tool that polls session_context.cancelled can stop early
         const grace = setTimeout(() => {
           if (call.state !== 'abandoned') return;
           this.logger.warn(`worker ${worker.id} still runs "${call.tool}" after the caller gave up; replacing it`);
