@@ -85,6 +85,8 @@ class Worker:
             self._in_flight += 1
             if rid:
                 self._running[rid] = cancel
+                if self._early_cancels and self._early_cancels.pop(rid, None) is not None:
+                    cancel.set()  # the Cancel overtook the call
         token = _set_session(session)  # read by BaseAdapter.session_context
         try:
             result = invoker(decode_args(request.args_json))

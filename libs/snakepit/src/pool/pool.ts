@@ -322,6 +322,7 @@ export class Pool {
       outcome = decodeReply(call.tool, reply, call.session?.sessionId);
     } catch (error) {
       outcome = { ok: false, error: new WorkerProtocolError(worker.id, `its reply to "${call.tool}" is unreadable`, { cause: error }) };
+      this.retire(worker); // a worker that speaks garbage is not trusted with another call
     }
     if (outcome.ok) this.settle(call, undefined, outcome.value);
     else this.settle(call, outcome.error);
@@ -371,7 +372,8 @@ export class Pool {
       } catch (error) {
         failed = true;
         this.settle(call, new WorkerProtocolError(worker.id, `its stream of "${call.tool}" is unreadable`, { cause: error }));
-        this.stopRunningStream(call, worker);
+        call.state = 'abandoned';
+        this.retire(worker); // a worker that speaks garbage is not trusted with another call
       }
     });
     // A failed call still delivers the chunks that arrived before the failure (grpc-js keeps

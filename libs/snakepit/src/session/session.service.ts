@@ -217,7 +217,7 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
   private async live(id: string, record: SessionRecord | undefined): Promise<SessionRecord> {
     if (!record) throw new SessionNotFoundError(id);
     const now = Date.now();
-    if (isExpired(record, now)) {
+    if (isExpired(record, now) && !this.inFlight.has(id)) {
       if (await this.store.delete(id)) this.expired(record, now);
       throw new SessionNotFoundError(id);
     }
