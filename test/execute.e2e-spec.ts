@@ -43,6 +43,7 @@ describe('PoolService.execute with real Python workers', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await bootApp({ poolSize: 2 });
+    await app.pool.ready(); // the stats test expects both workers up; calls alone need only one
   });
   afterAll(() => app.close());
 

@@ -24,6 +24,7 @@ describe('queueing, timeouts and cancellation', () => {
 
   it('spreads concurrent calls over every worker', async () => {
     app = await bootApp({ poolSize: 2 });
+    await app.pool.ready();
     const results = await Promise.all(
       Array.from({ length: 8 }, () => app.pool.execute<{ pid: number }>('sleep', { ms: 50 })),
     );

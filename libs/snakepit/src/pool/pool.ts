@@ -1,8 +1,7 @@
 import { Logger } from '@nestjs/common';
-import type * as grpc from '@grpc/grpc-js';
-import { decodeError, decodeReply, decodeValue, encodeArgs } from '../bridge/codec';
-import type { WireExecuteReply, WireStreamChunk } from '../bridge/wire';
-import { ChunkStream, type SizedChunk } from './chunk-stream';
+import { decodeReply, encodeArgs } from '../bridge/codec';
+import type { WireExecuteReply } from '../bridge/wire';
+import { ChunkStream } from './chunk-stream';
 import {
   PayloadTooLargeError,
   PoolClosedError,
@@ -26,12 +25,8 @@ import type { PendingCall, SessionCall } from './pending-call';
 import type { ExecuteOptions, PoolStats, PoolStatus } from './pool.types';
 import { assertValidCall } from './call-validation';
 import { Scheduler, type RejectReason, type SchedulerAction } from './scheduler';
+import { runStream, stopRunningStream, type StreamPool } from './stream-run';
 import { Worker, type PythonToolInfo, type WorkerInfo } from './worker';
-
-/** A stream chunk's payload size on the wire. */
-function wireSize(wire: WireStreamChunk): number {
-  return wire.data?.json?.length ?? wire.data?.binary?.length ?? 0;
-}
 
 /** Room for the request's other fields next to the arguments. */
 const ENVELOPE_BYTES = 4096;
@@ -58,6 +53,8 @@ export class Pool {
   private tools?: Map<string, PythonToolInfo>;
   private startError?: SnakepitError;
   private hostEnv: Record<string, string> = {};
+  /** What the stream path (stream-run.ts) may do to this pool. */
+  private readonly streamPool: StreamPool;
   private workerSeq = 0;
   private requestSeq = 0;
   private restartAttempts = 0;
@@ -69,6 +66,14 @@ export class Pool {
 
   constructor(readonly config: PoolConfig, private readonly runId: string) {
     this.scheduler = new Scheduler(config.queueMaxSize);
+    this.streamPool = {
+      cancelGraceMs: config.cancelGraceMs,
+      settle: (call, error, value, cancelled) => this.settle(call, error, value, cancelled),
+      fail: (call, error) => this.settle(call, this.isShuttingDown ? this.closedDuring(call, error) : error),
+      release: (worker) => this.release(worker),
+      retire: (worker) => this.retire(worker),
+      warn: (message) => this.logger.warn(message),
+    };
     this.logger = new Logger(`Snakepit:${config.name}`);
     this.readyPromise = new Promise<void>((resolve, reject) => {
       this.markReady = resolve;
@@ -298,7 +303,7 @@ export class Pool {
     call.state = 'running';
     call.workerId = worker.id;
     call.session?.onDispatch(worker.id);
-    if (call.kind === 'stream') return this.runStream(call, worker);
+    if (call.kind === 'stream') return runStream(this.streamPool, call, worker);
     worker
       .execute({ tool: call.tool, argsJson: call.args, requestId: call.id, sessionId: call.session?.sessionId ?? '' })
       .then(
@@ -332,114 +337,13 @@ export class Pool {
     return new UnknownToolError(tool, [...(this.tools?.keys() ?? [])].sort(), this.name);
   }
 
-  /**
-   * A stream runs: chunks flow from the worker into the caller's ChunkStream, one chunk behind
-   * (so that the last one can be marked final). The worker is released when the stream ends.
-   */
-  private runStream(call: PendingCall, worker: Worker): void {
-    const chunks = call.chunks!;
-    const grpcCall = worker.openStream({ tool: call.tool, argsJson: call.args, requestId: call.id, sessionId: call.session?.sessionId ?? '' });
-    call.stopStream = () => {
-      worker.cancel(call.id);
-      grpcCall.resume(); // read to the end, discarding, so the worker is seen to finish
-    };
-    chunks.attach({
-      pause: () => grpcCall.pause(),
-      resume: () => grpcCall.resume(),
-      cancel: () => this.abandonStream(call, worker),
-    });
-    let held: SizedChunk | undefined;
-    let index = 0;
-    let failed = false;
-    grpcCall.on('data', (wire: WireStreamChunk) => {
-      if (call.state !== 'running' || failed) return;
-      try {
-        if (wire.payload === 'error') {
-          if (held) chunks.push(held);
-          held = undefined;
-          failed = true;
-          this.settle(call, decodeError(call.tool, wire.error!, call.session?.sessionId));
-          return;
-        }
-        const hasData = wire.payload === 'data';
-        if (held && (hasData || !wire.final)) chunks.push(held);
-        else if (held) held = { ...held, final: true };
-        if (hasData) held = { data: decodeValue(wire.data), index: index++, final: wire.final, size: wireSize(wire) };
-        if (wire.final && held) {
-          chunks.push({ ...held, final: true });
-          held = undefined;
-        }
-      } catch (error) {
-        failed = true;
-        this.settle(call, new WorkerProtocolError(worker.id, `its stream of "${call.tool}" is unreadable`, { cause: error }));
-        call.state = 'abandoned';
-        this.retire(worker); // a worker that speaks garbage is not trusted with another call
-      }
-    });
-    // A failed call still delivers the chunks that arrived before the failure (grpc-js keeps
-    // them buffered while the consumer is behind), so the failure is settled on 'close'.
-    let transportError: Promise<SnakepitError> | undefined;
-    grpcCall.on('error', (error: grpc.ServiceError) => {
-      transportError ??= worker.explainFailure(error, call.tool);
-    });
-    grpcCall.on('close', () => void this.endStream(call, worker, chunks, () => held, failed, transportError));
-  }
-
-  /** A stream's gRPC call is over: finish the caller's side and free (or replace) the worker. */
-  private async endStream(
-    call: PendingCall,
-    worker: Worker,
-    chunks: ChunkStream,
-    held: () => SizedChunk | undefined,
-    failedInPython: boolean,
-    transportError: Promise<SnakepitError> | undefined,
-  ): Promise<void> {
-    const wasRunning = call.state === 'running';
-    call.state = 'done';
-    clearTimeout(call.graceTimer);
-    const last = held();
-    if (transportError) {
-      const error = await transportError;
-      if (wasRunning && !failedInPython) {
-        if (last) chunks.push(last);
-        this.settle(call, this.isShuttingDown ? this.closedDuring(call, error) : error);
-      }
-      if (!(error instanceof WorkerCrashError)) this.retire(worker);
-      return;
-    }
-    if (wasRunning && !failedInPython) {
-      if (last) chunks.push(last);
-      chunks.end();
-      this.settle(call, undefined);
-    }
-    this.release(worker);
-  }
-
-  /** The consumer stopped reading (break, return()): stop Python, free the worker when it has. */
-  private abandonStream(call: PendingCall, worker: Worker): void {
-    if (call.state !== 'running') return;
-    this.settle(call, undefined, undefined, true);
-    this.stopRunningStream(call, worker);
-  }
-
-  private stopRunningStream(call: PendingCall, worker: Worker): void {
-    call.state = 'abandoned';
-    call.stopStream?.();
-    call.graceTimer = setTimeout(() => {
-      if (call.state !== 'abandoned') return;
-      this.logger.warn(`worker ${worker.id} did not stop the stream of "${call.tool}" in time; replacing it`);
-      this.retire(worker);
-    }, this.config.cancelGraceMs);
-    call.graceTimer.unref();
-  }
-
   /** The caller stops waiting (timeout or abort). A running call gets `cancelGraceMs` to end
    *  by itself; after that its worker is killed and replaced, so it never stays stuck. */
   private giveUp(call: PendingCall, error: SnakepitError): void {
     if (call.state === 'running' && call.kind === 'stream') {
       const worker = this.workers.get(call.workerId!);
       this.settle(call, error);
-      if (worker) this.stopRunningStream(call, worker);
+      if (worker) stopRunningStream(this.streamPool, call, worker);
       return;
     }
     if (call.state === 'queued') {
