@@ -121,27 +121,17 @@ def _build_server(worker: Any, args: argparse.Namespace) -> Any:
     from .messages import pb2
 
     # Worker methods return serialized replies: no response_serializer.
+    unary, stream = grpc.unary_unary_rpc_method_handler, grpc.unary_stream_rpc_method_handler
+    rpcs = [
+        ("Ping", unary, worker.ping, pb2.PingRequest),
+        ("Describe", unary, worker.describe, pb2.DescribeRequest),
+        ("Execute", unary, worker.execute, pb2.ExecuteRequest),
+        ("ExecuteStream", stream, worker.execute_stream, pb2.ExecuteRequest),
+        ("Cancel", unary, worker.cancel, pb2.CancelRequest),
+    ]
     handlers = {
-        "Ping": grpc.unary_unary_rpc_method_handler(
-            worker.ping,
-            request_deserializer=pb2.PingRequest.FromString,
-        ),
-        "Describe": grpc.unary_unary_rpc_method_handler(
-            worker.describe,
-            request_deserializer=pb2.DescribeRequest.FromString,
-        ),
-        "Execute": grpc.unary_unary_rpc_method_handler(
-            worker.execute,
-            request_deserializer=pb2.ExecuteRequest.FromString,
-        ),
-        "ExecuteStream": grpc.unary_stream_rpc_method_handler(
-            worker.execute_stream,
-            request_deserializer=pb2.ExecuteRequest.FromString,
-        ),
-        "Cancel": grpc.unary_unary_rpc_method_handler(
-            worker.cancel,
-            request_deserializer=pb2.CancelRequest.FromString,
-        ),
+        name: kind(method, request_deserializer=message.FromString)
+        for name, kind, method, message in rpcs
     }
     server = grpc.server(
         ThreadPoolExecutor(max_workers=args.threads, thread_name_prefix="snakepit-call"),

@@ -24,8 +24,6 @@ export interface PendingCall {
   id: string;
   tool: string;
   args: Buffer;
-  timeoutMs: number;
-  enqueuedAt: number;
   /** queued → running → done; a running call whose caller gave up becomes abandoned. */
   state: 'queued' | 'running' | 'abandoned' | 'done';
   workerId?: string;

@@ -68,7 +68,7 @@ export class PoolService {
 
   /** Marks the session used and in a call, and tells the pool where the call should run. */
   private async sessionCall(pool: Pool, sessionId: string, options: SessionExecuteOptions): Promise<SessionCall> {
-    await this.sessions.use(sessionId);
+    await this.sessions.touch(sessionId);
     const sessions = this.sessions;
     const mode = options.affinity ?? pool.config.affinity;
     sessions.beginCall(sessionId);

@@ -237,8 +237,6 @@ export class Pool {
       id: String(++this.requestSeq),
       tool,
       args,
-      timeoutMs,
-      enqueuedAt: Date.now(),
       state: 'queued',
       session,
       resolve,

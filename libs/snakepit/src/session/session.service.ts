@@ -147,7 +147,7 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
 
   async deleteState(id: string, key: string): Promise<void> {
     assertKey(key);
-    await this.use(id);
+    await this.touch(id);
     if (!(await this.store.deleteState(id, key))) throw new SessionNotFoundError(id);
   }
 
@@ -169,7 +169,7 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
   /** State as JSON text, for the bridge (Python sends and receives JSON). Counts as use. */
   async getStateJson(id: string, key: string): Promise<{ found: boolean; json?: string }> {
     assertKey(key);
-    await this.use(id);
+    await this.touch(id);
     const state = await this.store.getState(id, key);
     if (!state) throw new SessionNotFoundError(id);
     return state;
@@ -177,14 +177,8 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
 
   async setStateJson(id: string, key: string, json: string): Promise<void> {
     assertKey(key);
-    await this.use(id);
+    await this.touch(id);
     if (!(await this.store.setState(id, key, json))) throw new SessionNotFoundError(id);
-  }
-
-  /** Marks the session used (restarting its TTL) and returns it. */
-  async use(id: string): Promise<SessionInfo> {
-    await this.get(id);
-    return toInfo(await this.live(id, await this.store.touch(id, Date.now())));
   }
 
   /** The worker that served the session last in this pool, if any. */
