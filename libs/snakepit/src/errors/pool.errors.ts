@@ -97,3 +97,23 @@ export class InvalidCallError extends SnakepitError {
     super(`Invalid call: ${problems.join('; ')}.`);
   }
 }
+
+/** Workers of the pool kept dying: more than `restart.maxRestarts` replacements within
+ *  `restart.windowMs`. The pool stopped spawning; calls fail with this error until it recovers. */
+export class PoolFailedError extends SnakepitError {
+  readonly code = 'pool_failed';
+  constructor(
+    readonly pool: string,
+    readonly restarts: number,
+    readonly windowMs: number,
+    readonly cooldownMs: number,
+    readonly lastFailure?: string,
+  ) {
+    super(
+      `Pool "${pool}" has failed: its workers were replaced ${restarts} times within ${windowMs} ms ` +
+        `(restart.maxRestarts), so it stopped restarting them. It tries again in ${cooldownMs} ms ` +
+        `(restart.cooldownMs), or at once on PoolService.restart("${pool}"). Fix the cause first` +
+        (lastFailure ? `; the last failure: ${lastFailure}` : '.'),
+    );
+  }
+}

@@ -11,11 +11,39 @@ export function describeExit(exit: WorkerExit): string {
   return `exited with code ${exit.exitCode}`;
 }
 
+/**
+ * What kind of death it was: `segfault` (SIGSEGV, SIGBUS), `abort` (SIGABRT, e.g. a failed C
+ * assertion), `killed` (SIGKILL: the kernel's OOM killer, or someone's kill -9) or `other`.
+ * Exit codes 128+N, as a shell wrapper reports a signal, count as that signal.
+ */
+export type CrashClassification = 'segfault' | 'abort' | 'killed' | 'other';
+
+const SIGNAL_CLASSES: Record<string, CrashClassification> = {
+  SIGSEGV: 'segfault',
+  SIGBUS: 'segfault',
+  SIGABRT: 'abort',
+  SIGKILL: 'killed',
+};
+const SHELL_SIGNAL_CODES: Record<number, string> = { 139: 'SIGSEGV', 135: 'SIGBUS', 134: 'SIGABRT', 137: 'SIGKILL' };
+
+export function classifyExit(exit: WorkerExit): CrashClassification {
+  const signal = exit.signal ?? (exit.exitCode !== null ? SHELL_SIGNAL_CODES[exit.exitCode] : undefined);
+  return (signal && SIGNAL_CLASSES[signal]) || 'other';
+}
+
+const CLASSIFICATION_HINTS: Record<CrashClassification, string> = {
+  segfault: ' It was a segmentation fault: a native extension crashed.',
+  abort: ' It aborted: a native library failed an assertion or called abort().',
+  killed: ' It was SIGKILLed: the kernel\'s OOM killer (check memory, or set memoryLimitMb) or someone\'s kill -9.',
+  other: '',
+};
+
 /** The Python process running the call died before answering. */
 export class WorkerCrashError extends SnakepitError {
   readonly code = 'worker_crashed';
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;
+  readonly classification: CrashClassification;
 
   constructor(
     readonly workerId: string,
@@ -24,18 +52,50 @@ export class WorkerCrashError extends SnakepitError {
     readonly tool?: string,
     readonly lastOutput: string[] = [],
   ) {
+    const classification = classifyExit(exit);
     super(
       `Python worker ${workerId} (pid ${pid ?? '?'}) ${describeExit(exit)}` +
         (tool ? ` while running "${tool}"` : '') +
-        '. The pool replaces it; retry the call if it is safe to run twice.' +
+        `.${CLASSIFICATION_HINTS[classification]} The pool replaces it; retry the call if it is safe to run twice ` +
+        '(execute(..., { idempotent: true }) does that for you).' +
         (lastOutput.length ? `\nLast output:\n${lastOutput.join('\n')}` : ''),
     );
     this.exitCode = exit.exitCode;
     this.signal = exit.signal;
+    this.classification = classification;
   }
 
   override toJSON(): Record<string, unknown> {
-    return { ...super.toJSON(), workerId: this.workerId, exitCode: this.exitCode, signal: this.signal };
+    return {
+      ...super.toJSON(),
+      workerId: this.workerId,
+      exitCode: this.exitCode,
+      signal: this.signal,
+      classification: this.classification,
+    };
+  }
+}
+
+/** The worker stopped answering heartbeats (a tool holding the GIL, a stopped or wedged
+ *  process), so the pool killed it. Calls it held fail with this error. */
+export class WorkerUnresponsiveError extends SnakepitError {
+  readonly code = 'worker_unresponsive';
+  constructor(
+    readonly workerId: string,
+    readonly pid: number | undefined,
+    readonly missedHeartbeats: number,
+    readonly tool?: string,
+  ) {
+    super(
+      `Python worker ${workerId} (pid ${pid ?? '?'}) stopped answering heartbeats (${missedHeartbeats} missed)` +
+        (tool ? ` while running "${tool}"` : '') +
+        ', so it was killed and replaced. A tool that holds the GIL for long (a C call that never releases it) ' +
+        'starves the worker; release the GIL, split the work, or raise heartbeat.timeoutMs.',
+    );
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), workerId: this.workerId, missedHeartbeats: this.missedHeartbeats };
   }
 }
 

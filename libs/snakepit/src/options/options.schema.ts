@@ -17,6 +17,8 @@ import {
 
 /** Python "package.module:Class" or "package.module.Class". */
 export const ADAPTER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*[:.][A-Za-z_][A-Za-z0-9_]*$/;
+/** It names a directory, so no separators and no dot-files. */
+export const INSTANCE_NAME_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/;
 export const POOL_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const MAX_MESSAGE_BYTES_LIMIT = 2 ** 31 - 1;
 /** The longest delay a Node timer can hold (about 24.8 days); longer ones would fire at once. */
@@ -31,6 +33,34 @@ class QueueOptionsSchema {
 class ShutdownOptionsSchema {
   @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) graceMs?: number;
   @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) killTimeoutMs?: number;
+}
+
+class HeartbeatOptionsSchema {
+  @IsOptional() @IsBoolean() enabled?: boolean;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) intervalMs?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) timeoutMs?: number;
+  @IsOptional() @IsInt() @Min(1) maxMisses?: number;
+}
+
+class RestartOptionsSchema {
+  @IsOptional() @IsInt() @Min(0) maxRestarts?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) windowMs?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) backoffMs?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) maxBackoffMs?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) cooldownMs?: number;
+}
+
+class RecycleOptionsSchema {
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) workerTtlMs?: number;
+  @IsOptional() @IsInt() @Min(1) maxRequestsPerWorker?: number;
+  @IsOptional() @IsInt() @Min(1) memoryLimitMb?: number;
+}
+
+class CrashBarrierOptionsSchema {
+  @IsOptional() @IsBoolean() enabled?: boolean;
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) taintMs?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(100) maxRetries?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) retryBackoffMs?: number;
 }
 
 /** Validation rules of the pool options, shared by the top level and each `pools` entry. */
@@ -52,6 +82,10 @@ class PoolOptionsSchema {
 
   @IsOptional() @IsObject() @ValidateNested() @Type(() => QueueOptionsSchema) queue?: QueueOptionsSchema;
   @IsOptional() @IsIn(['hint', 'strictQueue', 'strictFailFast']) affinity?: string;
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => HeartbeatOptionsSchema) heartbeat?: HeartbeatOptionsSchema;
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => RestartOptionsSchema) restart?: RestartOptionsSchema;
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => RecycleOptionsSchema) recycle?: RecycleOptionsSchema;
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => CrashBarrierOptionsSchema) crashBarrier?: CrashBarrierOptionsSchema;
 }
 
 class SessionOptionsSchema {
@@ -78,4 +112,9 @@ export class ModuleOptionsSchema extends PoolOptionsSchema {
   @IsOptional() @IsBoolean() poolingEnabled?: boolean;
   @IsOptional() @IsObject() @ValidateNested() @Type(() => SessionOptionsSchema) sessions?: SessionOptionsSchema;
   @IsOptional() @IsObject() @ValidateNested() @Type(() => BridgeOptionsSchema) bridge?: BridgeOptionsSchema;
+  @IsOptional()
+  @IsString()
+  @Matches(INSTANCE_NAME_PATTERN, { message: 'instanceName must hold only letters, digits, ".", "_" or "-" (1 to 64, not starting with ".")' })
+  instanceName?: string;
+  @IsOptional() @IsString() @MinLength(1) runtimeDir?: string;
 }

@@ -1,5 +1,5 @@
-import { availableParallelism } from 'node:os';
-import { resolve as resolvePath } from 'node:path';
+import { availableParallelism, tmpdir, userInfo } from 'node:os';
+import { join, resolve as resolvePath } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { SnakepitConfigError } from '../errors';
@@ -24,6 +24,11 @@ export interface PoolConfig {
   cancelGraceMs: number;
   maxMessageBytes: number;
   affinity: AffinityMode;
+  heartbeat: { enabled: boolean; intervalMs: number; timeoutMs: number; maxMisses: number };
+  restart: { maxRestarts: number; windowMs: number; backoffMs: number; maxBackoffMs: number; cooldownMs: number };
+  /** Unset limits are off. */
+  recycle: { workerTtlMs?: number; maxRequestsPerWorker?: number; memoryLimitMb?: number };
+  crashBarrier: { enabled: boolean; taintMs: number; maxRetries: number; retryBackoffMs: number };
 }
 
 export interface ResolvedOptions {
@@ -34,7 +39,13 @@ export interface ResolvedOptions {
   poolingEnabled: boolean;
   sessions: { ttlMs: number; maxSessions: number; sweepIntervalMs: number; store: SessionStore };
   bridge: { transport: 'tcp' | 'unix' };
+  /** The process registry: `<runtimeDir>/<instanceName>/<runId>.json`. */
+  instanceName: string;
+  runtimeDir: string;
 }
+
+/** Option groups of a pool that a `pools` entry merges field by field over the top-level ones. */
+const NESTED_POOL_GROUPS = ['queue', 'heartbeat', 'restart', 'recycle', 'crashBarrier'] as const;
 
 export const DEFAULT_POOL_NAME = 'default';
 
@@ -46,6 +57,9 @@ const POOL_DEFAULTS = {
   queueTimeoutMs: 10_000,
   cancelGraceMs: 1000,
   maxMessageBytes: 64 * 1024 * 1024,
+  heartbeat: { enabled: true, intervalMs: 2000, timeoutMs: 10_000, maxMisses: 3 },
+  restart: { maxRestarts: 10, windowMs: 60_000, backoffMs: 250, maxBackoffMs: 30_000, cooldownMs: 60_000 },
+  crashBarrier: { enabled: true, taintMs: 2000, maxRetries: 2, retryBackoffMs: 50 },
 };
 
 /**
@@ -58,7 +72,7 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
   const options = raw as SnakepitModuleOptions;
 
   const entries: NamedPoolOptions[] = options.pools?.length
-    ? options.pools.map((pool) => ({ ...options, ...pool, queue: { ...options.queue, ...pool.queue } }))
+    ? options.pools.map((pool) => withNestedDefaults(options, pool))
     : [{ ...options, name: DEFAULT_POOL_NAME }];
   problems.push(...crossFieldProblems(options, entries));
   if (problems.length) throw new SnakepitConfigError(problems);
@@ -76,7 +90,21 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
       store: options.sessions?.store ?? new InMemorySessionStore(),
     },
     bridge: { transport: options.bridge?.transport ?? 'tcp' },
+    instanceName: options.instanceName ?? 'default',
+    runtimeDir: resolvePath(options.runtimeDir ?? defaultRuntimeDir()),
   };
+}
+
+function defaultRuntimeDir(): string {
+  const user = process.getuid?.() ?? userInfo().username;
+  return join(tmpdir(), `snakepit-${user}`);
+}
+
+/** A `pools` entry over the top-level options, nested groups merged field by field. */
+function withNestedDefaults(options: SnakepitModuleOptions, pool: NamedPoolOptions): NamedPoolOptions {
+  const merged: Record<string, unknown> = { ...options, ...pool };
+  for (const group of NESTED_POOL_GROUPS) merged[group] = { ...options[group], ...pool[group] };
+  return merged as unknown as NamedPoolOptions;
 }
 
 function validateShape(raw: unknown): string[] {
@@ -109,6 +137,10 @@ function crossFieldProblems(options: SnakepitModuleOptions, entries: NamedPoolOp
     }
     if (seen.has(entry.name)) problems.push(`${where}.name "${entry.name}" is used by another pool`);
     seen.add(entry.name);
+    const restart = { ...POOL_DEFAULTS.restart, ...definedFields(entry.restart) };
+    if (restart.maxBackoffMs < restart.backoffMs) {
+      problems.push(`${where ? `${where}.` : ''}restart.maxBackoffMs (${restart.maxBackoffMs}) must not be less than restart.backoffMs (${restart.backoffMs})`);
+    }
     for (const [key, value] of Object.entries(entry.env ?? {})) {
       if (typeof value !== 'string') problems.push(`${where ? `${where}.` : ''}env.${key} must be a string`);
     }
@@ -132,5 +164,14 @@ function poolConfig(entry: NamedPoolOptions & PoolOptions, env: NodeJS.ProcessEn
     cancelGraceMs: entry.cancelGraceMs ?? POOL_DEFAULTS.cancelGraceMs,
     maxMessageBytes: entry.maxMessageBytes ?? POOL_DEFAULTS.maxMessageBytes,
     affinity: entry.affinity ?? 'hint',
+    heartbeat: { ...POOL_DEFAULTS.heartbeat, ...definedFields(entry.heartbeat) },
+    restart: { ...POOL_DEFAULTS.restart, ...definedFields(entry.restart) },
+    recycle: definedFields(entry.recycle),
+    crashBarrier: { ...POOL_DEFAULTS.crashBarrier, ...definedFields(entry.crashBarrier) },
   };
+}
+
+/** The fields that are set, so that `{ intervalMs: undefined }` keeps the default. */
+function definedFields<T extends object>(group: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(group ?? {}).filter(([, value]) => value !== undefined)) as Partial<T>;
 }

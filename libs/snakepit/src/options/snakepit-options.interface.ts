@@ -32,6 +32,52 @@ export interface PoolOptions {
   maxMessageBytes?: number;
   /** How executeInSession picks a worker; overridable per call. Default "hint". */
   affinity?: AffinityMode;
+  /** The host pings each worker; one that misses `maxMisses` pings in a row is killed and replaced. */
+  heartbeat?: {
+    /** Default true. */
+    enabled?: boolean;
+    /** Time between pings. Default 2000 ms. */
+    intervalMs?: number;
+    /** A ping not answered within this long is a miss. Default 10 000 ms. */
+    timeoutMs?: number;
+    /** Misses in a row that mean the worker is gone. Default 3. */
+    maxMisses?: number;
+  };
+  /** Replacing workers that died: with backoff, and within a budget. */
+  restart?: {
+    /** More replacements than this within `windowMs` put the pool in the `failed` state. Default 10. */
+    maxRestarts?: number;
+    /** Default 60 000 ms. */
+    windowMs?: number;
+    /** Delay before the second replacement within the window; it doubles for each further one
+     *  (with jitter), up to `maxBackoffMs`. The first replacement is immediate. Default 250 ms. */
+    backoffMs?: number;
+    /** Default 30 000 ms. */
+    maxBackoffMs?: number;
+    /** A failed pool tries to start again after this long. Default 60 000 ms. */
+    cooldownMs?: number;
+  };
+  /** Replacing healthy workers before they age: after the call they are running, never during it. */
+  recycle?: {
+    /** Replace a worker this long after it started. Default: never. */
+    workerTtlMs?: number;
+    /** Replace a worker after this many calls. Default: never. */
+    maxRequestsPerWorker?: number;
+    /** Replace a worker whose resident memory (RSS) exceeds this many MiB, checked every
+     *  heartbeat.intervalMs and after each call. Default: never. */
+    memoryLimitMb?: number;
+  };
+  /** What happens after a worker dies in the middle of a call. */
+  crashBarrier?: {
+    /** Default true. When false, no worker is tainted and no call is retried. */
+    enabled?: boolean;
+    /** The replacement of a worker that died mid-call gets no work for this long. Default 2000 ms. */
+    taintMs?: number;
+    /** How often a call marked `{ idempotent: true }` is retried on another worker. Default 2. */
+    maxRetries?: number;
+    /** Delay before the first retry; it doubles for each further one (with jitter). Default 50 ms. */
+    retryBackoffMs?: number;
+  };
 }
 
 /**
@@ -50,6 +96,12 @@ export interface NamedPoolOptions extends Partial<PoolOptions> {
 export interface SnakepitModuleOptions extends Partial<PoolOptions> {
   /** Several pools; the top-level pool options become their defaults. */
   pools?: NamedPoolOptions[];
+  /** Names this application's workers in the process registry: at boot, workers left behind by
+   *  an earlier run of the same instance (after a crash or kill -9 of the host) are killed.
+   *  Applications with different names never touch each other's workers. Default "default". */
+  instanceName?: string;
+  /** Where the process registry lives. Default: "snakepit-<uid>" in the OS temp dir. */
+  runtimeDir?: string;
   shutdown?: {
     /** How long in-flight and queued calls may take to finish at shutdown. Default 5000 ms. */
     graceMs?: number;

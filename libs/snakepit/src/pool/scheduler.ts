@@ -23,6 +23,8 @@ export interface Placement {
 interface WorkerSlot {
   capacity: number;
   inUse: number;
+  /** False while the worker is expected (starting, tainted): strict calls may wait for it. */
+  ready: boolean;
 }
 
 export class Scheduler {
@@ -50,13 +52,8 @@ export class Scheduler {
 
   /** A call arrives, optionally placed on a session's worker. */
   submit(requestId: string, placement?: Placement): SchedulerAction[] {
-    if (placement && placement.mode !== 'hint') {
-      const slot = this.workers.get(placement.workerId);
-      if (!slot) return [{ type: 'reject', requestId, reason: 'worker_unavailable' }];
-      if (placement.mode === 'strictFailFast' && !this.available.has(placement.workerId)) {
-        return [{ type: 'reject', requestId, reason: 'worker_busy' }];
-      }
-    }
+    const refusal = this.placementRefusal(requestId, placement);
+    if (refusal) return [refusal];
     this.queue.set(requestId, placement);
     const actions = this.drain();
     if (this.queue.has(requestId) && this.queue.size > this.maxQueueSize) {
@@ -66,10 +63,39 @@ export class Scheduler {
     return actions;
   }
 
-  /** A worker became ready to take calls. */
-  addWorker(workerId: string, capacity = 1): SchedulerAction[] {
+  /** A call that was already admitted comes back (its worker died and it is retried): it goes
+   *  to the head of the queue, since it arrived before everything waiting there. */
+  resubmit(requestId: string, placement?: Placement): SchedulerAction[] {
+    const refusal = this.placementRefusal(requestId, placement);
+    if (refusal) return [refusal];
+    const rest = [...this.queue];
+    this.queue.clear();
+    this.queue.set(requestId, placement);
+    for (const [id, entry] of rest) this.queue.set(id, entry);
+    return this.drain();
+  }
+
+  private placementRefusal(requestId: string, placement: Placement | undefined): SchedulerAction | undefined {
+    if (!placement || placement.mode === 'hint') return undefined;
+    if (!this.workers.has(placement.workerId)) return { type: 'reject', requestId, reason: 'worker_unavailable' };
+    if (placement.mode === 'strictFailFast' && !this.available.has(placement.workerId)) {
+      return { type: 'reject', requestId, reason: 'worker_busy' };
+    }
+    return undefined;
+  }
+
+  /** A worker is on its way (starting, or tainted for a while): it takes no call yet, but calls
+   *  placed on it strictly wait for it instead of being refused. */
+  expectWorker(workerId: string, capacity = 1): void {
     if (this.workers.has(workerId)) throw new Error(`worker ${workerId} is already scheduled`);
-    this.workers.set(workerId, { capacity, inUse: 0 });
+    this.workers.set(workerId, { capacity, inUse: 0, ready: false });
+  }
+
+  /** A worker became ready to take calls (expected before, or not). */
+  addWorker(workerId: string, capacity = 1): SchedulerAction[] {
+    const expected = this.workers.get(workerId);
+    if (expected?.ready) throw new Error(`worker ${workerId} is already scheduled`);
+    this.workers.set(workerId, { capacity: expected?.capacity ?? capacity, inUse: 0, ready: true });
     this.available.add(workerId);
     return this.drain();
   }
@@ -83,19 +109,26 @@ export class Scheduler {
     return this.drain();
   }
 
-  /** A worker left (died, killed, recycled): it gets no more calls, and calls that
-   *  could only run on it are refused. */
-  removeWorker(workerId: string): SchedulerAction[] {
+  /**
+   * A worker left (died, killed, recycled): it gets no more calls. Calls waiting for it alone
+   * follow its `successor` (an expected or ready worker that takes over its sessions, as when
+   * it is recycled), or are refused when there is none.
+   */
+  removeWorker(workerId: string, successor?: string): SchedulerAction[] {
     this.workers.delete(workerId);
     this.available.delete(workerId);
+    const heir = successor !== undefined && this.workers.has(successor) ? successor : undefined;
     const actions: SchedulerAction[] = [];
     for (const [requestId, placement] of this.queue) {
-      if (placement && placement.mode !== 'hint' && placement.workerId === workerId) {
+      if (!placement || placement.workerId !== workerId) continue;
+      if (heir !== undefined) {
+        this.queue.set(requestId, { ...placement, workerId: heir });
+      } else if (placement.mode !== 'hint') {
         this.queue.delete(requestId);
         actions.push({ type: 'reject', requestId, reason: 'worker_unavailable' });
       }
     }
-    return actions;
+    return heir !== undefined ? [...actions, ...this.drain()] : actions;
   }
 
   /** A waiting call gave up (timeout, abort). Returns whether it was still waiting. */
