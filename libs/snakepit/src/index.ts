@@ -17,5 +17,6 @@ export { SnakepitTool } from './tools/snakepit-tool.decorator';
 export type { HostToolContext, HostToolHandler, HostToolInfo, HostToolOptions } from './tools/host-tool.types';
 export { SnakepitEvents } from './telemetry/snakepit-events';
 export { SnakepitEvent, type SnakepitEventName } from './telemetry/events';
-export type { PythonToolInfo, WorkerInfo, WorkerState } from './pool/worker';
+export type { PythonToolInfo, StopReason, WorkerInfo, WorkerState } from './pool/worker';
+export type { RecycleReason } from './supervision/recycle-policy';
 export * from './errors';

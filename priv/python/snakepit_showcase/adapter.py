@@ -80,6 +80,11 @@ class ShowcaseAdapter(BaseAdapter):
         raise ValueError(f"unknown crash mode {mode!r}; use exit, segfault or abort")
 
     @tool
+    def hold_gil(self, seconds: int = 3600) -> None:
+        """Sleep in C while holding the GIL: the worker cannot answer anything, heartbeats included."""
+        ctypes.PyDLL(None).sleep(int(seconds))  # PyDLL calls keep the GIL
+
+    @tool
     def allocate(self, mb: int) -> Dict[str, Any]:
         """Allocate and hold mb MiB (resident); return the total held."""
         buf = bytearray(mb * MIB)

@@ -117,3 +117,14 @@ export class PoolFailedError extends SnakepitError {
     );
   }
 }
+
+/** No pool has a worker with this id (it may have been replaced already). */
+export class WorkerNotFoundError extends SnakepitError {
+  readonly code = 'worker_not_found';
+  constructor(readonly workerId: string, readonly available: string[]) {
+    super(
+      `No worker "${workerId}" in any pool; it may have been replaced already. ` +
+        `Workers now: ${available.join(', ') || '(none)'} (see PoolService.listWorkers()).`,
+    );
+  }
+}

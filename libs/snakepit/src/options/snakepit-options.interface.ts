@@ -63,8 +63,8 @@ export interface PoolOptions {
     workerTtlMs?: number;
     /** Replace a worker after this many calls. Default: never. */
     maxRequestsPerWorker?: number;
-    /** Replace a worker whose resident memory (RSS) exceeds this many MiB, checked every
-     *  heartbeat.intervalMs and after each call. Default: never. */
+    /** Replace a worker whose resident memory (RSS) exceeds this many MiB, sampled every
+     *  heartbeat.intervalMs. Default: never. */
     memoryLimitMb?: number;
   };
   /** What happens after a worker dies in the middle of a call. */

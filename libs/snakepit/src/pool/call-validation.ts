@@ -14,6 +14,9 @@ export function assertValidCall(tool: unknown, options: ExecuteOptions): void {
   if (affinity !== undefined && !['hint', 'strictQueue', 'strictFailFast'].includes(affinity as string)) {
     problems.push(`affinity must be "hint", "strictQueue" or "strictFailFast" (got ${String(affinity)})`);
   }
+  if (options.idempotent !== undefined && typeof options.idempotent !== 'boolean') {
+    problems.push(`idempotent must be a boolean (got ${String(options.idempotent)})`);
+  }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     problems.push('signal must be an AbortSignal');
   }

@@ -29,6 +29,10 @@ export interface PendingCall {
   workerId?: string;
   /** The session the call belongs to, when made through executeInSession. */
   session?: SessionCall;
+  /** May run again on another worker if its worker dies (crash barrier). */
+  idempotent: boolean;
+  /** Retries so far. */
+  attempts: number;
   /** Set while the call waits in a ready pool's queue (queue.timeoutMs). */
   queueTimer?: NodeJS.Timeout;
   resolve(value: unknown): void;

@@ -1,29 +1,47 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { PoolNotFoundError, PoolingDisabledError } from '../errors';
+import { PoolNotFoundError, PoolingDisabledError, WorkerNotFoundError } from '../errors';
 import { DEFAULT_POOL_NAME, type ResolvedOptions } from '../options/resolve-options';
+import { reapOrphans } from '../process/orphan-reaper';
+import { ProcessRegistry } from '../process/process-registry';
 import { HOST_BRIDGE, SNAKEPIT_CONFIG, type HostBridge } from '../snakepit.constants';
+import { SnakepitEvent } from '../telemetry/events';
+import { SnakepitEvents } from '../telemetry/snakepit-events';
 import { Pool } from './pool';
 
 /**
  * Owns every pool of one Nest application and ties them to its lifecycle: started at init
- * (or on first use, whichever comes first) once the host bridge listens, drained and stopped
- * at shutdown, before the bridge stops.
+ * (or on first use, whichever comes first) once orphans of earlier runs are reaped and the host
+ * bridge listens; drained and stopped at shutdown, before the bridge stops.
  */
 @Injectable()
 export class PoolManager implements OnModuleInit, OnApplicationShutdown {
-  /** Marks this application's workers (it is on their command line). */
+  /** Marks this application's workers (it is on their command line and in their environment). */
   readonly runId = randomUUID();
   private readonly logger = new Logger('Snakepit');
   private readonly pools = new Map<string, Pool>();
+  private readonly registry: ProcessRegistry;
   private started = false;
 
   constructor(
     @Inject(SNAKEPIT_CONFIG) private readonly options: ResolvedOptions,
     @Inject(HOST_BRIDGE) private readonly bridge: HostBridge,
+    private readonly events: SnakepitEvents,
   ) {
+    this.registry = new ProcessRegistry(options.runtimeDir, options.instanceName, this.runId, (error) =>
+      this.logger.warn(
+        `cannot write the process registry in ${options.runtimeDir} (${error.message}): workers left by a ` +
+          'killed host will not be found at the next boot. Make runtimeDir writable.',
+      ),
+    );
     if (options.poolingEnabled) {
-      for (const config of options.pools) this.pools.set(config.name, new Pool(config, this.runId));
+      const context = {
+        runId: this.runId,
+        registry: this.registry,
+        emit: events.emit.bind(events),
+        killTimeoutMs: options.killTimeoutMs,
+      };
+      for (const config of options.pools) this.pools.set(config.name, new Pool(config, context));
     }
   }
 
@@ -35,10 +53,11 @@ export class PoolManager implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     const { shutdownGraceMs, killTimeoutMs } = this.options;
     await Promise.all([...this.pools.values()].map((pool) => pool.close(shutdownGraceMs, killTimeoutMs)));
+    this.registry.close();
     await this.bridge.stop();
   }
 
-  /** Starts the host bridge, then the pools, once. */
+  /** Reaps orphans and starts the host bridge, then the pools, once. */
   ensureStarted(): void {
     if (this.started) return;
     this.started = true;
@@ -47,8 +66,31 @@ export class PoolManager implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     const hostEnv = this.bridge.workerEnv();
+    hostEnv.catch(() => undefined);
+    const prepared = this.reapOrphans().then(() => {
+      this.registry.open();
+      return hostEnv;
+    });
     for (const pool of this.pools.values()) {
-      pool.start(hostEnv).catch(() => undefined); // the failure is logged and kept by pool.ready()
+      pool.start(prepared).catch(() => undefined); // the failure is logged and kept by pool.ready()
+    }
+  }
+
+  /** Kills what earlier runs of this instance left alive when their host died. */
+  private async reapOrphans(): Promise<void> {
+    const { instanceName, killTimeoutMs } = this.options;
+    try {
+      const report = await reapOrphans(this.registry, killTimeoutMs, (file, error) =>
+        this.logger.warn(`removed an unreadable process registry file ${file}: ${error.message}`),
+      );
+      if (report.runs.length === 0) return;
+      this.logger.warn(
+        `instance "${instanceName}": ${report.runs.length} earlier run(s) ended without shutting down; ` +
+          `killed ${report.killed.length} process(es) they left: ${report.killed.join(', ') || 'none'}`,
+      );
+      this.events.emit(SnakepitEvent.OrphansReaped, { instanceName, runs: report.runs, killed: report.killed });
+    } catch (error) {
+      this.logger.warn(`could not look for orphaned workers: ${(error as Error).message}`);
     }
   }
 
@@ -59,6 +101,13 @@ export class PoolManager implements OnModuleInit, OnApplicationShutdown {
     const pool = this.pools.get(name ?? this.defaultPoolName());
     if (!pool) throw new PoolNotFoundError(name ?? DEFAULT_POOL_NAME, this.poolNames());
     return pool;
+  }
+
+  /** The pool that runs this worker. */
+  poolOfWorker(workerId: string): Pool {
+    if (!this.options.poolingEnabled) throw new PoolingDisabledError();
+    for (const pool of this.pools.values()) if (pool.hasWorker(workerId)) return pool;
+    throw new WorkerNotFoundError(workerId, [...this.pools.values()].flatMap((pool) => pool.listWorkers().map((w) => w.id)));
   }
 
   poolNames(): string[] {

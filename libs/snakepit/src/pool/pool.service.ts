@@ -149,6 +149,27 @@ export class PoolService {
     return this.manager.getPool(pool).listWorkers();
   }
 
+  /**
+   * Replaces one worker by a fresh process: a successor starts at once and takes over the calls
+   * waiting for it (and its sessions); the worker finishes its current call, then stops. Resolves
+   * when the successor is ready. Rejects with WorkerNotFoundError for an unknown id.
+   */
+  async recycle(workerId: string): Promise<void> {
+    await this.manager.poolOfWorker(workerId).recycle(workerId);
+  }
+
+  /**
+   * A failed pool (its workers kept dying, or it could not start) starts again now instead of
+   * after restart.cooldownMs; a running pool recycles every worker. Resolves when it is ready.
+   */
+  restart(pool?: string): Promise<void> {
+    try {
+      return this.manager.getPool(pool).restart();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   /** Names of the configured pools. */
   listPools(): string[] {
     return this.manager.poolNames();

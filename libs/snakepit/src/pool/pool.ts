@@ -17,69 +17,94 @@ import {
   ToolKindError,
   WorkerProtocolError,
   WorkerStartError,
-  describeExit,
+  WorkerUnresponsiveError,
+  type PoolFailedError,
 } from '../errors';
 import type { PoolConfig } from '../options/resolve-options';
-import { bridgePaths } from '../python/bridge-paths';
+import { backoffDelay } from '../supervision/backoff';
+import { SnakepitEvent } from '../telemetry/events';
 import type { PendingCall, SessionCall } from './pending-call';
 import type { ExecuteOptions, PoolStats, PoolStatus } from './pool.types';
 import { assertValidCall } from './call-validation';
 import { Scheduler, type RejectReason, type SchedulerAction } from './scheduler';
 import { runStream, stopRunningStream, type StreamPool } from './stream-run';
-import { Worker, type PythonToolInfo, type WorkerInfo } from './worker';
+import type { PythonToolInfo, StopReason, Worker, WorkerInfo } from './worker';
+import { WorkerFleet, type FleetContext, type FleetPort } from './worker-fleet';
 
 /** Room for the request's other fields next to the arguments. */
 const ENVELOPE_BYTES = 4096;
-const RESTART_BACKOFF_MS = { first: 250, max: 30_000 };
+/** The longest wait before retrying an idempotent call. */
+const MAX_RETRY_BACKOFF_MS = 30_000;
 
 type Counters = Pick<
   PoolStats,
-  'requests' | 'succeeded' | 'errors' | 'timeouts' | 'aborted' | 'cancelled' | 'rejected' | 'crashes' | 'restarts'
+  'requests' | 'succeeded' | 'errors' | 'timeouts' | 'aborted' | 'cancelled' | 'rejected' | 'retries'
 >;
+
+/** The worker died under the call (by itself, or killed for missing its heartbeats). */
+function isWorkerDeath(error: Error): error is WorkerCrashError | WorkerUnresponsiveError {
+  return error instanceof WorkerCrashError || error instanceof WorkerUnresponsiveError;
+}
+
+/** A promise with its settle functions, for `ready()`. */
+class Readiness {
+  readonly promise: Promise<void>;
+  resolve!: () => void;
+  reject!: (error: Error) => void;
+  constructor() {
+    this.promise = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.promise.catch(() => undefined);
+  }
+}
 
 /**
  * One named pool: its workers, its queue and the calls in flight. The Scheduler decides;
  * the pool carries the decisions out and keeps the promises it gave callers.
  */
 export class Pool {
-  private readonly workers = new Map<string, Worker>();
   private readonly scheduler: Scheduler;
+  private readonly fleet: WorkerFleet;
   private readonly calls = new Map<string, PendingCall>();
   private readonly logger: Logger;
-  private readonly readyPromise: Promise<void>;
-  private markReady!: () => void;
-  private markFailed!: (error: Error) => void;
+  private readiness = new Readiness();
   private status: PoolStatus = 'starting';
   private tools?: Map<string, PythonToolInfo>;
-  private startError?: SnakepitError;
-  private hostEnv: Record<string, string> = {};
+  /** Why the pool is `failed`: its start error, or PoolFailedError; calls get it until it recovers. */
+  private failure?: SnakepitError;
+  private hostEnv?: Promise<Record<string, string>>;
+  private cooldownTimer?: NodeJS.Timeout;
+  /** Set while a failed pool starts again, so that its readiness is announced as a recovery. */
+  private recovering = false;
   /** What the stream path (stream-run.ts) may do to this pool. */
   private readonly streamPool: StreamPool;
-  private workerSeq = 0;
   private requestSeq = 0;
-  private restartAttempts = 0;
-  private restartTimers = new Set<NodeJS.Timeout>();
   private idleWaiters: Array<() => void> = [];
   private readonly counters: Counters = {
-    requests: 0, succeeded: 0, errors: 0, timeouts: 0, aborted: 0, cancelled: 0, rejected: 0, crashes: 0, restarts: 0,
+    requests: 0, succeeded: 0, errors: 0, timeouts: 0, aborted: 0, cancelled: 0, rejected: 0, retries: 0,
   };
 
-  constructor(readonly config: PoolConfig, private readonly runId: string) {
+  constructor(readonly config: PoolConfig, private readonly context: FleetContext) {
     this.scheduler = new Scheduler(config.queueMaxSize);
+    this.logger = new Logger(`Snakepit:${config.name}`);
+    const port: FleetPort = {
+      expect: (workerId) => this.scheduler.expectWorker(workerId),
+      add: (worker) => this.addWorker(worker),
+      remove: (workerId, successor) => this.apply(this.scheduler.removeWorker(workerId, successor)),
+      busy: (workerId) => this.scheduler.inUse(workerId) > 0,
+      failed: (error) => this.fail(error),
+    };
+    this.fleet = new WorkerFleet(config, context, port);
     this.streamPool = {
       cancelGraceMs: config.cancelGraceMs,
       settle: (call, error, value, cancelled) => this.settle(call, error, value, cancelled),
-      fail: (call, error) => this.settle(call, this.isShuttingDown ? this.closedDuring(call, error) : error),
+      fail: (call, error, retryable) => this.failRunning(call, error, retryable),
       release: (worker) => this.release(worker),
-      retire: (worker) => this.retire(worker),
+      retire: (worker, reason) => this.fleet.retire(worker, reason),
       warn: (message) => this.logger.warn(message),
     };
-    this.logger = new Logger(`Snakepit:${config.name}`);
-    this.readyPromise = new Promise<void>((resolve, reject) => {
-      this.markReady = resolve;
-      this.markFailed = reject;
-    });
-    this.readyPromise.catch(() => undefined);
   }
 
   get name(): string {
@@ -91,31 +116,58 @@ export class Pool {
    * host bridge) is known. Resolves when all are ready.
    */
   async start(hostEnv: Promise<Record<string, string>>): Promise<void> {
+    this.hostEnv = hostEnv;
     try {
-      this.hostEnv = await hostEnv;
-    } catch (error) {
-      this.fail(error as Error);
-      throw error;
-    }
-    const pending = Array.from({ length: this.config.poolSize }, () => () => this.startWorker());
-    const runners = Array.from({ length: Math.min(this.config.startupConcurrency, pending.length) }, async () => {
-      for (let next = pending.shift(); next && this.status === 'starting'; next = pending.shift()) await next();
-    });
-    try {
-      await Promise.all(runners);
+      await this.fleet.startAll(await hostEnv);
     } catch (error) {
       this.fail(error as Error);
       throw error;
     }
     if (this.status !== 'starting') return;
     this.status = 'ready';
-    this.logger.log(`ready: ${this.workers.size} workers of ${this.config.adapter}`);
-    this.markReady();
+    const workers = this.fleet.workers.size;
+    this.logger.log(`${this.recovering ? 'recovered' : 'ready'}: ${workers} workers of ${this.config.adapter}`);
+    this.context.emit(this.recovering ? SnakepitEvent.PoolRecovered : SnakepitEvent.PoolReady, { pool: this.name, workers });
+    this.recovering = false;
+    this.readiness.resolve();
   }
 
-  /** Resolves when the pool can serve; rejects if it failed to start. */
+  /** Resolves when the pool can serve; rejects if it failed (to start, or later). */
   ready(): Promise<void> {
-    return this.readyPromise;
+    return this.readiness.promise;
+  }
+
+  /**
+   * A failed pool starts again now (without waiting for restart.cooldownMs); a running pool
+   * recycles every worker. Resolves when the pool is ready.
+   */
+  async restart(): Promise<void> {
+    if (this.isShuttingDown) throw new PoolClosedError(this.name);
+    if (this.status === 'failed') {
+      clearTimeout(this.cooldownTimer);
+      this.status = 'starting';
+      this.failure = undefined;
+      this.recovering = true;
+      this.readiness = new Readiness();
+      this.logger.log('starting again after its failure');
+      await this.start(this.hostEnv ?? Promise.resolve({}));
+      return;
+    }
+    if (this.status === 'ready') await Promise.all(this.listWorkers().map((info) => this.recycle(info.id)));
+    return this.ready();
+  }
+
+  /** Replaces one worker by a successor (it finishes its current call first). Resolves when
+   *  the successor is ready; false if this pool has no such worker. */
+  async recycle(workerId: string): Promise<boolean> {
+    const worker = this.fleet.find(workerId);
+    if (!worker) return false;
+    await this.fleet.recycle(worker, 'manual');
+    return true;
+  }
+
+  hasWorker(workerId: string): boolean {
+    return this.fleet.find(workerId) !== undefined;
   }
 
   /** Runs `tool` on a worker and resolves with its result. */
@@ -176,12 +228,13 @@ export class Pool {
   }
 
   stats(): PoolStats {
-    const workers = { total: this.workers.size, starting: 0, ready: 0, stopping: 0 };
-    for (const worker of this.workers.values()) {
+    const workers = { total: this.fleet.workers.size, starting: 0, ready: 0, stopping: 0 };
+    for (const worker of this.fleet.workers.values()) {
       if (worker.state === 'starting') workers.starting++;
       else if (worker.state === 'ready') workers.ready++;
       else if (worker.state === 'stopping') workers.stopping++;
     }
+    const { crashes, restarts, recycled, unresponsive } = this.fleet.counters;
     return {
       pool: this.name,
       status: this.status,
@@ -189,11 +242,15 @@ export class Pool {
       busy: this.scheduler.busyWorkers,
       queued: this.scheduler.queued,
       ...this.counters,
+      crashes,
+      unresponsive,
+      restarts,
+      recycled,
     };
   }
 
   listWorkers(): WorkerInfo[] {
-    return [...this.workers.values()].map((worker) => worker.info());
+    return [...this.fleet.workers.values()].map((worker) => worker.info());
   }
 
   /**
@@ -204,18 +261,22 @@ export class Pool {
     if (this.isShuttingDown) return;
     const wasStarting = this.status === 'starting';
     this.status = 'closing';
-    if (wasStarting) this.markFailed(new PoolClosedError(this.name, 'it was closed before it was ready'));
-    for (const timer of this.restartTimers) clearTimeout(timer);
-    this.restartTimers.clear();
+    clearTimeout(this.cooldownTimer);
+    if (wasStarting) this.readiness.reject(new PoolClosedError(this.name, 'it was closed before it was ready'));
     await this.whenIdle(graceMs);
+    this.settleWaiting((call) => new PoolClosedError(this.name, `it shut down before the call to "${call.tool}" reached a worker`));
+    const stopped = await this.fleet.stopAll(killTimeoutMs);
+    this.status = 'closed';
+    this.logger.log(`closed: stopped ${stopped} worker${stopped === 1 ? '' : 's'}`);
+  }
+
+  /** Ends every call that waits for a worker (in the queue, or before a retry). */
+  private settleWaiting(errorFor: (call: PendingCall) => SnakepitError): void {
     for (const requestId of this.scheduler.drainQueue()) {
       const call = this.calls.get(requestId);
-      if (call) this.settle(call, new PoolClosedError(this.name, `it shut down before the call to "${call.tool}" reached a worker`));
+      if (call) this.settle(call, errorFor(call));
     }
-    const stopping = [...this.workers.values()];
-    await Promise.all(stopping.map((worker) => worker.stop(killTimeoutMs)));
-    this.status = 'closed';
-    this.logger.log(`closed: stopped ${stopping.length} worker${stopping.length === 1 ? '' : 's'}`);
+    for (const call of [...this.calls.values()]) if (call.state === 'queued') this.settle(call, errorFor(call));
   }
 
   // ── calls ──────────────────────────────────────────────────────────────
@@ -239,6 +300,8 @@ export class Pool {
       args,
       state: 'queued',
       session,
+      idempotent: options.idempotent ?? false,
+      attempts: 0,
       resolve,
       reject,
       cleanup: [],
@@ -274,7 +337,7 @@ export class Pool {
       if (action.type === 'reject') {
         this.settle(call, this.refusal(call, action.reason));
       } else {
-        this.run(call, this.workers.get(action.workerId)!);
+        this.run(call, this.fleet.find(action.workerId)!);
       }
     }
   }
@@ -311,12 +374,41 @@ export class Pool {
           this.release(worker);
         },
         (error: SnakepitError) => {
-          if (call.state === 'running') this.settle(call, this.isShuttingDown ? this.closedDuring(call, error) : error);
+          const wasRunning = call.state === 'running';
           call.state = 'done';
-          // A crashed worker is replaced when its exit is seen; any other channel failure: replace it now.
-          if (!(error instanceof WorkerCrashError)) this.retire(worker);
+          if (wasRunning) this.failRunning(call, error, true);
+          // A dead worker is replaced when its exit is seen; any other channel failure: replace it now.
+          if (!isWorkerDeath(error)) this.fleet.retire(worker, 'protocol');
         },
       );
+  }
+
+  /** A running call's transport failed: retry it elsewhere if it may be, else fail it. */
+  private failRunning(call: PendingCall, error: SnakepitError, retryable: boolean): void {
+    if (retryable && this.mayRetry(call, error)) return this.retry(call, error);
+    this.settle(call, this.transportFailure(call, error));
+  }
+
+  /** Crash barrier: an idempotent call whose worker died goes back to the head of the queue. */
+  private mayRetry(call: PendingCall, error: SnakepitError): boolean {
+    const barrier = this.config.crashBarrier;
+    return barrier.enabled && call.idempotent && isWorkerDeath(error) && call.attempts < barrier.maxRetries && this.accepting;
+  }
+
+  private retry(call: PendingCall, error: SnakepitError): void {
+    call.attempts++;
+    call.state = 'queued';
+    call.workerId = undefined;
+    this.counters.retries++;
+    const delayMs = backoffDelay(this.config.crashBarrier.retryBackoffMs, call.attempts - 1, MAX_RETRY_BACKOFF_MS);
+    this.logger.warn(`retrying "${call.tool}" (attempt ${call.attempts} of ${this.config.crashBarrier.maxRetries}) in ${delayMs} ms: ${error.message.split('\n')[0]}`);
+    this.context.emit(SnakepitEvent.CallRetried, { pool: this.name, tool: call.tool, attempt: call.attempts, delayMs, code: error.code });
+    const timer = setTimeout(() => {
+      if (call.state !== 'queued' || !this.calls.has(call.id)) return;
+      this.apply(this.scheduler.resubmit(call.id, call.session?.placement));
+      if (this.scheduler.isQueued(call.id)) this.armQueueTimeout(call);
+    }, delayMs);
+    call.cleanup.push(() => clearTimeout(timer));
   }
 
   private settleWithReply(call: PendingCall, worker: Worker, reply: WireExecuteReply): void {
@@ -325,7 +417,7 @@ export class Pool {
       outcome = decodeReply(call.tool, reply, call.session?.sessionId);
     } catch (error) {
       outcome = { ok: false, error: new WorkerProtocolError(worker.id, `its reply to "${call.tool}" is unreadable`, { cause: error }) };
-      this.retire(worker); // a worker that speaks garbage is not trusted with another call
+      this.fleet.retire(worker, 'protocol'); // a worker that speaks garbage is not trusted with another call
     }
     if (outcome.ok) this.settle(call, undefined, outcome.value);
     else this.settle(call, outcome.error);
@@ -339,7 +431,7 @@ export class Pool {
    *  by itself; after that its worker is killed and replaced, so it never stays stuck. */
   private giveUp(call: PendingCall, error: SnakepitError): void {
     if (call.state === 'running' && call.kind === 'stream') {
-      const worker = this.workers.get(call.workerId!);
+      const worker = this.fleet.find(call.workerId!);
       this.settle(call, error);
       if (worker) stopRunningStream(this.streamPool, call, worker);
       return;
@@ -347,7 +439,7 @@ export class Pool {
     if (call.state === 'queued') {
       this.scheduler.withdraw(call.id);
     } else if (call.state === 'running') {
-      const worker = this.workers.get(call.workerId!);
+      const worker = this.fleet.find(call.workerId!);
       this.settle(call, error);
       call.state = 'abandoned';
       if (worker) {
@@ -355,7 +447,7 @@ export class Pool {
         const grace = setTimeout(() => {
           if (call.state !== 'abandoned') return;
           this.logger.warn(`worker ${worker.id} still runs "${call.tool}" after the caller gave up; replacing it`);
-          this.retire(worker);
+          this.fleet.retire(worker, 'stuck');
         }, this.config.cancelGraceMs);
         grace.unref();
       }
@@ -388,14 +480,17 @@ export class Pool {
     }
   }
 
+  /** A call on the worker is over: it takes the next one, unless it is due for recycling. */
   private release(worker: Worker): void {
-    if (worker.state === 'ready' && this.workers.has(worker.id)) this.apply(this.scheduler.release(worker.id));
+    if (worker.state !== 'ready' || !this.fleet.find(worker.id)) return;
+    if (this.fleet.released(worker)) this.apply(this.scheduler.release(worker.id));
   }
 
-  private closedDuring(call: PendingCall, error: SnakepitError): SnakepitError {
-    return error instanceof WorkerCrashError
-      ? new PoolClosedError(this.name, `it shut down before "${call.tool}" finished (shutdown.graceMs)`)
-      : error;
+  /** The error a call whose worker died gets: the shutdown or the pool's failure, when that killed it. */
+  private transportFailure(call: PendingCall, error: SnakepitError): SnakepitError {
+    if (!isWorkerDeath(error)) return error;
+    if (this.isShuttingDown) return new PoolClosedError(this.name, `it shut down before "${call.tool}" finished (shutdown.graceMs)`);
+    return this.failure ?? error;
   }
 
   /** Starting or ready: workers that leave are replaced. */
@@ -409,7 +504,7 @@ export class Pool {
 
   private assertOpen(): void {
     if (this.isShuttingDown) throw new PoolClosedError(this.name);
-    if (this.startError) throw this.startError;
+    if (this.failure) throw this.failure;
   }
 
   private whenIdle(graceMs: number): Promise<void> {
@@ -425,32 +520,8 @@ export class Pool {
 
   // ── workers ────────────────────────────────────────────────────────────
 
-  private async startWorker(): Promise<void> {
-    const id = `${this.name}-${++this.workerSeq}`;
-    const logger = new Logger(`Snakepit:${id}`);
-    const worker = new Worker(id, this.name, {
-      runId: this.runId,
-      executable: this.config.pythonExecutable,
-      adapter: this.config.adapter,
-      pythonPath: [bridgePaths().pythonDir, ...this.config.pythonPath],
-      env: { ...this.config.env, ...this.hostEnv },
-      maxMessageBytes: this.config.maxMessageBytes,
-      startupTimeoutMs: this.config.startupTimeoutMs,
-      onOutput: (line, stream) => this.logOutput(logger, line, stream),
-    });
-    this.workers.set(worker.id, worker);
-    try {
-      await worker.start();
-    } catch (error) {
-      this.workers.delete(worker.id);
-      throw error;
-    }
-    if (!this.accepting) {
-      this.workers.delete(worker.id);
-      worker.kill();
-      return;
-    }
-    void worker.exited.then((exit) => this.onWorkerExit(worker, describeExit(exit)));
+  /** A worker can take calls; the first one tells the pool its tools. */
+  private addWorker(worker: Worker): void {
     if (!this.tools) {
       this.tools = new Map(worker.tools.map((tool) => [tool.name, tool]));
       for (const call of this.calls.values()) if (this.scheduler.isQueued(call.id)) this.armQueueTimeout(call);
@@ -458,67 +529,29 @@ export class Pool {
     this.apply(this.scheduler.addWorker(worker.id));
   }
 
-  /** Kills a worker the pool gives up on; it gets no more calls from now, not from its exit. */
-  private retire(worker: Worker): void {
-    this.apply(this.scheduler.removeWorker(worker.id));
-    worker.kill();
-  }
-
-  private onWorkerExit(worker: Worker, how: string): void {
-    this.apply(this.scheduler.removeWorker(worker.id));
-    this.workers.delete(worker.id);
-    if (!this.accepting) return;
-    if (worker.stopRequested) {
-      this.logger.log(`worker ${worker.id} (pid ${worker.pid}) ${how} after it was stopped; replacing it`);
-    } else {
-      this.counters.crashes++;
-      this.logger.warn(`worker ${worker.id} (pid ${worker.pid}) ${how}; replacing it`);
-    }
-    this.scheduleReplacement(0);
-  }
-
-  private scheduleReplacement(delayMs: number): void {
-    const timer = setTimeout(() => {
-      this.restartTimers.delete(timer);
-      this.startWorker().then(
-        () => {
-          this.counters.restarts++;
-          this.restartAttempts = 0;
-        },
-        (error: Error) => {
-          if (!this.accepting) return;
-          const backoff = Math.min(RESTART_BACKOFF_MS.max, RESTART_BACKOFF_MS.first * 2 ** this.restartAttempts++);
-          this.logger.error(`could not start a replacement worker (retrying in ${backoff} ms): ${error.message}`);
-          this.scheduleReplacement(backoff);
-        },
-      );
-    }, delayMs);
-    this.restartTimers.add(timer);
-  }
-
-  /** The pool could not start: every worker goes, every waiting call and every new one gets the start error. */
-  private fail(error: Error): void {
-    if (this.status !== 'starting') return;
+  /**
+   * The pool cannot serve: it could not start, or its workers keep dying (PoolFailedError). Every
+   * worker goes; waiting calls and new ones get the failure until the pool recovers, by itself
+   * after restart.cooldownMs or at once on restart().
+   */
+  private fail(error: Error | PoolFailedError): void {
+    if (this.status !== 'starting' && this.status !== 'ready') return;
     this.status = 'failed';
-    this.startError = error instanceof SnakepitError ? error : new WorkerStartError(this.name, error.message);
-    this.logger.error(error.message);
-    this.markFailed(this.startError);
-    const refused: string[] = [];
-    for (const worker of this.workers.values()) {
-      refused.push(...this.scheduler.removeWorker(worker.id).map((action) => action.requestId));
-      worker.kill();
-    }
-    for (const requestId of [...refused, ...this.scheduler.drainQueue()]) {
-      const call = this.calls.get(requestId);
-      if (call) this.settle(call, this.startError);
-    }
-  }
-
-  private logOutput(logger: Logger, line: string, stream: string): void {
-    const level = /^\[snakepit_bridge [^\]]*\] (DEBUG|INFO|WARNING|ERROR|CRITICAL) /.exec(line)?.[1];
-    if (level === 'DEBUG') logger.debug(line);
-    else if (level === 'INFO' || (!level && stream === 'stdout')) logger.log(line);
-    else if (level === 'WARNING' || !level) logger.warn(line);
-    else logger.error(line);
+    this.recovering = false;
+    const failure = error instanceof SnakepitError ? error : new WorkerStartError(this.name, error.message);
+    this.failure = failure;
+    this.logger.error(failure.message);
+    this.readiness.reject(failure);
+    this.readiness = new Readiness();
+    this.readiness.reject(failure);
+    this.fleet.killAll();
+    this.settleWaiting(() => failure);
+    this.context.emit(SnakepitEvent.PoolFailed, { pool: this.name, code: failure.code, message: failure.message });
+    const { cooldownMs } = this.config.restart;
+    this.cooldownTimer = setTimeout(() => {
+      this.logger.log(`trying to start again after ${cooldownMs} ms (restart.cooldownMs)`);
+      this.restart().catch(() => undefined); // a new failure is logged and starts a new cool-down
+    }, cooldownMs);
+    this.cooldownTimer.unref();
   }
 }

@@ -8,6 +8,10 @@ export interface ExecuteOptions {
   timeoutMs?: number;
   /** Aborting it cancels the call: a waiting call leaves the queue, a running one frees its worker. */
   signal?: AbortSignal;
+  /** Safe to run twice: if its worker dies during the call (crash, or killed for missing its
+   *  heartbeats), it is retried on another worker, up to crashBarrier.maxRetries times. A stream
+   *  is retried only if it had not sent a chunk yet. Default false. */
+  idempotent?: boolean;
 }
 
 /** Options of PoolService.executeInSession(). */
@@ -40,6 +44,12 @@ export interface PoolStats {
   rejected: number;
   /** Workers that died without being asked to. */
   crashes: number;
-  /** Workers started to replace one that left. */
+  /** Workers killed because they missed their heartbeats. */
+  unresponsive: number;
+  /** Workers started to replace one that died or was killed (recycling not included). */
   restarts: number;
+  /** Healthy workers replaced by a successor (TTL, requests, memory, or by hand). */
+  recycled: number;
+  /** Idempotent calls sent to another worker after theirs died. */
+  retries: number;
 }

@@ -46,6 +46,11 @@ export class Scheduler {
     return busy;
   }
 
+  /** Calls running on the worker now (0 for an unknown worker). */
+  inUse(workerId: string): number {
+    return this.workers.get(workerId)?.inUse ?? 0;
+  }
+
   isQueued(requestId: string): boolean {
     return this.queue.has(requestId);
   }

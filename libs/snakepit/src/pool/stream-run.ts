@@ -1,20 +1,21 @@
 import type * as grpc from '@grpc/grpc-js';
 import { decodeError, decodeValue } from '../bridge/codec';
 import type { WireStreamChunk } from '../bridge/wire';
-import { WorkerCrashError, WorkerProtocolError, type SnakepitError } from '../errors';
+import { WorkerCrashError, WorkerProtocolError, WorkerUnresponsiveError, type SnakepitError } from '../errors';
 import type { ChunkStream, SizedChunk } from './chunk-stream';
 import type { PendingCall } from './pending-call';
-import type { Worker } from './worker';
+import type { StopReason, Worker } from './worker';
 
 /** What a running stream may do to its pool. */
 export interface StreamPool {
   readonly cancelGraceMs: number;
   /** Ends the call for its caller (see Pool.settle). */
   settle(call: PendingCall, error?: Error, value?: unknown, cancelled?: boolean): void;
-  /** Ends the call with a transport failure (a shutdown turns it into PoolClosedError). */
-  fail(call: PendingCall, error: SnakepitError): void;
+  /** Ends the call with a transport failure, or retries it elsewhere when `retryable` and it is
+   *  idempotent (crash barrier). */
+  fail(call: PendingCall, error: SnakepitError, retryable: boolean): void;
   release(worker: Worker): void;
-  retire(worker: Worker): void;
+  retire(worker: Worker, reason: StopReason): void;
   warn(message: string): void;
 }
 
@@ -64,7 +65,7 @@ export function runStream(pool: StreamPool, call: PendingCall, worker: Worker): 
       failed = true;
       pool.settle(call, new WorkerProtocolError(worker.id, `its stream of "${call.tool}" is unreadable`, { cause: error }));
       call.state = 'abandoned';
-      pool.retire(worker); // a worker that speaks garbage is not trusted with another call
+      pool.retire(worker, 'protocol'); // a worker that speaks garbage is not trusted with another call
     }
   });
   // The failure is settled on 'close', after the chunks the host had already read.
@@ -72,33 +73,33 @@ export function runStream(pool: StreamPool, call: PendingCall, worker: Worker): 
   grpcCall.on('error', (error: grpc.ServiceError) => {
     transportError ??= worker.explainFailure(error, call.tool);
   });
-  grpcCall.on('close', () => void endStream(pool, call, worker, chunks, () => held, failed, transportError));
+  grpcCall.on('close', () => void endStream(pool, call, worker, chunks, { held, received: index, failed }, transportError));
 }
 
 /** A stream's gRPC call is over: finish the caller's side and free (or replace) the worker. */
 async function endStream(
-pool: StreamPool,
+  pool: StreamPool,
   call: PendingCall,
   worker: Worker,
   chunks: ChunkStream,
-  held: () => SizedChunk | undefined,
-  failedInPython: boolean,
+  /** The chunk held back, how many chunks came, and whether Python reported an error. */
+  seen: { held?: SizedChunk; received: number; failed: boolean },
   transportError: Promise<SnakepitError> | undefined,
 ): Promise<void> {
   const wasRunning = call.state === 'running';
   call.state = 'done';
   clearTimeout(call.graceTimer);
-  const last = held();
+  const last = seen.held;
   if (transportError) {
     const error = await transportError;
-    if (wasRunning && !failedInPython) {
+    if (wasRunning && !seen.failed) {
       if (last) chunks.push(last);
-      pool.fail(call, error);
+      pool.fail(call, error, seen.received === 0); // a stream that sent nothing yet may run again
     }
-    if (!(error instanceof WorkerCrashError)) pool.retire(worker);
+    if (!(error instanceof WorkerCrashError || error instanceof WorkerUnresponsiveError)) pool.retire(worker, 'protocol');
     return;
   }
-  if (wasRunning && !failedInPython) {
+  if (wasRunning && !seen.failed) {
     if (last) chunks.push(last);
     chunks.end();
     pool.settle(call, undefined);
@@ -120,7 +121,7 @@ export function stopRunningStream(pool: StreamPool, call: PendingCall, worker: W
   call.graceTimer = setTimeout(() => {
     if (call.state !== 'abandoned') return;
     pool.warn(`worker ${worker.id} did not stop the stream of "${call.tool}" in time; replacing it`);
-    pool.retire(worker);
+    pool.retire(worker, 'stuck');
   }, pool.cancelGraceMs);
   call.graceTimer.unref();
 }

@@ -8,11 +8,27 @@ import {
   type WireStreamChunk,
   type WorkerClient,
 } from '../bridge/wire';
-import { WorkerCrashError, WorkerProtocolError, WorkerStartError, type SnakepitError, type WorkerExit } from '../errors';
+import {
+  WorkerCrashError,
+  WorkerProtocolError,
+  WorkerStartError,
+  WorkerUnresponsiveError,
+  type SnakepitError,
+  type WorkerExit,
+} from '../errors';
 import { killGroup, signalGroup, terminate } from '../process/process-killer';
 import { startPythonProcess, type PythonProcess, type PythonProcessSpec } from '../process/python-process';
 
 export type WorkerState = 'starting' | 'ready' | 'stopping' | 'exited';
+
+/**
+ * Why the host stopped a worker (none: it died by itself, a crash).
+ * - `unresponsive`: it missed its heartbeats; `recycle`: it aged (TTL, requests, memory) or was
+ *   recycled by hand; `stuck`: it kept running a call its caller gave up on; `protocol`: its
+ *   replies were unreadable or its channel broke; `shutdown`: the pool closed or failed;
+ *   `unwanted`: it became ready when the pool no longer needed it; `startup`: its start failed.
+ */
+export type StopReason = 'startup' | 'unresponsive' | 'recycle' | 'stuck' | 'protocol' | 'shutdown' | 'unwanted';
 
 /** A Python tool as the worker describes it. */
 export interface PythonToolInfo {
@@ -34,6 +50,10 @@ export interface WorkerInfo {
   requests: number;
   startedAt: string;
   readyAt?: string;
+  /** Resident memory when last sampled (only with recycle.memoryLimitMb). */
+  rssBytes?: number;
+  /** Set once the pool is replacing it. */
+  stopReason?: StopReason;
 }
 
 /** How long to wait for the exit status of a process whose channel broke. */
@@ -53,8 +73,12 @@ export class Worker {
   tools: PythonToolInfo[] = [];
   readonly startedAt = new Date();
   readyAt?: Date;
-  /** The host asked it to stop (recycle, timeout, shutdown), so its exit is no crash. */
-  stopRequested = false;
+  /** Why the host stopped it; unset if it died by itself. */
+  stopReason?: StopReason;
+  /** Heartbeats it missed in a row before it was declared unresponsive. */
+  missedHeartbeats = 0;
+  /** Resident memory when last sampled. */
+  rssBytes?: number;
   /** Resolves as soon as the process has exited, with how it ended. */
   readonly exited: Promise<WorkerExit>;
 
@@ -123,7 +147,7 @@ export class Worker {
       this.state = 'ready';
       this.readyAt = new Date();
     } catch (error) {
-      this.kill();
+      this.kill('startup');
       if (error instanceof WorkerStartError) throw error;
       throw new WorkerStartError(this.id, `the handshake failed: ${(error as Error).message}`, this.lastOutput);
     }
@@ -158,19 +182,27 @@ export class Worker {
     this.unary('Cancel', { requestId }, CANCEL_RPC_TIMEOUT_MS).catch(() => undefined);
   }
 
+  /** Answers once the worker's gRPC server does; rejects after `timeoutMs`. */
+  async ping(timeoutMs: number): Promise<void> {
+    await this.unary('Ping', {}, timeoutMs);
+  }
+
   /** SIGTERM (Python finishes in-flight calls), then SIGKILL after `killTimeoutMs`. */
-  async stop(killTimeoutMs: number): Promise<void> {
-    this.stopRequested = true;
-    if (this.state !== 'exited') this.state = 'stopping';
+  async stop(killTimeoutMs: number, reason: StopReason): Promise<void> {
+    this.markStopping(reason);
     await terminate(this.process.child, killTimeoutMs);
     await this.exited;
   }
 
-  /** SIGKILL at once, for a worker that is stuck or no longer wanted. */
-  kill(): void {
-    this.stopRequested = true;
-    if (this.state !== 'exited') this.state = 'stopping';
+  /** SIGKILL at once, to it and its process group, for a worker that is stuck or not wanted. */
+  kill(reason: StopReason): void {
+    this.markStopping(reason);
     signalGroup(this.process.child, 'SIGKILL');
+  }
+
+  private markStopping(reason: StopReason): void {
+    this.stopReason ??= reason;
+    if (this.state !== 'exited') this.state = 'stopping';
   }
 
   info(): WorkerInfo {
@@ -183,6 +215,8 @@ export class Worker {
       requests: this.requests,
       startedAt: this.startedAt.toISOString(),
       readyAt: this.readyAt?.toISOString(),
+      rssBytes: this.rssBytes,
+      stopReason: this.stopReason,
     };
   }
 
@@ -195,9 +229,11 @@ export class Worker {
     });
   }
 
-  /** What a broken call means: the worker crashed (with its exit), or the channel broke. */
+  /** What a broken call means: the worker crashed (with its exit), was killed for missing its
+   *  heartbeats, or the channel broke. */
   async explainFailure(error: grpc.ServiceError, tool: string): Promise<SnakepitError> {
     const exit = this.exitInfo ?? (await Promise.race([this.exited, delay(EXIT_SETTLE_MS)]));
+    if (this.stopReason === 'unresponsive') return new WorkerUnresponsiveError(this.id, this.pid, this.missedHeartbeats, tool);
     if (exit) return new WorkerCrashError(this.id, this.pid, exit, tool, await this.lastWords());
     return new WorkerProtocolError(this.id, `the call to "${tool}" failed: ${error.details || error.message}`, {
       cause: error,

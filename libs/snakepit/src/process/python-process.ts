@@ -36,12 +36,10 @@ export interface PythonProcess {
   outputClosed: Promise<void>;
 }
 
-/**
- * Starts `python -m snakepit_bridge.server` in its own process group. Its stdin is a pipe the
- * host never writes to: when the host dies, even by SIGKILL, the worker sees EOF and exits.
- */
-export function startPythonProcess(spec: PythonProcessSpec): PythonProcess {
-  const args = [
+/** The worker's command line: the interpreter, then its arguments (the run id among them). */
+export function pythonCommand(spec: PythonProcessSpec): string[] {
+  return [
+    spec.executable,
     '-u',
     '-m',
     'snakepit_bridge.server',
@@ -56,6 +54,14 @@ export function startPythonProcess(spec: PythonProcessSpec): PythonProcess {
     '--max-message-bytes',
     String(spec.maxMessageBytes),
   ];
+}
+
+/**
+ * Starts `python -m snakepit_bridge.server` in its own process group. Its stdin is a pipe the
+ * host never writes to: when the host dies, even by SIGKILL, the worker sees EOF and exits.
+ */
+export function startPythonProcess(spec: PythonProcessSpec): PythonProcess {
+  const [executable, ...args] = pythonCommand(spec);
   const env = {
     ...process.env,
     ...spec.env,
@@ -64,7 +70,7 @@ export function startPythonProcess(spec: PythonProcessSpec): PythonProcess {
     SNAKEPIT_WORKER_ID: spec.workerId,
     SNAKEPIT_RUN_ID: spec.runId,
   };
-  const child = spawn(spec.executable, args, { env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true });
+  const child = spawn(executable, args, { env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true });
   const output = new OutputTail(50, spec.onOutput);
   output.follow(child.stdout!, 'stdout');
   output.follow(child.stderr!, 'stderr');

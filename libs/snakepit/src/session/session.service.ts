@@ -54,6 +54,10 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
     private readonly events: SnakepitEvents,
   ) {
     this.store = options.sessions.store;
+    // A recycled worker's sessions follow its successor (their state lives here, not in Python).
+    events.on(SnakepitEvent.WorkerRecycled, ({ pool, workerId, successorId }) =>
+      this.handOver(pool as string, workerId as string, successorId as string),
+    );
   }
 
   onModuleInit(): void {
@@ -193,6 +197,13 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
     if (byPool.get(pool) === workerId) return;
     byPool.set(pool, workerId);
     this.store.touch(id, Date.now(), { pool, workerId }).catch(() => undefined);
+  }
+
+  /** Sessions bound to `workerId` in `pool` move to `successorId`. */
+  private handOver(pool: string, workerId: string, successorId: string): void {
+    for (const [id, byPool] of this.bindings) {
+      if (byPool.get(pool) === workerId) this.bind(id, pool, successorId);
+    }
   }
 
   /** A call in the session starts; until it ends, the session does not expire. */

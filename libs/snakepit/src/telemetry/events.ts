@@ -1,5 +1,33 @@
-/** Every event the library emits, by name. Listen with `SnakepitEvents.on(name, listener)`. */
+/** Every event the library emits, by name. Listen with `SnakepitEvents.on(name, listener)`.
+ *  Worker and pool events carry `pool`; worker events also `workerId`. */
 export const SnakepitEvent = {
+  /** { pool, workers } — every worker of the pool is ready (at boot, and after a restart). */
+  PoolReady: 'snakepit.pool.ready',
+  /** { pool, code, message } — the pool stopped: it could not start, or its restart budget is spent. */
+  PoolFailed: 'snakepit.pool.failed',
+  /** { pool, workers } — a failed pool is ready again (PoolService.restart() or the cool-down). */
+  PoolRecovered: 'snakepit.pool.recovered',
+  /** { pool, workerId, pid } — the process is started (it is in the process registry). */
+  WorkerSpawned: 'snakepit.worker.spawned',
+  /** { pool, workerId, pid, startupMs } */
+  WorkerReady: 'snakepit.worker.ready',
+  /** { pool, workerId, pid, reason: 'ttl' | 'requests' | 'memory' | 'manual', successorId } */
+  WorkerRecycled: 'snakepit.worker.recycled',
+  /** { pool, workerId, pid, exitCode, signal, classification, inFlight } — it died by itself. */
+  WorkerCrashed: 'snakepit.worker.crashed',
+  /** { pool, workerId, pid, missedHeartbeats } — killed for missing its heartbeats. */
+  WorkerUnresponsive: 'snakepit.worker.unresponsive',
+  /** { pool, workerId, replaces, taintMs } — the replacement of a worker that died mid-call gets no work for taintMs. */
+  WorkerTainted: 'snakepit.worker.tainted',
+  /** { pool, workerId, replaces, delayMs, restartsInWindow } — a replacement for a dead worker is starting. */
+  WorkerRestarted: 'snakepit.worker.restarted',
+  /** { pool, workerId, pid, exitCode, signal, reason } — the process is gone; reason is why the host
+   *  stopped it ('recycle', 'unresponsive', 'stuck', 'protocol', 'shutdown', 'unwanted') or 'crash'. */
+  WorkerTerminated: 'snakepit.worker.terminated',
+  /** { pool, tool, attempt, delayMs, code } — an idempotent call is retried after its worker died. */
+  CallRetried: 'snakepit.call.retried',
+  /** { instanceName, runs, killed } — processes left by earlier runs of this instance were killed at boot. */
+  OrphansReaped: 'snakepit.orphans.reaped',
   /** { sessionId } */
   SessionCreated: 'snakepit.session.created',
   /** { sessionId, idleMs } — removed by the sweep after sessions.ttlMs without use. */

@@ -1,0 +1,300 @@
+import { Logger } from '@nestjs/common';
+import { classifyExit, describeExit, PoolFailedError, type WorkerExit } from '../errors';
+import type { PoolConfig } from '../options/resolve-options';
+import { pythonCommand, type PythonProcessSpec } from '../process/python-process';
+import type { WorkerRegistry } from '../process/process-registry';
+import { bridgePaths } from '../python/bridge-paths';
+import { RestartBudget } from '../supervision/restart-budget';
+import type { RecycleReason } from '../supervision/recycle-policy';
+import { recycleReason } from '../supervision/recycle-policy';
+import { WorkerMonitor } from '../supervision/worker-monitor';
+import { SnakepitEvent, type SnakepitEventName } from '../telemetry/events';
+import { Worker, type StopReason } from './worker';
+
+/** What the fleet tells its pool. */
+export interface FleetPort {
+  /** A worker is on its way: calls placed on it strictly may wait for it. */
+  expect(workerId: string): void;
+  /** It can take calls. */
+  add(worker: Worker): void;
+  /** It takes no more calls; `successor` takes over the calls that wait for it alone. */
+  remove(workerId: string, successor?: string): void;
+  /** Whether the pool had a call running on it. */
+  busy(workerId: string): boolean;
+  /** Workers keep dying: the restart budget is spent. */
+  failed(error: PoolFailedError): void;
+}
+
+export type Emit = (event: SnakepitEventName, payload: Record<string, unknown>) => void;
+
+/** What every pool of an application shares. */
+export interface FleetContext {
+  /** Marks this application's workers. */
+  runId: string;
+  registry: WorkerRegistry;
+  emit: Emit;
+  /** After SIGTERM, how long a worker may take to exit before SIGKILL (shutdown.killTimeoutMs). */
+  killTimeoutMs: number;
+}
+
+interface SpawnPlan {
+  /** The dead worker it replaces. */
+  replaces?: string;
+  /** It gets no work for this long once ready (crash barrier). */
+  taintMs?: number;
+}
+
+/**
+ * The processes of one pool: it starts them, watches them (heartbeats, age, memory), replaces
+ * those that die (with backoff, within the restart budget) or age (recycling), and records each
+ * in the process registry. Which call runs where is the pool's business, not the fleet's.
+ */
+export class WorkerFleet {
+  readonly workers = new Map<string, Worker>();
+  readonly counters = { crashes: 0, restarts: 0, recycled: 0, unresponsive: 0 };
+  private readonly budget: RestartBudget;
+  private readonly monitors = new Map<string, WorkerMonitor>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly logger: Logger;
+  private hostEnv: Record<string, string> = {};
+  private seq = 0;
+  /** While true, workers that leave are replaced. */
+  private accepting = false;
+  private readonly runId: string;
+  private readonly registry: WorkerRegistry;
+  private readonly emit: Emit;
+  private readonly killTimeoutMs: number;
+
+  constructor(
+    private readonly config: PoolConfig,
+    context: FleetContext,
+    private readonly port: FleetPort,
+  ) {
+    this.runId = context.runId;
+    this.registry = context.registry;
+    this.emit = context.emit;
+    this.killTimeoutMs = context.killTimeoutMs;
+    this.budget = new RestartBudget(config.restart);
+    this.logger = new Logger(`Snakepit:${config.name}`);
+  }
+
+  /**
+   * Starts `poolSize` workers, `startupConcurrency` at a time. Rejects with the first failure
+   * (the caller then stops the rest).
+   */
+  async startAll(hostEnv: Record<string, string>): Promise<void> {
+    this.hostEnv = hostEnv;
+    this.accepting = true;
+    this.budget.reset();
+    const pending = Array.from({ length: this.config.poolSize }, () => () => this.bringUp(this.spawn()));
+    let failure: Error | undefined;
+    const runners = Array.from({ length: Math.min(this.config.startupConcurrency, pending.length) }, async () => {
+      for (let next = pending.shift(); next && !failure && this.accepting; next = pending.shift()) {
+        await next().catch((error: Error) => {
+          failure ??= error;
+        });
+      }
+    });
+    await Promise.all(runners);
+    if (failure) throw failure;
+  }
+
+  /** Replaces a healthy worker: a successor starts now and takes over the calls waiting for it;
+   *  the old one finishes its call, if any, then stops. Resolves when the successor is ready. */
+  recycle(worker: Worker, reason: RecycleReason): Promise<void> {
+    if (worker.stopReason || worker.state !== 'ready' || !this.accepting) return Promise.resolve();
+    worker.stopReason = 'recycle';
+    this.monitors.get(worker.id)?.stop();
+    const successor = this.spawn();
+    this.port.remove(worker.id, successor.id);
+    this.counters.recycled++;
+    this.logger.log(`recycling worker ${worker.id} (${reason}); ${successor.id} replaces it`);
+    this.emit(SnakepitEvent.WorkerRecycled, { pool: this.config.name, workerId: worker.id, pid: worker.pid, reason, successorId: successor.id });
+    if (worker.inFlight === 0) void worker.stop(this.killTimeoutMs, 'recycle');
+    return this.bringUp(successor);
+  }
+
+  /**
+   * A call on `worker` is over. Returns whether it may take another: not when it is being
+   * recycled (it stops now if idle) or has just reached a recycling limit.
+   */
+  released(worker: Worker): boolean {
+    if (worker.stopReason === 'recycle') {
+      if (worker.inFlight === 0) void worker.stop(this.killTimeoutMs, 'recycle');
+      return false;
+    }
+    const reason = recycleReason(worker, this.config.recycle, Date.now());
+    if (!reason) return true;
+    void this.recycle(worker, reason).catch(() => undefined); // a failed successor is replaced like any start failure
+    return false;
+  }
+
+  /** Kills a worker the pool gives up on; it gets no more calls from now, not from its exit. */
+  retire(worker: Worker, reason: StopReason): void {
+    this.port.remove(worker.id);
+    worker.kill(reason);
+  }
+
+  /** Stops replacing workers and stops every one: SIGTERM, then SIGKILL after `killTimeoutMs`. */
+  async stopAll(killTimeoutMs: number): Promise<number> {
+    const stopping = this.haltReplacements();
+    await Promise.all(stopping.map((worker) => worker.stop(killTimeoutMs, 'shutdown')));
+    return stopping.length;
+  }
+
+  /** Stops replacing workers and SIGKILLs every one (the pool failed). */
+  killAll(): void {
+    for (const worker of this.haltReplacements()) worker.kill('shutdown');
+  }
+
+  find(workerId: string): Worker | undefined {
+    return this.workers.get(workerId);
+  }
+
+  private haltReplacements(): Worker[] {
+    this.accepting = false;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    for (const monitor of this.monitors.values()) monitor.stop();
+    return [...this.workers.values()];
+  }
+
+  // ── one worker's life ─────────────────────────────────────────────────
+
+  /** Records, then starts, one process; it is expected (not yet schedulable) until bringUp(). */
+  private spawn(): Worker {
+    const id = `${this.config.name}-${++this.seq}`;
+    const logger = new Logger(`Snakepit:${id}`);
+    const spec: PythonProcessSpec = {
+      workerId: id,
+      runId: this.runId,
+      executable: this.config.pythonExecutable,
+      adapter: this.config.adapter,
+      pythonPath: [bridgePaths().pythonDir, ...this.config.pythonPath],
+      env: { ...this.config.env, ...this.hostEnv },
+      maxMessageBytes: this.config.maxMessageBytes,
+      startupTimeoutMs: this.config.startupTimeoutMs,
+      onOutput: (line, stream) => logOutput(logger, line, stream),
+    };
+    this.registry.reserve(id, pythonCommand(spec));
+    const worker = new Worker(id, this.config.name, spec);
+    this.registry.bind(id, worker.pid);
+    this.workers.set(id, worker);
+    this.port.expect(id);
+    void worker.exited.then((exit) => this.onExit(worker, exit));
+    this.emit(SnakepitEvent.WorkerSpawned, { pool: this.config.name, workerId: id, pid: worker.pid });
+    return worker;
+  }
+
+  /** Waits for the worker's handshake, then hands it to the pool (after its taint, if any). */
+  private async bringUp(worker: Worker, plan: SpawnPlan = {}): Promise<void> {
+    await worker.start();
+    if (!this.accepting) {
+      worker.kill('unwanted');
+      return;
+    }
+    this.emit(SnakepitEvent.WorkerReady, {
+      pool: this.config.name,
+      workerId: worker.id,
+      pid: worker.pid,
+      startupMs: worker.readyAt!.getTime() - worker.startedAt.getTime(),
+    });
+    if (WorkerMonitor.wanted(this.config)) {
+      const monitor = new WorkerMonitor(worker, this.config, {
+        unresponsive: (stale, missed) => this.onUnresponsive(stale, missed),
+        due: (aged, reason) => void this.recycle(aged, reason).catch(() => undefined),
+      });
+      this.monitors.set(worker.id, monitor);
+      monitor.start();
+    }
+    if (!plan.taintMs) return this.port.add(worker);
+    this.later(plan.taintMs, () => {
+      if (worker.state === 'ready' && this.workers.has(worker.id)) this.port.add(worker);
+    });
+  }
+
+  private onUnresponsive(worker: Worker, missed: number): void {
+    worker.missedHeartbeats = missed;
+    this.counters.unresponsive++;
+    this.logger.warn(`worker ${worker.id} (pid ${worker.pid}) missed ${missed} heartbeats; killing and replacing it`);
+    this.emit(SnakepitEvent.WorkerUnresponsive, { pool: this.config.name, workerId: worker.id, pid: worker.pid, missedHeartbeats: missed });
+    this.retire(worker, 'unresponsive');
+  }
+
+  private onExit(worker: Worker, exit: WorkerExit): void {
+    const wasBusy = this.port.busy(worker.id);
+    this.monitors.get(worker.id)?.stop();
+    this.monitors.delete(worker.id);
+    this.registry.forget(worker.id);
+    this.workers.delete(worker.id);
+    this.port.remove(worker.id);
+    const reason = worker.stopReason ?? 'crash';
+    const pool = this.config.name;
+    this.emit(SnakepitEvent.WorkerTerminated, { pool, workerId: worker.id, pid: worker.pid, exitCode: exit.exitCode, signal: exit.signal, reason });
+    // A worker that never got ready is the start path's failure to handle; a recycled one has its successor.
+    if (!worker.readyAt || !this.accepting || reason === 'recycle' || reason === 'unwanted' || reason === 'shutdown') return;
+    const crashed = reason === 'crash' || reason === 'unresponsive';
+    if (reason === 'crash') {
+      this.counters.crashes++;
+      this.logger.warn(`worker ${worker.id} (pid ${worker.pid}) ${describeExit(exit)}; replacing it`);
+      this.emit(SnakepitEvent.WorkerCrashed, {
+        pool, workerId: worker.id, pid: worker.pid, exitCode: exit.exitCode, signal: exit.signal,
+        classification: classifyExit(exit), inFlight: wasBusy,
+      });
+    } else if (!crashed) {
+      this.logger.log(`worker ${worker.id} (pid ${worker.pid}) was stopped (${reason}); replacing it`);
+    }
+    const taintMs = crashed && wasBusy && this.config.crashBarrier.enabled ? this.config.crashBarrier.taintMs : 0;
+    this.replace({ replaces: worker.id, taintMs }, crashed ? `${worker.id} ${reason === 'crash' ? describeExit(exit) : 'stopped answering heartbeats'}` : undefined);
+  }
+
+  /**
+   * Starts a replacement. A replacement for a crash counts against the restart budget and waits
+   * its backoff; a spent budget fails the pool. `failure` says what went wrong (crash replacements only).
+   */
+  private replace(plan: SpawnPlan, failure?: string): void {
+    let delayMs = 0;
+    if (failure !== undefined) {
+      const allowed = this.budget.next(Date.now());
+      if (allowed === undefined) return this.giveUp(failure);
+      delayMs = allowed;
+    }
+    this.later(delayMs, () => {
+      if (!this.accepting) return;
+      const worker = this.spawn();
+      this.counters.restarts++;
+      this.emit(SnakepitEvent.WorkerRestarted, {
+        pool: this.config.name, workerId: worker.id, replaces: plan.replaces, delayMs, restartsInWindow: this.budget.used(Date.now()),
+      });
+      if (plan.taintMs) {
+        this.emit(SnakepitEvent.WorkerTainted, { pool: this.config.name, workerId: worker.id, replaces: plan.replaces, taintMs: plan.taintMs });
+      }
+      this.bringUp(worker, plan).catch((error: Error) => {
+        if (!this.accepting) return;
+        this.logger.error(`could not start a replacement worker: ${error.message}`);
+        this.replace({ replaces: plan.replaces }, `a replacement failed to start: ${error.message.split('\n')[0]}`);
+      });
+    });
+  }
+
+  private giveUp(lastFailure: string): void {
+    const { maxRestarts, windowMs, cooldownMs } = this.config.restart;
+    this.port.failed(new PoolFailedError(this.config.name, maxRestarts, windowMs, cooldownMs, lastFailure));
+  }
+
+  private later(delayMs: number, action: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      action();
+    }, delayMs);
+    this.timers.add(timer);
+  }
+}
+
+function logOutput(logger: Logger, line: string, stream: string): void {
+  const level = /^\[snakepit_bridge [^\]]*\] (DEBUG|INFO|WARNING|ERROR|CRITICAL) /.exec(line)?.[1];
+  if (level === 'DEBUG') logger.debug(line);
+  else if (level === 'INFO' || (!level && stream === 'stdout')) logger.log(line);
+  else if (level === 'WARNING' || !level) logger.warn(line);
+  else logger.error(line);
+}
