@@ -41,3 +41,20 @@ export async function eventually(condition: () => boolean | Promise<boolean>, ti
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** Live processes of a run: its workers (run id on the command line) and whatever their tools
+ *  started (the run id in their environment). */
+export function processesOfRun(runId: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || !isAlive(Number(entry))) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      if (cmdline.includes(runId) || environ.includes(`SNAKEPIT_RUN_ID=${runId}`)) pids.push(Number(entry));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return pids;
+}

@@ -3,6 +3,7 @@ import asyncio
 import builtins
 import ctypes
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -70,14 +71,32 @@ class ShowcaseAdapter(BaseAdapter):
 
     @tool
     def crash(self, mode: str = "exit", code: int = 1) -> None:
-        """Kill this worker: mode "exit" (os._exit(code)), "segfault" or "abort"."""
-        if mode == "exit":
-            os._exit(code)
-        if mode == "segfault":
-            ctypes.string_at(0)
-        if mode == "abort":
-            os.abort()
-        raise ValueError(f"unknown crash mode {mode!r}; use exit, segfault or abort")
+        """Kill this worker: mode "exit" (os._exit(code)), "segfault", "abort" or "kill" (SIGKILL)."""
+        _die(mode, code)
+
+    @tool
+    def crash_once(self, marker: str, mode: str = "exit") -> Dict[str, Any]:
+        """Crash (see crash) unless the file marker exists, which it creates: a call that crashes
+        its first worker and succeeds when retried."""
+        if not os.path.exists(marker):
+            open(marker, "w").close()
+            _die(mode, 1)
+        return {"survived": True, "pid": os.getpid()}
+
+    @tool(supports_streaming=True)
+    def crash_once_stream(self, marker: str, n: int = 3) -> Iterator[Dict[str, int]]:
+        """Like crash_once, as a stream that crashes before its first chunk."""
+        if not os.path.exists(marker):
+            open(marker, "w").close()
+            _die("exit", 1)
+        for i in range(n):
+            yield {"i": i}
+
+    @tool
+    def echo_after(self, value: Any, ms: float = 0) -> Any:
+        """Return value after ms milliseconds."""
+        time.sleep(ms / 1000)
+        return value
 
     @tool
     def hold_gil(self, seconds: int = 3600) -> None:
@@ -285,3 +304,15 @@ class ShowcaseAdapter(BaseAdapter):
     def finalized(self, token: str) -> bool:
         """Whether the streaming call given token ran its `finally`."""
         return token in FINALIZED
+
+
+def _die(mode: str, code: int) -> None:
+    if mode == "exit":
+        os._exit(code)
+    if mode == "segfault":
+        ctypes.string_at(0)
+    if mode == "abort":
+        os.abort()
+    if mode == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    raise ValueError(f"unknown crash mode {mode!r}; use exit, segfault, abort or kill")

@@ -100,7 +100,7 @@ export class Pool {
     this.streamPool = {
       cancelGraceMs: config.cancelGraceMs,
       settle: (call, error, value, cancelled) => this.settle(call, error, value, cancelled),
-      fail: (call, error, retryable) => this.failRunning(call, error, retryable),
+      fail: (call, error, worker, retryable) => this.failRunning(call, error, worker, retryable),
       release: (worker) => this.release(worker),
       retire: (worker, reason) => this.fleet.retire(worker, reason),
       warn: (message) => this.logger.warn(message),
@@ -376,7 +376,7 @@ export class Pool {
         (error: SnakepitError) => {
           const wasRunning = call.state === 'running';
           call.state = 'done';
-          if (wasRunning) this.failRunning(call, error, true);
+          if (wasRunning) this.failRunning(call, error, worker, true);
           // A dead worker is replaced when its exit is seen; any other channel failure: replace it now.
           if (!isWorkerDeath(error)) this.fleet.retire(worker, 'protocol');
         },
@@ -384,9 +384,9 @@ export class Pool {
   }
 
   /** A running call's transport failed: retry it elsewhere if it may be, else fail it. */
-  private failRunning(call: PendingCall, error: SnakepitError, retryable: boolean): void {
+  private failRunning(call: PendingCall, error: SnakepitError, worker: Worker, retryable: boolean): void {
     if (retryable && this.mayRetry(call, error)) return this.retry(call, error);
-    this.settle(call, this.transportFailure(call, error));
+    this.settle(call, this.transportFailure(call, error, worker));
   }
 
   /** Crash barrier: an idempotent call whose worker died goes back to the head of the queue. */
@@ -487,8 +487,8 @@ export class Pool {
   }
 
   /** The error a call whose worker died gets: the shutdown or the pool's failure, when that killed it. */
-  private transportFailure(call: PendingCall, error: SnakepitError): SnakepitError {
-    if (!isWorkerDeath(error)) return error;
+  private transportFailure(call: PendingCall, error: SnakepitError, worker: Worker): SnakepitError {
+    if (!isWorkerDeath(error) || worker.stopReason !== 'shutdown') return error;
     if (this.isShuttingDown) return new PoolClosedError(this.name, `it shut down before "${call.tool}" finished (shutdown.graceMs)`);
     return this.failure ?? error;
   }

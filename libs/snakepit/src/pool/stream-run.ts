@@ -13,7 +13,7 @@ export interface StreamPool {
   settle(call: PendingCall, error?: Error, value?: unknown, cancelled?: boolean): void;
   /** Ends the call with a transport failure, or retries it elsewhere when `retryable` and it is
    *  idempotent (crash barrier). */
-  fail(call: PendingCall, error: SnakepitError, retryable: boolean): void;
+  fail(call: PendingCall, error: SnakepitError, worker: Worker, retryable: boolean): void;
   release(worker: Worker): void;
   retire(worker: Worker, reason: StopReason): void;
   warn(message: string): void;
@@ -94,7 +94,7 @@ async function endStream(
     const error = await transportError;
     if (wasRunning && !seen.failed) {
       if (last) chunks.push(last);
-      pool.fail(call, error, seen.received === 0); // a stream that sent nothing yet may run again
+      pool.fail(call, error, worker, seen.received === 0); // a stream that sent nothing yet may run again
     }
     if (!(error instanceof WorkerCrashError || error instanceof WorkerUnresponsiveError)) pool.retire(worker, 'protocol');
     return;

@@ -55,6 +55,8 @@ export class WorkerFleet {
   private readonly budget: RestartBudget;
   private readonly monitors = new Map<string, WorkerMonitor>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Workers that had a call running when the pool retired them (the scheduler forgot them already). */
+  private readonly retiredBusy = new Set<string>();
   private readonly logger: Logger;
   private hostEnv: Record<string, string> = {};
   private seq = 0;
@@ -131,6 +133,7 @@ export class WorkerFleet {
 
   /** Kills a worker the pool gives up on; it gets no more calls from now, not from its exit. */
   retire(worker: Worker, reason: StopReason): void {
+    if (this.port.busy(worker.id)) this.retiredBusy.add(worker.id);
     this.port.remove(worker.id);
     worker.kill(reason);
   }
@@ -222,7 +225,7 @@ export class WorkerFleet {
   }
 
   private onExit(worker: Worker, exit: WorkerExit): void {
-    const wasBusy = this.port.busy(worker.id);
+    const wasBusy = this.port.busy(worker.id) || this.retiredBusy.delete(worker.id);
     this.monitors.get(worker.id)?.stop();
     this.monitors.delete(worker.id);
     this.registry.forget(worker.id);
@@ -230,22 +233,20 @@ export class WorkerFleet {
     this.port.remove(worker.id);
     const reason = worker.stopReason ?? 'crash';
     const pool = this.config.name;
-    this.emit(SnakepitEvent.WorkerTerminated, { pool, workerId: worker.id, pid: worker.pid, exitCode: exit.exitCode, signal: exit.signal, reason });
-    // A worker that never got ready is the start path's failure to handle; a recycled one has its successor.
-    if (!worker.readyAt || !this.accepting || reason === 'recycle' || reason === 'unwanted' || reason === 'shutdown') return;
-    const crashed = reason === 'crash' || reason === 'unresponsive';
+    const facts = { pool, workerId: worker.id, pid: worker.pid, exitCode: exit.exitCode, signal: exit.signal };
     if (reason === 'crash') {
       this.counters.crashes++;
-      this.logger.warn(`worker ${worker.id} (pid ${worker.pid}) ${describeExit(exit)}; replacing it`);
-      this.emit(SnakepitEvent.WorkerCrashed, {
-        pool, workerId: worker.id, pid: worker.pid, exitCode: exit.exitCode, signal: exit.signal,
-        classification: classifyExit(exit), inFlight: wasBusy,
-      });
-    } else if (!crashed) {
-      this.logger.log(`worker ${worker.id} (pid ${worker.pid}) was stopped (${reason}); replacing it`);
+      this.emit(SnakepitEvent.WorkerCrashed, { ...facts, classification: classifyExit(exit), inFlight: wasBusy });
     }
+    this.emit(SnakepitEvent.WorkerTerminated, { ...facts, reason });
+    // A worker that never got ready is the start path's failure to handle; a recycled one has its successor.
+    if (!worker.readyAt || !this.accepting || ['recycle', 'unwanted', 'shutdown'].includes(reason)) return;
+    const crashed = reason === 'crash' || reason === 'unresponsive';
+    if (reason === 'crash') this.logger.warn(`worker ${worker.id} (pid ${worker.pid}) ${describeExit(exit)}; replacing it`);
+    else if (!crashed) this.logger.log(`worker ${worker.id} (pid ${worker.pid}) was stopped (${reason}); replacing it`);
     const taintMs = crashed && wasBusy && this.config.crashBarrier.enabled ? this.config.crashBarrier.taintMs : 0;
-    this.replace({ replaces: worker.id, taintMs }, crashed ? `${worker.id} ${reason === 'crash' ? describeExit(exit) : 'stopped answering heartbeats'}` : undefined);
+    const failure = reason === 'crash' ? `${worker.id} ${describeExit(exit)}` : `${worker.id} stopped answering heartbeats`;
+    this.replace({ replaces: worker.id, taintMs }, crashed ? failure : undefined);
   }
 
   /**
