@@ -154,4 +154,16 @@ describe('sample app over HTTP', () => {
     expect(workers).toHaveLength(2);
     expect(workers[0]).toEqual(expect.objectContaining({ pool: 'default', pid: expect.any(Number), state: expect.any(String) }));
   });
+
+  it('POST /pool/workers/:id/recycle replaces a worker; an unknown one is 404', async () => {
+    const [victim] = (await fetch(`${url}/pool/workers`).then((r) => r.json())) as Array<{ id: string; pid: number }>;
+    expect((await fetch(`${url}/pool/workers/${victim.id}/recycle`, { method: 'POST' })).status).toBe(204);
+    const after = (await fetch(`${url}/pool/workers`).then((r) => r.json())) as Array<{ id: string; state: string }>;
+    expect(after.filter((w) => w.state === 'ready')).toHaveLength(2);
+    expect(after.filter((w) => w.state !== 'stopping').map((w) => w.id)).not.toContain(victim.id);
+    const missing = await fetch(`${url}/pool/workers/nope-1/recycle`, { method: 'POST' });
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as any).error.code).toBe('worker_not_found');
+    expect((await fetch(`${url}/pool/restart`, { method: 'POST' })).status).toBe(204);
+  });
 });

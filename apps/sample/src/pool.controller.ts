@@ -1,4 +1,4 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { PoolService } from '@snakepit/nestjs';
 
 @Controller('pool')
@@ -13,5 +13,19 @@ export class PoolController {
   @Get('workers')
   workers() {
     return this.pool.listPools().flatMap((name) => this.pool.listWorkers(name));
+  }
+
+  /** Replaces one worker; answers once its successor is ready. */
+  @Post('workers/:id/recycle')
+  @HttpCode(204)
+  async recycle(@Param('id') id: string): Promise<void> {
+    await this.pool.recycle(id);
+  }
+
+  /** Starts a failed pool again now, or recycles every worker of a running one. */
+  @Post('restart')
+  @HttpCode(204)
+  async restart(@Query('pool') pool?: string): Promise<void> {
+    await this.pool.restart(pool);
   }
 }

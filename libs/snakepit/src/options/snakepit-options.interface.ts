@@ -59,7 +59,7 @@ export interface PoolOptions {
   };
   /** Replacing healthy workers before they age: after the call they are running, never during it. */
   recycle?: {
-    /** Replace a worker this long after it started. Default: never. */
+    /** Replace a worker this long after it became ready. Default: never. */
     workerTtlMs?: number;
     /** Replace a worker after this many calls. Default: never. */
     maxRequestsPerWorker?: number;

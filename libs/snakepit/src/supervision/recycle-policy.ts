@@ -9,6 +9,8 @@ export interface RecycleLimits {
 
 export interface WorkerAge {
   startedAt: Date;
+  /** Its life counts from here (boot time is not age). */
+  readyAt?: Date;
   /** Calls it has finished. */
   requests: number;
   rssBytes?: number;
@@ -20,6 +22,6 @@ const MIB = 1024 * 1024;
 export function recycleReason(worker: WorkerAge, limits: RecycleLimits, now: number): RecycleReason | undefined {
   if (limits.maxRequestsPerWorker !== undefined && worker.requests >= limits.maxRequestsPerWorker) return 'requests';
   if (limits.memoryLimitMb !== undefined && worker.rssBytes !== undefined && worker.rssBytes > limits.memoryLimitMb * MIB) return 'memory';
-  if (limits.workerTtlMs !== undefined && now - worker.startedAt.getTime() >= limits.workerTtlMs) return 'ttl';
+  if (limits.workerTtlMs !== undefined && now - (worker.readyAt ?? worker.startedAt).getTime() >= limits.workerTtlMs) return 'ttl';
   return undefined;
 }

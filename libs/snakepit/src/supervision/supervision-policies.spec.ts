@@ -48,6 +48,7 @@ describe('recycleReason', () => {
     expect(recycleReason(worker, { workerTtlMs: 500 }, 1_000_500)).toBe('ttl');
     expect(recycleReason(worker, { workerTtlMs: 500 }, 1_000_499)).toBeUndefined();
     expect(recycleReason({ startedAt, requests: 0 }, { memoryLimitMb: 1 }, 0)).toBeUndefined(); // not sampled yet
+    expect(recycleReason({ startedAt, readyAt: new Date(1_000_400), requests: 0 }, { workerTtlMs: 500 }, 1_000_500)).toBeUndefined(); // age counts from ready
   });
 });
 
