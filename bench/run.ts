@@ -15,6 +15,7 @@ import { concurrent, median, sequential, timeMs, type LatencySummary } from './m
 import { rawClient, startPythonShell, startRawServer, stopRawServers } from './peers';
 import { hostToolRoundTrip, sessionMemory } from './sessions-and-host-tools';
 import { slowConsumerMemory, streamThroughput } from './streaming';
+import { reapAtBoot, recoveryAfterKill } from './supervision';
 
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5000);
 const SEQUENTIAL_CALLS = Number(process.env.BENCH_CALLS ?? 5000);
@@ -123,7 +124,7 @@ async function main() {
     `warm-up ${WARMUP} calls; ${SEQUENTIAL_CALLS} sequential calls and ${CONCURRENT_CALLS} calls at ${CONCURRENCY} in flight, ` +
       `each in ${ROUNDS} rounds where the peers take turns; figures are medians over the rounds\n`,
   );
-  const only = process.env.BENCH_ONLY; // latency | throughput | boot | sessions | hosttools | streaming | backpressure
+  const only = process.env.BENCH_ONLY; // latency | throughput | boot | sessions | hosttools | streaming | backpressure | supervision
   const lat = only && only !== 'latency' ? undefined : await latency();
   if (lat) console.log('Sequential tiny call (1 worker)      p50 µs   p99 µs   calls/s   p50 vs raw');
   for (const [name, r] of Object.entries(lat ?? {})) {
@@ -160,9 +161,16 @@ async function main() {
   if (slow) {
     console.log(`\nBack-pressure: ${fmt(slow.mb)} MB read 1 ms per 64 KiB chunk in ${fmt(slow.seconds, 1)} s; host RSS ${fmt(slow.rssStartMb)} MB at the start, ${fmt(slow.rssPeakMb)} MB at most`);
   }
+  const recovery = only && only !== 'supervision' ? undefined : await recoveryAfterKill();
+  const reap = only && only !== 'supervision' ? undefined : await reapAtBoot();
+  if (recovery && reap) {
+    console.log('\nSupervision (medians)                                   baseline ms   pool ms   ratio');
+    console.log(`  SIGKILLed worker → replacement ready (vs raw spawn)  ${fmt(recovery.rawMs).padStart(11)} ${fmt(recovery.replacementMs).padStart(9)}   ${ratio(recovery.replacementMs, recovery.rawMs)}`);
+    console.log(`  boot reaping ${reap.orphans} orphans (vs a clean boot)          ${fmt(reap.cleanMs).padStart(11)} ${fmt(reap.reapingMs).padStart(9)}   ${ratio(reap.reapingMs, reap.cleanMs)}`);
+  }
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ at: new Date().toISOString(), latency: lat, throughput: tput, boot: boots, sessions: memory, hostTools, streams, slow }, null, 2));
+  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ at: new Date().toISOString(), latency: lat, throughput: tput, boot: boots, sessions: memory, hostTools, streams, slow, recovery, reap }, null, 2));
   console.log(`\nfigures written to bench/results/latest.json`);
 }
 

@@ -71,7 +71,7 @@ export function startPythonProcess(spec: PythonProcessSpec): PythonProcess {
     SNAKEPIT_RUN_ID: spec.runId,
   };
   const child = spawn(executable, args, { env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true });
-  const output = new OutputTail(50, spec.onOutput);
+  const output = new OutputTail(100, spec.onOutput);
   output.follow(child.stdout!, 'stdout');
   output.follow(child.stderr!, 'stderr');
   const ready = awaitReady(child, spec, output);
