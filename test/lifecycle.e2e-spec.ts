@@ -67,6 +67,14 @@ describe('lifecycle', () => {
     expect(workersOfRun(app.runId)).toEqual([]);
   });
 
+  it('starts no worker when the app closes before its pools have started', async () => {
+    const app = await bootApp({ poolSize: 2 });
+    await app.close(); // the pools still wait for the orphan reaping and the host bridge
+    expect(await rejectionOf(app.pool.ready())).toBeInstanceOf(PoolClosedError);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(workersOfRun(app.runId)).toEqual([]);
+  });
+
   it('lets in-flight and queued calls finish within the grace period, then refuses new ones', async () => {
     const app = await bootApp({ poolSize: 1, shutdown: { graceMs: 5000 } });
     await app.pool.ready();

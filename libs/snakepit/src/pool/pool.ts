@@ -118,7 +118,9 @@ export class Pool {
   async start(hostEnv: Promise<Record<string, string>>): Promise<void> {
     this.hostEnv = hostEnv;
     try {
-      await this.fleet.startAll(await hostEnv);
+      const env = await hostEnv;
+      if (this.status !== 'starting') return; // closed while the host got ready
+      await this.fleet.startAll(env);
     } catch (error) {
       this.fail(error as Error);
       throw error;
