@@ -29,7 +29,8 @@ async function boot(options: Partial<SnakepitModuleOptions>) {
 
 /** SIGKILL to an idle worker → its replacement ready, against one raw server's spawn → ready. */
 export async function recoveryAfterKill(): Promise<{ rawMs: number; replacementMs: number }> {
-  const { app, pool, events } = await boot({ poolSize: 2, crashBarrier: { taintMs: 0 }, restart: { maxRestarts: 1000 } });
+  // No backoff: this measures the replacement itself, not the restart policy's waiting.
+  const { app, pool, events } = await boot({ poolSize: 2, crashBarrier: { taintMs: 0 }, restart: { maxRestarts: 1000, backoffMs: 0, maxBackoffMs: 0 } });
   const raw: number[] = [];
   const replacement: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {

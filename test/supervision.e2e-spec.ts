@@ -167,6 +167,17 @@ describe('supervision', () => {
       await eventually(() => !isAlive(old.pid!), 5000, 'the old worker to stop');
       expect(await rejectionOf(app.pool.recycle('default-99'))).toBeInstanceOf(WorkerNotFoundError);
     });
+    it('replaces a successor that fails to start, and tells the caller of recycle()', async () => {
+      app = await bootApp({ poolSize: 1, env: { SHOWCASE_FAIL_WORKERS: 'default-2' }, restart: { backoffMs: 10 } });
+      const seen = recordEvents(app);
+      await app.pool.ready();
+      const error = await rejectionOf(app.pool.recycle('default-1'));
+      expect(error).toMatchObject({ code: 'worker_start_failed', workerId: 'default-2' });
+      const readyIds = () => named(seen, SnakepitEvent.WorkerReady).map((e) => e.payload.workerId);
+      await eventually(() => readyIds().includes('default-3'), 10_000, 'a replacement of the successor');
+      expect(named(seen, SnakepitEvent.WorkerRestarted)[0].payload).toMatchObject({ workerId: 'default-3', replaces: 'default-1' });
+      expect(await app.pool.execute('add', { a: 1, b: 2 })).toBe(3);
+    });
   });
 
   describe('crash barrier', () => {

@@ -543,8 +543,8 @@ export class Pool {
     const failure = error instanceof SnakepitError ? error : new WorkerStartError(this.name, error.message);
     this.failure = failure;
     this.logger.error(failure.message);
-    this.readiness.reject(failure);
-    this.readiness = new Readiness();
+    this.readiness.reject(failure); // callers waiting for the start
+    this.readiness = new Readiness(); // later callers, also when the pool had been ready
     this.readiness.reject(failure);
     this.fleet.killAll();
     this.settleWaiting(() => failure);

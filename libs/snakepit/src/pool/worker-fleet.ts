@@ -113,7 +113,10 @@ export class WorkerFleet {
     this.logger.log(`recycling worker ${worker.id} (${reason}); ${successor.id} replaces it`);
     this.emit(SnakepitEvent.WorkerRecycled, { pool: this.config.name, workerId: worker.id, pid: worker.pid, reason, successorId: successor.id });
     if (worker.inFlight === 0) void worker.stop(this.killTimeoutMs, 'recycle');
-    return this.bringUp(successor);
+    return this.bringUp(successor).catch((error: Error) => {
+      if (this.accepting) this.replaceFailedStart(worker.id, error);
+      throw error;
+    });
   }
 
   /**
@@ -127,7 +130,7 @@ export class WorkerFleet {
     }
     const reason = recycleReason(worker, this.config.recycle, Date.now());
     if (!reason) return true;
-    void this.recycle(worker, reason).catch(() => undefined); // a failed successor is replaced like any start failure
+    void this.recycle(worker, reason).catch(() => undefined); // a successor that fails to start is replaced
     return false;
   }
 
@@ -271,11 +274,15 @@ export class WorkerFleet {
         this.emit(SnakepitEvent.WorkerTainted, { pool: this.config.name, workerId: worker.id, replaces: plan.replaces, taintMs: plan.taintMs });
       }
       this.bringUp(worker, plan).catch((error: Error) => {
-        if (!this.accepting) return;
-        this.logger.error(`could not start a replacement worker: ${error.message}`);
-        this.replace({ replaces: plan.replaces }, `a replacement failed to start: ${error.message.split('\n')[0]}`);
+        if (this.accepting) this.replaceFailedStart(plan.replaces, error);
       });
     });
+  }
+
+  /** A replacement or successor could not start: another try, counted against the budget. */
+  private replaceFailedStart(replaces: string | undefined, error: Error): void {
+    this.logger.error(`could not start a replacement worker: ${error.message}`);
+    this.replace({ replaces }, `a replacement failed to start: ${error.message.split('\n')[0]}`);
   }
 
   private giveUp(lastFailure: string): void {
