@@ -1,10 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { SnakepitEvent, SnakepitEvents } from '@snakepit/nestjs';
-import { processStartTime } from '../libs/snakepit/src/process/process-info';
+import { currentPidSpace, processStartTime } from '../libs/snakepit/src/process/process-info';
 import { bootApp, type TestApp } from './support/app';
 import { eventually, isAlive } from './support/processes';
 
@@ -39,17 +39,33 @@ describe('process registry and orphan reaping', () => {
     return child.pid!;
   }
 
+  /** A marked group leader with an unmarked child in its group; resolves with both pids. */
+  async function leaderWithChild(runId: string): Promise<{ leader: number; child: number }> {
+    const code = 'import subprocess, sys, time\nc = subprocess.Popen(["sleep", "600"], env={})\nprint(c.pid, flush=True)\ntime.sleep(600)';
+    const leader = spawn('/usr/bin/python3', ['-c', code, '--run-id', runId], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+    children.push(leader);
+    const line = await new Promise<string>((resolve) => leader.stdout!.once('data', (chunk) => resolve(String(chunk))));
+    return { leader: leader.pid!, child: Number(line.trim()) };
+  }
+
   /** The record a run whose host has died would have left. */
-  function deadRun(instance: string, runId: string, workers: Record<string, number>, hostPid?: number): string {
+  function deadRun(
+    instance: string,
+    runId: string,
+    workers: Record<string, number>,
+    options: { hostPid?: number; startTimes?: Record<string, string>; pidSpace?: object } = {},
+  ): string {
     const exited = spawnSync('true');
-    const host = hostPid === undefined ? { pid: exited.pid, startTime: 'gone' } : { pid: hostPid, startTime: processStartTime(hostPid) };
+    const host = options.hostPid === undefined
+      ? { pid: exited.pid, startTime: 'gone' }
+      : { pid: options.hostPid, startTime: processStartTime(options.hostPid) };
     const record = {
       version: 1,
       instanceName: instance,
       runId,
-      host,
+      host: { ...host, ...currentPidSpace(), ...options.pidSpace },
       workers: Object.fromEntries(
-        Object.entries(workers).map(([id, pid]) => [id, { pid, startTime: processStartTime(pid), command: ['python3'] }]),
+        Object.entries(workers).map(([id, pid]) => [id, { pid, startTime: options.startTimes?.[id] ?? processStartTime(pid), command: ['python3'] }]),
       ),
     };
     mkdirSync(join(runtimeDir, instance), { recursive: true });
@@ -82,7 +98,7 @@ describe('process registry and orphan reaping', () => {
     const otherInstance = sleeper('--run-id', 'dead-run-2');
     const otherFile = deadRun('other', 'dead-run-2', { 'default-1': otherInstance });
     const liveHostWorker = sleeper('--run-id', 'live-run');
-    const liveFile = deadRun('inst', 'live-run', { 'default-1': liveHostWorker }, process.pid);
+    const liveFile = deadRun('inst', 'live-run', { 'default-1': liveHostWorker }, { hostPid: process.pid });
 
     app = await bootApp({ runtimeDir, instanceName: 'inst', poolSize: 1 }, { providers: [ReapListener] });
     await app.pool.ready();
@@ -91,6 +107,42 @@ describe('process registry and orphan reaping', () => {
     expect(existsSync(deadFile)).toBe(false);
     for (const pid of [reusedPid, otherInstance, liveHostWorker]) expect(isAlive(pid)).toBe(true);
     expect(existsSync(otherFile) && existsSync(liveFile)).toBe(true);
+  });
+
+  it('signals a recorded worker\'s process group only if its start time matches the record', async () => {
+    const stale = await leaderWithChild('dead-run-3');
+    const recorded = await leaderWithChild('dead-run-4');
+    deadRun('groups', 'dead-run-3', { 'default-1': stale.leader }, { startTimes: { 'default-1': '1' } });
+    deadRun('groups', 'dead-run-4', { 'default-1': recorded.leader });
+    app = await bootApp({ runtimeDir, instanceName: 'groups', poolSize: 1 });
+    await app.pool.ready();
+    // Both leaders carry their run's marker, so both go; only the verified one takes its group along.
+    expect([stale.leader, recorded.leader].map(isAlive)).toEqual([false, false]);
+    await eventually(() => !isAlive(recorded.child), 2000, 'the verified group to go');
+    expect(isAlive(stale.child)).toBe(true);
+    process.kill(stale.child, 'SIGKILL');
+  });
+
+  it('leaves runs of another pid namespace alone, and drops records of an earlier boot', async () => {
+    const container = sleeper('--run-id', 'ns-run');
+    const nsFile = deadRun('spaces', 'ns-run', { 'default-1': container }, { pidSpace: { pidNamespace: 'pid:[1]' } });
+    const before = sleeper('--run-id', 'boot-run');
+    const bootFile = deadRun('spaces', 'boot-run', { 'default-1': before }, { pidSpace: { bootId: 'another-boot' } });
+    app = await bootApp({ runtimeDir, instanceName: 'spaces', poolSize: 1 });
+    await app.pool.ready();
+    expect([isAlive(container), existsSync(nsFile)]).toEqual([true, true]);
+    expect([isAlive(before), existsSync(bootFile)]).toEqual([true, false]); // nothing of it can be alive, so nothing is killed
+  });
+
+  it('refuses a runtime directory that others can write, and reaps nothing there', async () => {
+    const orphan = sleeper('--run-id', 'dead-run-5');
+    deadRun('shared', 'dead-run-5', { 'default-1': orphan });
+    chmodSync(runtimeDir, 0o777);
+    app = await bootApp({ runtimeDir, instanceName: 'shared', poolSize: 1 });
+    expect(await app.pool.execute('add', { a: 1, b: 1 })).toBe(2); // the pool still serves
+    expect(isAlive(orphan)).toBe(true);
+    expect(existsSync(join(runtimeDir, 'shared', `${app.runId}.json`))).toBe(false);
+    chmodSync(runtimeDir, 0o700);
   });
 
   it('does not grow across restarts: dead runs are dropped, closed runs remove themselves', async () => {

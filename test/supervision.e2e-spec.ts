@@ -5,6 +5,7 @@ import {
   PoolFailedError,
   SessionService,
   SnakepitEvent,
+  SnakepitEvents,
   WorkerCrashError,
   WorkerNotFoundError,
   WorkerUnresponsiveError,
@@ -13,8 +14,8 @@ import { bootApp, rejectionOf, type TestApp } from './support/app';
 import { named, recordEvents } from './support/events';
 import { eventually, isAlive } from './support/processes';
 
-/** Fast supervision for tests: ping every 100 ms, a miss after 300 ms, dead after 2 misses. */
-const QUICK_HEARTBEAT = { intervalMs: 100, timeoutMs: 300, maxMisses: 2 };
+/** Fast supervision for tests: ping every 100 ms, a miss after 1 s, dead after 2 misses. */
+const QUICK_HEARTBEAT = { intervalMs: 100, timeoutMs: 1000, maxMisses: 2 };
 
 describe('supervision', () => {
   let app: TestApp | undefined;
@@ -45,7 +46,7 @@ describe('supervision', () => {
         [SnakepitEvent.WorkerUnresponsive, stuck.id, undefined],
         [SnakepitEvent.WorkerTerminated, stuck.id, 'unresponsive'],
       ]);
-      expect(app.pool.stats()).toMatchObject({ unresponsive: 1, restarts: 1, crashes: 0 });
+      expect(app.pool.stats()).toMatchObject({ unresponsive: 1, crashes: 0 });
     });
 
     it('replaces an idle worker that was stopped (SIGSTOP)', async () => {
@@ -93,6 +94,27 @@ describe('supervision', () => {
       expect(named(seen, SnakepitEvent.PoolRecovered)).toHaveLength(1);
     });
 
+    it('restarted at once from its failure event, it ends with poolSize workers, no more', async () => {
+      app = await bootApp({
+        poolSize: 2,
+        env: { SHOWCASE_START_DELAY_MS: '400' },
+        restart: { maxRestarts: 1, cooldownMs: 600_000 },
+        crashBarrier: { taintMs: 0 },
+      });
+      await app.pool.ready();
+      const events = app.module.get(SnakepitEvents);
+      const restarted = new Promise<void>((resolve, reject) =>
+        events.on(SnakepitEvent.PoolFailed, () => app!.pool.restart().then(resolve, reject)),
+      );
+      // The first crash's replacement is still starting when the second crash fails the pool.
+      await rejectionOf(app.pool.execute('crash'));
+      await rejectionOf(app.pool.execute('crash'));
+      await restarted;
+      await new Promise((resolve) => setTimeout(resolve, 800)); // the old replacement's start has long ended
+      expect(app.pool.listWorkers().map((w) => w.state)).toEqual(['ready', 'ready']);
+      expect(await app.pool.execute('add', { a: 1, b: 1 })).toBe(2);
+    });
+
     it('recovers by itself after restart.cooldownMs', async () => {
       app = await bootApp({ poolSize: 1, restart: { maxRestarts: 0, cooldownMs: 300 } });
       const seen = recordEvents(app);
@@ -125,14 +147,14 @@ describe('supervision', () => {
     it('recycles a worker past workerTtlMs only after the call it runs', async () => {
       app = await bootApp({ poolSize: 1, heartbeat: { intervalMs: 100 }, recycle: { workerTtlMs: 300 } });
       const seen = recordEvents(app);
-      await app.pool.ready();
-      const [first] = app.pool.listWorkers();
-      expect(await app.pool.execute('sleep', { ms: 700 })).toMatchObject({ pid: first.pid });
-      await eventually(() => named(seen, SnakepitEvent.WorkerRecycled).length > 0, 5000, 'a TTL recycle');
-      expect(named(seen, SnakepitEvent.WorkerRecycled)[0].payload).toMatchObject({ workerId: first.id, reason: 'ttl' });
-      const ended = () => named(seen, SnakepitEvent.WorkerTerminated).find((e) => e.payload.workerId === first.id);
-      await eventually(() => ended() !== undefined, 5000, 'the old worker to stop');
+      // Its worker passes the TTL in the middle of the call, which still succeeds.
+      const { pid } = await app.pool.execute<{ pid: number }>('sleep', { ms: 1500 });
+      const ran = named(seen, SnakepitEvent.WorkerSpawned).find((e) => e.payload.pid === pid)!.payload.workerId;
+      const ended = () => named(seen, SnakepitEvent.WorkerTerminated).find((e) => e.payload.workerId === ran);
+      await eventually(() => ended() !== undefined, 5000, 'the worker to stop');
       expect(ended()!.payload).toMatchObject({ reason: 'recycle', signal: null });
+      await eventually(() => named(seen, SnakepitEvent.WorkerRecycled).some((e) => e.payload.workerId === ran), 5000, 'its successor');
+      expect(named(seen, SnakepitEvent.WorkerRecycled).find((e) => e.payload.workerId === ran)!.payload.reason).toBe('ttl');
     });
 
     it('recycles a worker whose resident memory passes memoryLimitMb', async () => {
@@ -152,7 +174,7 @@ describe('supervision', () => {
       await app.pool.ready();
       const sessions = app.module.get(SessionService);
       const { id } = await sessions.create();
-      const busy = app.pool.executeInSession<{ pid: number }>(id, 'sleep', { ms: 300 });
+      const busy = app.pool.executeInSession<{ pid: number }>(id, 'sleep', { ms: 1500 });
       await eventually(() => app!.pool.stats().busy === 1, 5000, 'the session call to run');
       const old = app.pool.listWorkers().find((w) => w.inFlight === 1)!;
       const others = app.pool.listWorkers().filter((w) => w.id !== old.id).map((w) => w.id);
@@ -167,16 +189,22 @@ describe('supervision', () => {
       await eventually(() => !isAlive(old.pid!), 5000, 'the old worker to stop');
       expect(await rejectionOf(app.pool.recycle('default-99'))).toBeInstanceOf(WorkerNotFoundError);
     });
-    it('replaces a successor that fails to start, and tells the caller of recycle()', async () => {
-      app = await bootApp({ poolSize: 1, env: { SHOWCASE_FAIL_WORKERS: 'default-2' }, restart: { backoffMs: 10 } });
+
+    it('replaces a successor that fails to start; the replacement takes over the session', async () => {
+      app = await bootApp({ poolSize: 1, affinity: 'strictQueue', env: { SHOWCASE_FAIL_WORKERS: 'default-2' }, restart: { backoffMs: 10 } });
       const seen = recordEvents(app);
-      await app.pool.ready();
-      const error = await rejectionOf(app.pool.recycle('default-1'));
-      expect(error).toMatchObject({ code: 'worker_start_failed', workerId: 'default-2' });
-      const readyIds = () => named(seen, SnakepitEvent.WorkerReady).map((e) => e.payload.workerId);
-      await eventually(() => readyIds().includes('default-3'), 10_000, 'a replacement of the successor');
+      const { id } = await app.module.get(SessionService).create();
+      await app.pool.executeInSession(id, 'ping'); // binds the session to default-1
+      const recycled = app.pool.recycle('default-1');
+      const waiting = app.pool.executeInSession<number>(id, 'pid'); // waits for default-1's heir
+      expect(await rejectionOf(recycled)).toMatchObject({ code: 'worker_start_failed', workerId: 'default-2' });
+      const ranOn = await waiting;
+      expect(app.pool.listWorkers().find((w) => w.pid === ranOn)?.id).toBe('default-3');
       expect(named(seen, SnakepitEvent.WorkerRestarted)[0].payload).toMatchObject({ workerId: 'default-3', replaces: 'default-1' });
-      expect(await app.pool.execute('add', { a: 1, b: 2 })).toBe(3);
+      expect(named(seen, SnakepitEvent.WorkerRecycled).map((e) => e.payload)).toEqual([
+        expect.objectContaining({ workerId: 'default-1', reason: 'manual', successorId: 'default-3' }),
+      ]);
+      expect(app.module.get(SessionService).workerFor(id, 'default')).toBe('default-3');
     });
   });
 

@@ -93,6 +93,7 @@ export class Pool {
       expect: (workerId) => this.scheduler.expectWorker(workerId),
       add: (worker) => this.addWorker(worker),
       remove: (workerId, successor) => this.apply(this.scheduler.removeWorker(workerId, successor)),
+      suspend: (workerId) => this.scheduler.suspend(workerId),
       busy: (workerId) => this.scheduler.inUse(workerId) > 0,
       failed: (error) => this.fail(error),
     };
@@ -152,8 +153,9 @@ export class Pool {
       this.recovering = true;
       this.readiness = new Readiness();
       this.logger.log('starting again after its failure');
-      await this.start(this.hostEnv ?? Promise.resolve({}));
-      return;
+      // The outcome is the pool's: ready, failed again, or closed meanwhile.
+      await this.start(this.hostEnv ?? Promise.resolve({})).catch(() => undefined);
+      return this.ready();
     }
     if (this.status === 'ready') await Promise.all(this.listWorkers().map((info) => this.recycle(info.id)));
     return this.ready();

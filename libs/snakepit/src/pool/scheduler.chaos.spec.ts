@@ -1,7 +1,7 @@
 /**
  * Chaos (run alone with `npm run test:chaos`): the Scheduler against a model of what it
  * promises, under any sequence of arrivals, workers starting, finishing, dying (their calls
- * retried), being recycled into a successor, and callers giving up.
+ * retried), being suspended and recycled into a successor, and callers giving up.
  */
 import fc from 'fast-check';
 import { Scheduler, type Placement, type SchedulerAction } from './scheduler';
@@ -13,6 +13,7 @@ type Op =
   | { op: 'ready'; pick: number }
   | { op: 'release'; pick: number }
   | { op: 'remove'; pick: number }
+  | { op: 'suspend'; pick: number }
   | { op: 'recycle'; pick: number; heir: number }
   | { op: 'crash'; pick: number }
   | { op: 'withdraw'; pick: number };
@@ -27,6 +28,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('ready' as const), pick: fc.nat() }),
   { arbitrary: fc.record({ op: fc.constant('release' as const), pick: fc.nat() }), weight: 3 },
   fc.record({ op: fc.constant('remove' as const), pick: fc.nat() }),
+  fc.record({ op: fc.constant('suspend' as const), pick: fc.nat() }),
   { arbitrary: fc.record({ op: fc.constant('recycle' as const), pick: fc.nat(), heir: fc.nat() }), weight: 2 },
   fc.record({ op: fc.constant('crash' as const), pick: fc.nat() }),
   fc.record({ op: fc.constant('withdraw' as const), pick: fc.nat() }),
@@ -36,6 +38,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 class Model {
   readonly capacity = new Map<string, number>();
   readonly ready = new Set<string>();
+  /** Being recycled: never ready again. */
+  readonly suspended = new Set<string>();
   readonly running = new Map<string, string[]>();
   readonly waiting: Array<{ id: string; placement?: Placement }> = [];
   readonly placements = new Map<string, Placement | undefined>();
@@ -147,7 +151,7 @@ describe('Scheduler (chaos)', () => {
           } else if (step.op === 'expect') {
             s.expectWorker(m.newWorker(step.capacity, false), step.capacity);
           } else if (step.op === 'ready') {
-            const pending = workers.filter((w) => !m.ready.has(w));
+            const pending = workers.filter((w) => !m.ready.has(w) && !m.suspended.has(w));
             if (!pending.length) continue;
             const id = pending[step.pick % pending.length];
             m.ready.add(id);
@@ -161,6 +165,12 @@ describe('Scheduler (chaos)', () => {
             const w = pick(step.pick);
             for (const id of m.dropWorker(w)) m.finished.add(id); // their callers got the crash error
             m.apply(s.removeWorker(w));
+          } else if (step.op === 'suspend' && workers.length) {
+            // Being recycled: no new call; its running calls go on; strict calls keep waiting for it.
+            const w = pick(step.pick);
+            m.ready.delete(w);
+            m.suspended.add(w);
+            s.suspend(w);
           } else if (step.op === 'recycle' && workers.length > 1) {
             const w = pick(step.pick);
             const heir = workers.filter((x) => x !== w)[step.heir % (workers.length - 1)];

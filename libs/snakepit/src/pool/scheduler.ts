@@ -110,8 +110,18 @@ export class Scheduler {
     const slot = this.workers.get(workerId);
     if (!slot || slot.inUse === 0) return [];
     slot.inUse--;
+    if (!slot.ready) return [];
     this.available.add(workerId);
     return this.drain();
+  }
+
+  /** A worker takes no new call, but calls placed on it strictly keep waiting for it (it is
+   *  being recycled: removeWorker with a successor follows). */
+  suspend(workerId: string): void {
+    const slot = this.workers.get(workerId);
+    if (!slot) return;
+    slot.ready = false;
+    this.available.delete(workerId);
   }
 
   /**

@@ -86,12 +86,14 @@ async function endStream(
   seen: { held?: SizedChunk; received: number; failed: boolean },
   transportError: Promise<SnakepitError> | undefined,
 ): Promise<void> {
+  // Until the failure is explained (it may wait for the exit), the call stays running, so a
+  // timeout, an abort or the consumer leaving still reach it.
+  const error = transportError ? await transportError : undefined;
   const wasRunning = call.state === 'running';
   call.state = 'done';
   clearTimeout(call.graceTimer);
   const last = seen.held;
-  if (transportError) {
-    const error = await transportError;
+  if (error) {
     if (wasRunning && !seen.failed) {
       if (last) chunks.push(last);
       pool.fail(call, error, worker, seen.received === 0); // a stream that sent nothing yet may run again

@@ -19,6 +19,8 @@ export interface FleetPort {
   add(worker: Worker): void;
   /** It takes no more calls; `successor` takes over the calls that wait for it alone. */
   remove(workerId: string, successor?: string): void;
+  /** It takes no new call, but calls placed on it keep waiting (it is being recycled). */
+  suspend(workerId: string): void;
   /** Whether the pool had a call running on it. */
   busy(workerId: string): boolean;
   /** Workers keep dying: the restart budget is spent. */
@@ -42,12 +44,18 @@ interface SpawnPlan {
   replaces?: string;
   /** It gets no work for this long once ready (crash barrier). */
   taintMs?: number;
+  /** The recycled worker it takes over from once ready: its sessions and the calls waiting for it. */
+  heirOf?: { workerId: string; reason: RecycleReason };
 }
 
 /**
  * The processes of one pool: it starts them, watches them (heartbeats, age, memory), replaces
  * those that die (with backoff, within the restart budget) or age (recycling), and records each
  * in the process registry. Which call runs where is the pool's business, not the fleet's.
+ *
+ * Each start of the pool is a generation. Whatever an older generation had under way (a start,
+ * a replacement, a taint) is dropped once the pool stopped or failed, so it can never add
+ * workers to a pool that has started again.
  */
 export class WorkerFleet {
   readonly workers = new Map<string, Worker>();
@@ -57,9 +65,14 @@ export class WorkerFleet {
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Workers that had a call running when the pool retired them (the scheduler forgot them already). */
   private readonly retiredBusy = new Set<string>();
+  /** Recycled workers whose successor is not ready yet, with the promise of its readiness. They
+   *  stay in the scheduler, suspended, so that calls placed on them wait for the successor. */
+  private readonly successions = new Map<string, Promise<void>>();
+  private readonly generationOf = new Map<string, number>();
   private readonly logger: Logger;
   private hostEnv: Record<string, string> = {};
   private seq = 0;
+  private generation = 0;
   /** While true, workers that leave are replaced. */
   private accepting = false;
   private readonly runId: string;
@@ -87,11 +100,12 @@ export class WorkerFleet {
   async startAll(hostEnv: Record<string, string>): Promise<void> {
     this.hostEnv = hostEnv;
     this.accepting = true;
+    const generation = ++this.generation;
     this.budget.reset();
-    const pending = Array.from({ length: this.config.poolSize }, () => () => this.bringUp(this.spawn()));
+    const pending = Array.from({ length: this.config.poolSize }, () => () => this.bringUp(this.spawn(), {}, generation));
     let failure: Error | undefined;
     const runners = Array.from({ length: Math.min(this.config.startupConcurrency, pending.length) }, async () => {
-      for (let next = pending.shift(); next && !failure && this.accepting; next = pending.shift()) {
+      for (let next = pending.shift(); next && !failure && this.live(generation); next = pending.shift()) {
         await next().catch((error: Error) => {
           failure ??= error;
         });
@@ -101,22 +115,30 @@ export class WorkerFleet {
     if (failure) throw failure;
   }
 
-  /** Replaces a healthy worker: a successor starts now and takes over the calls waiting for it;
-   *  the old one finishes its call, if any, then stops. Resolves when the successor is ready. */
+  /**
+   * Replaces a healthy worker: it takes no new call from now, finishes the one it runs, then
+   * stops; a successor starts at once and, once ready, takes over its sessions and the calls
+   * waiting for it. Resolves when the successor is ready; rejects if it could not start (another
+   * one is then started in its place). A worker that is not ready is left alone.
+   */
   recycle(worker: Worker, reason: RecycleReason): Promise<void> {
-    if (worker.stopReason || worker.state !== 'ready' || !this.accepting) return Promise.resolve();
-    worker.stopReason = 'recycle';
-    this.monitors.get(worker.id)?.stop();
+    const pending = this.successions.get(worker.id);
+    if (pending) return pending;
+    if (worker.recycling || worker.stopReason || worker.state !== 'ready' || !this.accepting) return Promise.resolve();
+    worker.recycling = true;
+    this.port.suspend(worker.id);
+    const generation = this.generation;
     const successor = this.spawn();
-    this.port.remove(worker.id, successor.id);
-    this.counters.recycled++;
-    this.logger.log(`recycling worker ${worker.id} (${reason}); ${successor.id} replaces it`);
-    this.emit(SnakepitEvent.WorkerRecycled, { pool: this.config.name, workerId: worker.id, pid: worker.pid, reason, successorId: successor.id });
+    this.logger.log(`recycling worker ${worker.id} (${reason}); ${successor.id} takes over once ready`);
     if (worker.inFlight === 0) void worker.stop(this.killTimeoutMs, 'recycle');
-    return this.bringUp(successor).catch((error: Error) => {
-      if (this.accepting) this.replaceFailedStart(worker.id, error);
+    const plan: SpawnPlan = { heirOf: { workerId: worker.id, reason } };
+    const done = this.bringUp(successor, plan, generation).catch((error: Error) => {
+      if (this.live(generation)) this.replaceFailedStart(plan, error);
       throw error;
     });
+    done.catch(() => undefined);
+    this.successions.set(worker.id, done);
+    return done;
   }
 
   /**
@@ -124,20 +146,22 @@ export class WorkerFleet {
    * recycled (it stops now if idle) or has just reached a recycling limit.
    */
   released(worker: Worker): boolean {
-    if (worker.stopReason === 'recycle') {
+    if (worker.recycling) {
       if (worker.inFlight === 0) void worker.stop(this.killTimeoutMs, 'recycle');
       return false;
     }
     const reason = recycleReason(worker, this.config.recycle, Date.now());
     if (!reason) return true;
-    void this.recycle(worker, reason).catch(() => undefined); // a successor that fails to start is replaced
+    void this.recycle(worker, reason);
     return false;
   }
 
   /** Kills a worker the pool gives up on; it gets no more calls from now, not from its exit. */
   retire(worker: Worker, reason: StopReason): void {
-    if (this.port.busy(worker.id)) this.retiredBusy.add(worker.id);
-    this.port.remove(worker.id);
+    if (!worker.recycling) {
+      if (this.port.busy(worker.id)) this.retiredBusy.add(worker.id);
+      this.port.remove(worker.id);
+    }
     worker.kill(reason);
   }
 
@@ -148,9 +172,12 @@ export class WorkerFleet {
     return stopping.length;
   }
 
-  /** Stops replacing workers and SIGKILLs every one (the pool failed). */
+  /** Stops replacing workers and SIGKILLs every one (the pool failed); none takes a call from now. */
   killAll(): void {
-    for (const worker of this.haltReplacements()) worker.kill('shutdown');
+    for (const worker of this.haltReplacements()) {
+      this.port.remove(worker.id);
+      worker.kill('shutdown');
+    }
   }
 
   find(workerId: string): Worker | undefined {
@@ -159,10 +186,18 @@ export class WorkerFleet {
 
   private haltReplacements(): Worker[] {
     this.accepting = false;
+    this.generation++;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     for (const monitor of this.monitors.values()) monitor.stop();
+    for (const recycled of this.successions.keys()) this.port.remove(recycled);
+    this.successions.clear();
     return [...this.workers.values()];
+  }
+
+  /** Whether work of that generation is still wanted. */
+  private live(generation: number): boolean {
+    return this.accepting && generation === this.generation;
   }
 
   // ── one worker's life ─────────────────────────────────────────────────
@@ -186,6 +221,7 @@ export class WorkerFleet {
     const worker = new Worker(id, this.config.name, spec);
     this.registry.bind(id, worker.pid);
     this.workers.set(id, worker);
+    this.generationOf.set(id, this.generation);
     this.port.expect(id);
     void worker.exited.then((exit) => this.onExit(worker, exit));
     this.emit(SnakepitEvent.WorkerSpawned, { pool: this.config.name, workerId: id, pid: worker.pid });
@@ -193,9 +229,9 @@ export class WorkerFleet {
   }
 
   /** Waits for the worker's handshake, then hands it to the pool (after its taint, if any). */
-  private async bringUp(worker: Worker, plan: SpawnPlan = {}): Promise<void> {
+  private async bringUp(worker: Worker, plan: SpawnPlan, generation: number): Promise<void> {
     await worker.start();
-    if (!this.accepting) {
+    if (!this.live(generation)) {
       worker.kill('unwanted');
       return;
     }
@@ -208,15 +244,24 @@ export class WorkerFleet {
     if (WorkerMonitor.wanted(this.config)) {
       const monitor = new WorkerMonitor(worker, this.config, {
         unresponsive: (stale, missed) => this.onUnresponsive(stale, missed),
-        due: (aged, reason) => void this.recycle(aged, reason).catch(() => undefined),
+        due: (aged, reason) => void this.recycle(aged, reason),
       });
       this.monitors.set(worker.id, monitor);
       monitor.start();
     }
+    if (plan.heirOf) this.takeOver(worker, plan.heirOf);
     if (!plan.taintMs) return this.port.add(worker);
     this.later(plan.taintMs, () => {
-      if (worker.state === 'ready' && this.workers.has(worker.id)) this.port.add(worker);
+      if (this.live(generation) && worker.state === 'ready' && this.workers.has(worker.id)) this.port.add(worker);
     });
+  }
+
+  /** A successor is ready: the recycled worker's waiting calls and sessions move to it. */
+  private takeOver(successor: Worker, from: { workerId: string; reason: RecycleReason }): void {
+    this.successions.delete(from.workerId);
+    this.port.remove(from.workerId, successor.id);
+    this.counters.recycled++;
+    this.emit(SnakepitEvent.WorkerRecycled, { pool: this.config.name, workerId: from.workerId, reason: from.reason, successorId: successor.id });
   }
 
   private onUnresponsive(worker: Worker, missed: number): void {
@@ -229,11 +274,14 @@ export class WorkerFleet {
 
   private onExit(worker: Worker, exit: WorkerExit): void {
     const wasBusy = this.port.busy(worker.id) || this.retiredBusy.delete(worker.id);
+    const generation = this.generationOf.get(worker.id)!;
+    this.generationOf.delete(worker.id);
     this.monitors.get(worker.id)?.stop();
     this.monitors.delete(worker.id);
     this.registry.forget(worker.id);
     this.workers.delete(worker.id);
-    this.port.remove(worker.id);
+    // A recycled worker leaves the scheduler when its successor takes over.
+    if (!this.successions.has(worker.id)) this.port.remove(worker.id);
     const reason = worker.stopReason ?? 'crash';
     const pool = this.config.name;
     const facts = { pool, workerId: worker.id, pid: worker.pid, exitCode: exit.exitCode, signal: exit.signal };
@@ -243,7 +291,7 @@ export class WorkerFleet {
     }
     this.emit(SnakepitEvent.WorkerTerminated, { ...facts, reason });
     // A worker that never got ready is the start path's failure to handle; a recycled one has its successor.
-    if (!worker.readyAt || !this.accepting || ['recycle', 'unwanted', 'shutdown'].includes(reason)) return;
+    if (!worker.readyAt || worker.recycling || !this.live(generation) || ['unwanted', 'shutdown'].includes(reason)) return;
     const crashed = reason === 'crash' || reason === 'unresponsive';
     if (reason === 'crash') this.logger.warn(`worker ${worker.id} (pid ${worker.pid}) ${describeExit(exit)}; replacing it`);
     else if (!crashed) this.logger.log(`worker ${worker.id} (pid ${worker.pid}) was stopped (${reason}); replacing it`);
@@ -263,8 +311,9 @@ export class WorkerFleet {
       if (allowed === undefined) return this.giveUp(failure);
       delayMs = allowed;
     }
+    const generation = this.generation;
     this.later(delayMs, () => {
-      if (!this.accepting) return;
+      if (!this.live(generation)) return;
       const worker = this.spawn();
       this.counters.restarts++;
       this.emit(SnakepitEvent.WorkerRestarted, {
@@ -273,16 +322,21 @@ export class WorkerFleet {
       if (plan.taintMs) {
         this.emit(SnakepitEvent.WorkerTainted, { pool: this.config.name, workerId: worker.id, replaces: plan.replaces, taintMs: plan.taintMs });
       }
-      this.bringUp(worker, plan).catch((error: Error) => {
-        if (this.accepting) this.replaceFailedStart(plan.replaces, error);
+      const started = this.bringUp(worker, plan, generation).catch((error: Error) => {
+        if (this.live(generation)) this.replaceFailedStart(plan, error);
+        throw error;
       });
+      started.catch(() => undefined);
+      if (plan.heirOf) this.successions.set(plan.heirOf.workerId, started);
     });
   }
 
-  /** A replacement or successor could not start: another try, counted against the budget. */
-  private replaceFailedStart(replaces: string | undefined, error: Error): void {
+  /** A replacement or successor could not start: another try, counted against the budget. A
+   *  successor's replacement is the successor now. */
+  private replaceFailedStart(plan: SpawnPlan, error: Error): void {
     this.logger.error(`could not start a replacement worker: ${error.message}`);
-    this.replace({ replaces }, `a replacement failed to start: ${error.message.split('\n')[0]}`);
+    const failure = `a replacement failed to start: ${error.message.split('\n')[0]}`;
+    this.replace({ replaces: plan.replaces ?? plan.heirOf?.workerId, heirOf: plan.heirOf }, failure);
   }
 
   private giveUp(lastFailure: string): void {

@@ -52,7 +52,9 @@ export interface WorkerInfo {
   readyAt?: string;
   /** Resident memory when last sampled (only with recycle.memoryLimitMb). */
   rssBytes?: number;
-  /** Set once the pool is replacing it. */
+  /** Being replaced by a successor (it finishes its call first). */
+  recycling: boolean;
+  /** Set once the pool has stopped it. */
   stopReason?: StopReason;
 }
 
@@ -73,6 +75,8 @@ export class Worker {
   tools: PythonToolInfo[] = [];
   readonly startedAt = new Date();
   readyAt?: Date;
+  /** Being replaced by a successor: it takes no new call and stops once idle. */
+  recycling = false;
   /** Why the host stopped it; unset if it died by itself. */
   stopReason?: StopReason;
   /** Heartbeats it missed in a row before it was declared unresponsive. */
@@ -216,6 +220,7 @@ export class Worker {
       startedAt: this.startedAt.toISOString(),
       readyAt: this.readyAt?.toISOString(),
       rssBytes: this.rssBytes,
+      recycling: this.recycling,
       stopReason: this.stopReason,
     };
   }

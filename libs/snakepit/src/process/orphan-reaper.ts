@@ -1,4 +1,4 @@
-import { allPids, environmentHas, isRunning, processCommandLine, processStartTime } from './process-info';
+import { allPids, currentPidSpace, environmentHas, isRunning, processCommandLine, processStartTime, type PidSpace } from './process-info';
 import type { ProcessRegistry, RunRecord } from './process-registry';
 
 /** What one boot's reaping found. */
@@ -35,19 +35,49 @@ function hostAlive(run: RunRecord): boolean {
   return isRunning(run.host.pid) && processStartTime(run.host.pid) === run.host.startTime;
 }
 
+/** A run recorded in another pid namespace (another container) names pids that mean nothing here. */
+function samePidNamespace(run: RunRecord, here: PidSpace): boolean {
+  return run.host.pidNamespace === undefined || run.host.pidNamespace === here.pidNamespace;
+}
+
+/** A run of an earlier boot of this machine: all its processes are gone. */
+function earlierBoot(run: RunRecord, here: PidSpace): boolean {
+  return run.host.bootId !== undefined && here.bootId !== undefined && run.host.bootId !== here.bootId;
+}
+
+/** A recorded worker that is still the process recorded: its pid alive, with the recorded start
+ *  time and the run's marker. Only such a worker's process group may be signalled. */
+function verifiedLeader(pid: number, startTime: string | undefined, runId: string): boolean {
+  return isRunning(pid) && processStartTime(pid) === startTime && carriesRunMarker(pid, runId);
+}
+
+interface Leftovers {
+  /** Recorded workers, verified: signalled with their process groups. */
+  groups: Array<{ pid: number; startTime?: string; runId: string }>;
+  /** Every other process carrying the run's marker (Linux): signalled one by one. */
+  single: Array<{ pid: number; runId: string }>;
+}
+
 /**
  * The processes an earlier, dead run of the same instance left behind. A recorded worker counts
  * only if its pid is alive with the recorded start time and the run's marker, so a reused pid is
  * never touched; on Linux every process carrying the marker counts too, which finds a worker
  * spawned in the instant before its record was written and the processes its tools started.
  */
-function leftovers(run: RunRecord, pids: number[]): { groups: number[]; single: number[] } {
+function leftovers(run: RunRecord, pids: number[]): Leftovers {
   const groups = Object.values(run.workers)
-    .filter((worker) => worker.pid !== undefined && isRunning(worker.pid))
-    .filter((worker) => processStartTime(worker.pid!) === worker.startTime && carriesRunMarker(worker.pid!, run.runId))
-    .map((worker) => worker.pid!);
-  const single = pids.filter((pid) => pid !== process.pid && !groups.includes(pid) && isRunning(pid) && carriesRunMarker(pid, run.runId));
+    .filter((worker) => worker.pid !== undefined && verifiedLeader(worker.pid, worker.startTime, run.runId))
+    .map((worker) => ({ pid: worker.pid!, startTime: worker.startTime, runId: run.runId }));
+  const single = pids
+    .filter((pid) => pid !== process.pid && !groups.some((g) => g.pid === pid) && isRunning(pid) && carriesRunMarker(pid, run.runId))
+    .map((pid) => ({ pid, runId: run.runId }));
   return { groups, single };
+}
+
+/** Signals what is still the process it was (checked again: a pid may have been reused meanwhile). */
+function send(found: Leftovers, name: NodeJS.Signals): void {
+  for (const group of found.groups) if (verifiedLeader(group.pid, group.startTime, group.runId)) signal(-group.pid, name);
+  for (const one of found.single) if (isRunning(one.pid) && carriesRunMarker(one.pid, one.runId)) signal(one.pid, name);
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {
@@ -61,24 +91,29 @@ function signal(pid: number, name: NodeJS.Signals): void {
 /**
  * Kills what earlier runs of this instance left alive (their host died without shutting down),
  * SIGTERM then SIGKILL after `killTimeoutMs`, each worker with its process group, and drops
- * their records. Runs whose host still lives are another live application: left alone.
+ * their records. Runs whose host still lives are another live application, and runs recorded in
+ * another pid namespace belong to another container: both are left alone. Records of an earlier
+ * boot are dropped, since none of their processes can be alive.
  */
-export async function reapOrphans(registry: ProcessRegistry, killTimeoutMs: number, onUnreadable?: (file: string, error: Error) => void): Promise<ReapReport> {
-  const dead = registry.otherRuns(onUnreadable).filter((run) => !hostAlive(run));
+export async function reapOrphans(
+  registry: ProcessRegistry,
+  killTimeoutMs: number,
+  onUnreadable?: (file: string, error: Error) => void,
+): Promise<ReapReport> {
+  registry.assertPrivate();
+  const here = currentPidSpace();
+  const runs = registry.otherRuns(onUnreadable);
+  for (const run of runs.filter((candidate) => earlierBoot(candidate, here))) registry.removeRun(run.runId);
+  const dead = runs.filter((run) => !earlierBoot(run, here) && samePidNamespace(run, here) && !hostAlive(run));
   if (dead.length === 0) return { runs: [], killed: [] };
   const pids = allPids();
   const found = dead.map((run) => leftovers(run, pids));
-  const groups = found.flatMap((entry) => entry.groups);
-  const single = found.flatMap((entry) => entry.single);
-  const killed = [...groups, ...single];
-  const send = (name: NodeJS.Signals) => {
-    for (const pid of groups) signal(-pid, name);
-    for (const pid of single) signal(pid, name);
-  };
+  const all: Leftovers = { groups: found.flatMap((f) => f.groups), single: found.flatMap((f) => f.single) };
+  const killed = [...all.groups, ...all.single].map((entry) => entry.pid);
   if (killed.length) {
-    send('SIGTERM');
+    send(all, 'SIGTERM');
     if (!(await allGone(killed, killTimeoutMs))) {
-      send('SIGKILL');
+      send(all, 'SIGKILL');
       await allGone(killed, SIGKILL_SETTLE_MS);
     }
   }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 /**
@@ -90,4 +90,26 @@ export async function residentBytes(pid: number): Promise<number | undefined> {
   }
   const kib = ps(pid, 'rss');
   return kib === undefined ? undefined : Number(kib) * 1024;
+}
+
+/** What makes pids comparable: the same boot of the same machine, seen from the same pid
+ *  namespace. A record made under another one says nothing about the pids here. */
+export interface PidSpace {
+  bootId?: string;
+  pidNamespace?: string;
+}
+
+export function currentPidSpace(): PidSpace {
+  if (!HAS_PROC) return {};
+  const read = (what: () => string) => {
+    try {
+      return what().trim();
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    bootId: read(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8')),
+    pidNamespace: read(() => readlinkSync('/proc/self/ns/pid')),
+  };
 }

@@ -1,6 +1,6 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { processStartTime } from './process-info';
+import { currentPidSpace, processStartTime, type PidSpace } from './process-info';
 
 /** One worker as recorded: before it is spawned (no pid yet), then with its pid and start time. */
 export interface WorkerRecord {
@@ -14,7 +14,7 @@ export interface RunRecord {
   version: 1;
   instanceName: string;
   runId: string;
-  host: { pid: number; startTime?: string };
+  host: { pid: number; startTime?: string } & PidSpace;
   workers: Record<string, WorkerRecord>;
 }
 
@@ -29,6 +29,8 @@ export interface WorkerRegistry {
 }
 
 const RECORD_SUFFIX = '.json';
+/** A run id names a file: nothing that could leave the directory. */
+const SAFE_RUN_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const TEMP_SUFFIX = '.tmp';
 /** A temp file this old belongs to a write that will never finish. */
 const STALE_TEMP_MS = 60_000;
@@ -44,6 +46,7 @@ export class ProcessRegistry implements WorkerRegistry {
   readonly dir: string;
   private readonly record: RunRecord;
   private opened = false;
+  private closed = false;
   private writeFailed = false;
 
   /** `onWriteError` hears of the first failed write (a full disk, a read-only runtime dir):
@@ -59,7 +62,7 @@ export class ProcessRegistry implements WorkerRegistry {
       version: 1,
       instanceName,
       runId,
-      host: { pid: process.pid, startTime: processStartTime(process.pid) },
+      host: { pid: process.pid, startTime: processStartTime(process.pid), ...currentPidSpace() },
       workers: {},
     };
   }
@@ -70,14 +73,31 @@ export class ProcessRegistry implements WorkerRegistry {
 
   /** Creates the directory (private to this user) and this run's record. */
   open(): void {
+    if (this.closed) return; // the app shut down while it booted
     try {
-      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      this.assertPrivate();
     } catch (error) {
       this.reportWriteError(error as Error);
       return;
     }
     this.opened = true;
     this.write();
+  }
+
+  /**
+   * Creates the runtime and instance directories if needed (mode 0700), and refuses ones that
+   * are links, or that another user owns or can write: records planted there could name live
+   * processes as orphans.
+   */
+  assertPrivate(): void {
+    for (const dir of [join(this.dir, '..'), this.dir]) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const stat = lstatSync(dir);
+      const uid = process.getuid?.();
+      if (!stat.isDirectory() || (uid !== undefined && stat.uid !== uid) || (stat.mode & 0o022) !== 0) {
+        throw new Error(`${dir} must be a directory of this user that no one else can write (set runtimeDir to another path)`);
+      }
+    }
   }
 
   reserve(workerId: string, command: string[]): void {
@@ -102,6 +122,7 @@ export class ProcessRegistry implements WorkerRegistry {
   /** Clean shutdown: nothing of this run is left to find. */
   close(): void {
     this.opened = false;
+    this.closed = true;
     rmSync(this.file, { force: true });
   }
 
@@ -117,8 +138,11 @@ export class ProcessRegistry implements WorkerRegistry {
       if (!name.endsWith(RECORD_SUFFIX) || name === `${this.runId}${RECORD_SUFFIX}`) continue;
       try {
         const parsed = JSON.parse(readFileSync(path, 'utf8')) as RunRecord;
-        if (parsed?.version !== 1 || typeof parsed.runId !== 'string' || typeof parsed.workers !== 'object') {
+        if (parsed?.version !== 1 || typeof parsed.workers !== 'object' || typeof parsed.host?.pid !== 'number') {
           throw new Error('not a run record');
+        }
+        if (`${parsed.runId}${RECORD_SUFFIX}` !== name || !SAFE_RUN_ID.test(parsed.runId)) {
+          throw new Error('its run id does not match its file name');
         }
         runs.push(parsed);
       } catch (error) {
@@ -132,7 +156,7 @@ export class ProcessRegistry implements WorkerRegistry {
 
   /** Drops the record of a run whose processes are gone. */
   removeRun(runId: string): void {
-    rmSync(join(this.dir, `${runId}${RECORD_SUFFIX}`), { force: true });
+    if (SAFE_RUN_ID.test(runId)) rmSync(join(this.dir, `${runId}${RECORD_SUFFIX}`), { force: true });
   }
 
   private entries(): string[] {

@@ -11,7 +11,7 @@ export const SnakepitEvent = {
   WorkerSpawned: 'snakepit.worker.spawned',
   /** { pool, workerId, pid, startupMs } */
   WorkerReady: 'snakepit.worker.ready',
-  /** { pool, workerId, pid, reason: 'ttl' | 'requests' | 'memory' | 'manual', successorId } */
+  /** { pool, workerId, reason: 'ttl' | 'requests' | 'memory' | 'manual', successorId } — the successor is ready and has taken over. */
   WorkerRecycled: 'snakepit.worker.recycled',
   /** { pool, workerId, pid, exitCode, signal, classification, inFlight } — it died by itself. */
   WorkerCrashed: 'snakepit.worker.crashed',
