@@ -15,7 +15,10 @@ const swc = [
 const common = {
   transform: { '^.+\\.(t|j|mj)s$': swc },
   transformIgnorePatterns: ['/node_modules/(?!(@nestjs)/)'],
-  moduleNameMapper: { '^@snakepit/nestjs$': '<rootDir>/libs/snakepit/src' },
+  moduleNameMapper: {
+    '^@snakepit/nestjs$': '<rootDir>/libs/snakepit/src',
+    '^@snakepit/nestjs/(.*)$': '<rootDir>/libs/snakepit/src/$1',
+  },
   testEnvironment: 'node',
 };
 

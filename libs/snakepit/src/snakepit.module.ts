@@ -7,6 +7,7 @@ import { PoolService } from './pool/pool.service';
 import { SessionService } from './session/session.service';
 import { SNAKEPIT_CONFIG, SNAKEPIT_OPTIONS, HOST_BRIDGE } from './snakepit.constants';
 import { ConfigurableSnakepitModule } from './snakepit.module-definition';
+import { EventEmitterBridge } from './telemetry/event-emitter-bridge';
 import { SnakepitEvents } from './telemetry/snakepit-events';
 import { SnakepitToolExplorer } from './tools/snakepit-tool.explorer';
 import { ToolRegistryService } from './tools/tool-registry.service';
@@ -24,6 +25,7 @@ import { ToolRegistryService } from './tools/tool-registry.service';
     // Validates the options (one SnakepitConfigError naming every bad field) and fills in defaults.
     { provide: SNAKEPIT_CONFIG, useFactory: resolveOptions, inject: [SNAKEPIT_OPTIONS] },
     SnakepitEvents,
+    EventEmitterBridge,
     SessionService,
     ToolRegistryService,
     SnakepitToolExplorer,

@@ -33,6 +33,9 @@ export interface PendingCall {
   idempotent: boolean;
   /** Retries so far. */
   attempts: number;
+  /** performance.now() when the pool accepted it, and when a worker last took it. */
+  arrivedAt: number;
+  dispatchedAt?: number;
   /** Set while the call waits in a ready pool's queue (queue.timeoutMs). */
   queueTimer?: NodeJS.Timeout;
   resolve(value: unknown): void;

@@ -170,6 +170,11 @@ export class PoolService {
     }
   }
 
+  /** How many workers the pool runs when it is whole. */
+  poolSize(pool?: string): number {
+    return this.manager.getPool(pool).config.poolSize;
+  }
+
   /** Names of the configured pools. */
   listPools(): string[] {
     return this.manager.poolNames();

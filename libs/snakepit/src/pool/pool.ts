@@ -22,6 +22,7 @@ import {
 } from '../errors';
 import type { PoolConfig } from '../options/resolve-options';
 import { backoffDelay } from '../supervision/backoff';
+import { CallMetrics } from '../telemetry/call-metrics';
 import { SnakepitEvent } from '../telemetry/events';
 import type { PendingCall, SessionCall } from './pending-call';
 import type { ExecuteOptions, PoolStats, PoolStatus } from './pool.types';
@@ -35,6 +36,7 @@ import { WorkerFleet, type FleetContext, type FleetPort } from './worker-fleet';
 const ENVELOPE_BYTES = 4096;
 /** The longest wait before retrying an idempotent call. */
 const MAX_RETRY_BACKOFF_MS = 30_000;
+const SATURATION_EVENT_EVERY_MS = 1000;
 
 type Counters = Pick<
   PoolStats,
@@ -81,6 +83,8 @@ export class Pool {
   /** What the stream path (stream-run.ts) may do to this pool. */
   private readonly streamPool: StreamPool;
   private requestSeq = 0;
+  private saturatedAt = 0;
+  private readonly metrics = new CallMetrics();
   private idleWaiters: Array<() => void> = [];
   private readonly counters: Counters = {
     requests: 0, succeeded: 0, errors: 0, timeouts: 0, aborted: 0, cancelled: 0, rejected: 0, retries: 0,
@@ -250,6 +254,8 @@ export class Pool {
       unresponsive,
       restarts,
       recycled,
+      latency: this.metrics.latency(),
+      tools: this.metrics.byTool(),
     };
   }
 
@@ -306,6 +312,7 @@ export class Pool {
       session,
       idempotent: options.idempotent ?? false,
       attempts: 0,
+      arrivedAt: performance.now(),
       resolve,
       reject,
       cleanup: [],
@@ -346,12 +353,21 @@ export class Pool {
     }
   }
 
+  /** `snakepit.pool.saturated`, at most once a second however many calls are refused. */
+  private announceSaturation(): void {
+    const now = Date.now();
+    if (now - this.saturatedAt < SATURATION_EVENT_EVERY_MS) return;
+    this.saturatedAt = now;
+    this.context.emit(SnakepitEvent.PoolSaturated, { pool: this.name, queued: this.scheduler.queued, maxQueueSize: this.config.queueMaxSize });
+  }
+
   private refusal(call: PendingCall, reason: RejectReason): SnakepitError {
     const sessionId = call.session?.sessionId ?? '';
     const workerId = call.session?.placement?.workerId ?? '';
     if (reason === 'worker_busy') return new WorkerBusyError(sessionId, workerId);
     if (reason === 'worker_unavailable') return new SessionWorkerUnavailableError(sessionId, workerId);
     this.counters.rejected++;
+    this.announceSaturation();
     return new PoolSaturatedError(this.name, this.config.queueMaxSize, !this.tools);
   }
 
@@ -367,6 +383,7 @@ export class Pool {
     }
     call.state = 'running';
     call.workerId = worker.id;
+    call.dispatchedAt = performance.now();
     call.session?.onDispatch(worker.id);
     if (call.kind === 'stream') return runStream(this.streamPool, call, worker);
     worker
@@ -469,6 +486,7 @@ export class Pool {
     call.session?.onDone?.();
     for (const undo of call.cleanup) undo();
     if (call.state === 'queued') call.state = 'done';
+    this.measure(call, error, cancelled);
     if (error) {
       this.counters.errors++;
       if (error instanceof RequestTimeoutError || error instanceof QueueTimeoutError) this.counters.timeouts++;
@@ -482,6 +500,18 @@ export class Pool {
     if (this.calls.size === 0 && this.idleWaiters.length) {
       for (const wake of this.idleWaiters.splice(0)) wake();
     }
+  }
+
+  /** Records the call's queue wait and execution time, and emits how it ended. */
+  private measure(call: PendingCall, error: Error | undefined, cancelled: boolean): void {
+    const now = performance.now();
+    const ran = call.dispatchedAt !== undefined;
+    const queueWaitMs = (call.dispatchedAt ?? now) - call.arrivedAt;
+    const executionMs = ran ? now - call.dispatchedAt! : 0;
+    if (ran) this.metrics.record(call.tool, queueWaitMs, executionMs, !error);
+    const facts = { pool: this.name, tool: call.tool, durationMs: now - call.arrivedAt, queueWaitMs, executionMs, ran, attempts: call.attempts + 1 };
+    if (error) this.context.emit(SnakepitEvent.RequestFailed, { ...facts, code: (error as SnakepitError).code ?? 'unknown' });
+    else this.context.emit(SnakepitEvent.RequestFinished, { ...facts, cancelled });
   }
 
   /** A call on the worker is over: it takes the next one, unless it is due for recycling. */

@@ -1,4 +1,5 @@
 import type { AffinityMode } from '../options/snakepit-options.interface';
+import type { CallLatency, ToolMetrics } from '../telemetry/call-metrics';
 
 /** Per-call options of PoolService.execute(). */
 export interface ExecuteOptions {
@@ -52,4 +53,8 @@ export interface PoolStats {
   recycled: number;
   /** Idempotent calls sent to another worker after theirs died. */
   retries: number;
+  /** Queue wait and execution time (p50, p95, p99, max, in ms) of every call that reached a worker. */
+  latency: CallLatency;
+  /** The same, with call and error counts, per tool. */
+  tools: Record<string, ToolMetrics>;
 }

@@ -7,6 +7,12 @@ export const SnakepitEvent = {
   PoolFailed: 'snakepit.pool.failed',
   /** { pool, workers } — a failed pool is ready again (PoolService.restart() or the cool-down). */
   PoolRecovered: 'snakepit.pool.recovered',
+  /** { pool, queued, maxQueueSize } — calls are being refused because the queue is full (at most once a second). */
+  PoolSaturated: 'snakepit.pool.saturated',
+  /** { pool, tool, durationMs, queueWaitMs, executionMs, ran, attempts, cancelled } — a call succeeded (or its stream's consumer left). */
+  RequestFinished: 'snakepit.request.finished',
+  /** { pool, tool, durationMs, queueWaitMs, executionMs, ran, attempts, code } — a call failed; `ran` is false if it never reached a worker. */
+  RequestFailed: 'snakepit.request.failed',
   /** { pool, workerId, pid } — the process is started (it is in the process registry). */
   WorkerSpawned: 'snakepit.worker.spawned',
   /** { pool, workerId, pid, startupMs } */
@@ -40,4 +46,7 @@ export const SnakepitEvent = {
   BridgeCallRefused: 'snakepit.bridge.refused',
 } as const;
 
-export type SnakepitEventName = (typeof SnakepitEvent)[keyof typeof SnakepitEvent];
+/** Python's own events: `self.emit('name', …)` in an adapter arrives as `snakepit.python.name`. */
+export const PYTHON_EVENT_PREFIX = 'snakepit.python.';
+
+export type SnakepitEventName = (typeof SnakepitEvent)[keyof typeof SnakepitEvent] | `snakepit.python.${string}`;

@@ -1,0 +1,2 @@
+export { SnakepitHealthModule } from './snakepit-health.module';
+export { SnakepitHealthIndicator, type PoolHealth, type SnakepitHealthOptions } from './snakepit-health.indicator';
