@@ -34,7 +34,7 @@ describe('telemetry', () => {
 
   describe('events through @nestjs/event-emitter', () => {
     it('delivers the boot events to @OnEvent handlers, in order', async () => {
-      app = await bootApp({ poolSize: 2 }, withEmitter);
+      app = await bootApp({ poolSize: 2, waitForReady: true }, withEmitter); // every boot event happens before @OnEvent is bound
       await app.pool.ready();
       await eventually(() => names().includes(SnakepitEvent.PoolReady), 5000, 'pool.ready to arrive');
       expect(names().filter((n) => n === SnakepitEvent.WorkerSpawned)).toHaveLength(2);
