@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
-import { SnakepitEvent } from '@snakepit/nestjs';
+import { SessionService, SnakepitEvent, SnakepitEvents } from '@snakepit/nestjs';
 import { SnakepitHealthIndicator, SnakepitHealthModule } from '@snakepit/nestjs/health';
 import { bootApp, rejectionOf, type TestApp } from './support/app';
 import { eventually } from './support/processes';
@@ -70,6 +70,27 @@ describe('telemetry', () => {
       expect(payload(SnakepitEvent.WorkerTerminated)).toMatchObject({ workerId: 'default-1', reason: 'crash', exitCode: 9 });
       expect(payload(SnakepitEvent.WorkerRestarted)).toMatchObject({ workerId: 'default-2', replaces: 'default-1', delayMs: 0 });
       expect(failed).toMatchObject({ tool: 'crash', code: 'worker_crashed', ran: true });
+    });
+  });
+
+  describe('events from Python', () => {
+    it('re-emits self.emit(name, measurements, metadata) as snakepit.python.<name> with the worker and session', async () => {
+      app = await bootApp({ poolSize: 1 }, withEmitter);
+      await app.pool.ready();
+      const events = app.module.get(SnakepitEvents);
+      const seen: any[] = [];
+      events.on('snakepit.python.model.loaded', (payload) => seen.push(payload));
+      await app.pool.execute('emit_event', { name: 'model.loaded', measurements: { ms: 12.5 }, metadata: { model: 'tiny' } });
+      const { id } = await app.module.get(SessionService).create('s-telemetry');
+      await app.pool.executeInSession(id, 'emit_event', { name: 'model.loaded' });
+      await eventually(() => seen.length === 2, 5000, 'both events');
+      const [worker] = app.pool.listWorkers();
+      expect(seen).toEqual([
+        { workerId: worker.id, sessionId: undefined, measurements: { ms: 12.5 }, metadata: { model: 'tiny' } },
+        { workerId: worker.id, sessionId: 's-telemetry', measurements: {}, metadata: {} },
+      ]);
+      const bad = await rejectionOf(app.pool.execute('emit_event', { name: 'no spaces' }));
+      expect(bad).toMatchObject({ code: 'python_value_error' });
     });
   });
 

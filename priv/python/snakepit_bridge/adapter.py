@@ -1,12 +1,14 @@
 """BaseAdapter: tool discovery, description and lifecycle hooks."""
 import inspect
-from typing import Any, Callable, Dict, List, Tuple
+import re
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from .decorators import ToolSpec, tool_spec
 from .invoke import describe_parameters
 from .session import SessionContext, get_current_session
 
 _INDEX_ATTR = "_snakepit_tool_index"
+_EVENT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
 class BaseAdapter:
@@ -27,6 +29,31 @@ class BaseAdapter:
         """The SessionContext of the tool call running now (sync or async);
         RuntimeError outside a tool call."""
         return get_current_session()
+
+    def emit(
+        self,
+        name: str,
+        measurements: Optional[Mapping[str, Any]] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+    ) -> None:
+        """Emit a telemetry event to the host, which re-emits it as ``snakepit.python.<name>``
+        with this worker's id (and the session of the current call, if any). It does not wait
+        for the host; ``measurements`` and ``metadata`` must be JSON objects."""
+        if not isinstance(name, str) or not _EVENT_NAME.match(name):
+            raise ValueError(
+                f"event name must be 1-128 letters, digits, '_', '.' or '-', got {name!r}"
+            )
+        for label, value in (("measurements", measurements), ("metadata", metadata)):
+            if value is not None and not isinstance(value, Mapping):
+                raise TypeError(f"{label} must be a dict, got {type(value).__name__}")
+        from .host_client import get_client
+
+        try:
+            context = get_current_session()
+            session_id = "" if context.ephemeral else context.session_id
+        except RuntimeError:  # outside a tool call (on_start, a background thread)
+            session_id = ""
+        get_client().emit(name, dict(measurements or {}), dict(metadata or {}), session_id)
 
     @classmethod
     def tool_index(cls) -> Dict[str, Tuple[str, ToolSpec]]:

@@ -5,6 +5,7 @@ both out of ``os.environ`` at start-up (``take_host_env``), so subprocesses that
 start do not inherit the secret. Every call carries the secret as "x-snakepit-secret"
 metadata. grpc is imported on first use.
 """
+import logging
 import os
 import threading
 from typing import Any, Dict, List, Mapping, MutableMapping, Optional
@@ -79,6 +80,7 @@ class HostClient:
         self._get_state = stub("GetState", pb2.StateKey, pb2.HostReply)
         self._set_state = stub("SetState", pb2.SetStateRequest, pb2.HostReply)
         self._delete_state = stub("DeleteState", pb2.StateKey, pb2.HostReply)
+        self._emit = stub("Emit", pb2.PythonEvent, pb2.HostReply)
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None, **options: Any) -> "HostClient":
@@ -126,6 +128,21 @@ class HostClient:
         )
         reply = self._call("CallTool", self._call_tool, request)
         return decode_value(_result(reply, HostToolError))
+
+    # -- events -------------------------------------------------------------------
+
+    def emit(self, name: str, measurements: Any, metadata: Any, session_id: str = "") -> None:
+        """Send an event to the host without waiting for it; a failure is logged, never raised
+        into the tool (telemetry must not break the work it describes)."""
+        request = self._pb2.PythonEvent(
+            name=name,
+            measurements_json=dump_json(measurements, f"the measurements of event {name!r}"),
+            metadata_json=dump_json(metadata, f"the metadata of event {name!r}"),
+            worker_id=self.worker_id,
+            session_id=session_id,
+        )
+        future = self._emit.future(request, timeout=self.timeout, metadata=self._metadata)
+        future.add_done_callback(lambda done: _log_emit_failure(name, done))
 
     # -- session state ------------------------------------------------------------
 
@@ -176,6 +193,14 @@ class HostClient:
             return stub(request, timeout=self.timeout, metadata=self._metadata)
         except self._rpc_error as err:
             raise unavailable_from_rpc(err, method, self.address) from err
+
+
+def _log_emit_failure(name: str, done: Any) -> None:
+    error = done.exception()
+    if error is None and done.result().WhichOneof("outcome") == "error":
+        error = done.result().error.message
+    if error is not None:
+        logging.getLogger("snakepit_bridge").warning("event %r did not reach the host: %s", name, error)
 
 
 def _result(reply: Any, fallback: type) -> Any:

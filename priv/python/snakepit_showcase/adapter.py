@@ -93,6 +93,13 @@ class ShowcaseAdapter(BaseAdapter):
             yield {"i": i}
 
     @tool
+    def emit_event(self, name: str, measurements: Optional[Dict[str, Any]] = None,
+                   metadata: Optional[Dict[str, Any]] = None) -> bool:
+        """Emit a telemetry event (the host re-emits it as snakepit.python.<name>)."""
+        self.emit(name, measurements, metadata)
+        return True
+
+    @tool
     def echo_after(self, value: Any, ms: float = 0) -> Any:
         """Return value after ms milliseconds."""
         time.sleep(ms / 1000)

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { SnakepitError } from '../errors';
+import { InvalidCallError, SnakepitError } from '../errors';
 import type { ResolvedOptions } from '../options/resolve-options';
 import { SessionService } from '../session/session.service';
 import { SNAKEPIT_CONFIG, type HostBridge } from '../snakepit.constants';
-import { SnakepitEvent } from '../telemetry/events';
+import { PYTHON_EVENT_PREFIX, SnakepitEvent, type SnakepitEventName } from '../telemetry/events';
 import { SnakepitEvents } from '../telemetry/snakepit-events';
 import { ToolRegistryService } from '../tools/tool-registry.service';
 import { encodeValue, hostErrorInfo } from './host-codec';
@@ -90,6 +90,15 @@ export class HostBridgeServer implements HostBridge {
       })),
       DeleteState: this.guard('DeleteState', (request: any) => this.reply(async () => {
         await this.sessions.deleteState(request.sessionId, request.key);
+        return {};
+      })),
+      Emit: this.guard('Emit', (request: any) => this.reply(async () => {
+        this.events.emit(pythonEvent(request.name), {
+          workerId: request.workerId || undefined,
+          sessionId: request.sessionId || undefined,
+          measurements: jsonObject(request.measurementsJson, 'measurements'),
+          metadata: jsonObject(request.metadataJson, 'metadata'),
+        });
         return {};
       })),
     });
@@ -176,4 +185,18 @@ export class HostBridgeServer implements HostBridge {
     if (typeof given !== 'string' || !/^[0-9a-f]{64}$/.test(given)) return false;
     return timingSafeEqual(Buffer.from(given, 'hex'), this.secret);
   }
+}
+
+const PYTHON_EVENT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** The host-side name of an event Python emitted. */
+function pythonEvent(name: string): SnakepitEventName {
+  if (!PYTHON_EVENT_NAME.test(name)) throw new InvalidCallError([`event name must be 1-128 letters, digits, "_", "." or "-" (got "${name.slice(0, 64)}")`]);
+  return `${PYTHON_EVENT_PREFIX}${name}`;
+}
+
+function jsonObject(raw: Buffer, what: string): Record<string, unknown> {
+  const value = raw?.length ? JSON.parse(raw.toString('utf8')) : {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidCallError([`${what} must be a JSON object`]);
+  return value;
 }
