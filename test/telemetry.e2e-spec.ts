@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
 import { SessionService, SnakepitEvent, SnakepitEvents } from '@snakepit/nestjs';
 import { SnakepitHealthIndicator, SnakepitHealthModule } from '@snakepit/nestjs/health';
@@ -91,6 +91,27 @@ describe('telemetry', () => {
       ]);
       const bad = await rejectionOf(app.pool.execute('emit_event', { name: 'no spaces' }));
       expect(bad).toMatchObject({ code: 'python_value_error' });
+    });
+  });
+
+  describe('Python output', () => {
+    it('goes to Nest\'s Logger under the worker id, at pythonLogLevel (stderr at least warn)', async () => {
+      const lines: Array<[string, string, string]> = [];
+      const capture = (level: string) => (message: unknown, context?: string) => lines.push([level, String(context), String(message)]);
+      app = await bootApp({ poolSize: 1, pythonLogLevel: 'debug' }); // it sets a silent logger: capture after it
+      Logger.overrideLogger({ log: capture('log'), error: capture('error'), warn: capture('warn'), debug: capture('debug'), verbose: capture('verbose'), fatal: capture('fatal') });
+      try {
+        await app.pool.execute('say', { text: 'hello from stdout' });
+        await app.pool.execute('say', { text: 'hello from stderr', stream: 'stderr' });
+        const [worker] = app.pool.listWorkers();
+        await eventually(() => lines.some(([, , m]) => m === 'hello from stderr'), 5000, 'the printed lines');
+        expect(lines.filter(([, , m]) => m.startsWith('hello'))).toEqual([
+          ['debug', `Snakepit:${worker.id}`, 'hello from stdout'],
+          ['warn', `Snakepit:${worker.id}`, 'hello from stderr'],
+        ]);
+      } finally {
+        Logger.overrideLogger(false);
+      }
     });
   });
 

@@ -100,6 +100,11 @@ class ShowcaseAdapter(BaseAdapter):
         return True
 
     @tool
+    def say(self, text: str, stream: str = "stdout") -> None:
+        """Print text on stdout or stderr."""
+        print(text, file=sys.stderr if stream == "stderr" else sys.stdout, flush=True)
+
+    @tool
     def echo_after(self, value: Any, ms: float = 0) -> Any:
         """Return value after ms milliseconds."""
         time.sleep(ms / 1000)

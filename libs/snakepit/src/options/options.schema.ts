@@ -82,6 +82,7 @@ class PoolOptionsSchema {
 
   @IsOptional() @IsObject() @ValidateNested() @Type(() => QueueOptionsSchema) queue?: QueueOptionsSchema;
   @IsOptional() @IsIn(['hint', 'strictQueue', 'strictFailFast']) affinity?: string;
+  @IsOptional() @IsIn(['verbose', 'debug', 'log', 'warn', 'error', 'off']) pythonLogLevel?: string;
   @IsOptional() @IsObject() @ValidateNested() @Type(() => HeartbeatOptionsSchema) heartbeat?: HeartbeatOptionsSchema;
   @IsOptional() @IsObject() @ValidateNested() @Type(() => RestartOptionsSchema) restart?: RestartOptionsSchema;
   @IsOptional() @IsObject() @ValidateNested() @Type(() => RecycleOptionsSchema) recycle?: RecycleOptionsSchema;

@@ -6,7 +6,7 @@ import { SnakepitConfigError } from '../errors';
 import { ModuleOptionsSchema } from './options.schema';
 import { InMemorySessionStore } from '../session/in-memory-session.store';
 import type { SessionStore } from '../session/session-store';
-import type { AffinityMode, NamedPoolOptions, PoolOptions, SnakepitModuleOptions } from './snakepit-options.interface';
+import type { AffinityMode, NamedPoolOptions, PoolOptions, PythonLogLevel, SnakepitModuleOptions } from './snakepit-options.interface';
 
 /** One pool's options with every default filled in. */
 export interface PoolConfig {
@@ -24,6 +24,7 @@ export interface PoolConfig {
   cancelGraceMs: number;
   maxMessageBytes: number;
   affinity: AffinityMode;
+  pythonLogLevel: PythonLogLevel;
   heartbeat: { enabled: boolean; intervalMs: number; timeoutMs: number; maxMisses: number };
   restart: { maxRestarts: number; windowMs: number; backoffMs: number; maxBackoffMs: number; cooldownMs: number };
   /** Unset limits are off. */
@@ -164,6 +165,7 @@ function poolConfig(entry: NamedPoolOptions & PoolOptions, env: NodeJS.ProcessEn
     cancelGraceMs: entry.cancelGraceMs ?? POOL_DEFAULTS.cancelGraceMs,
     maxMessageBytes: entry.maxMessageBytes ?? POOL_DEFAULTS.maxMessageBytes,
     affinity: entry.affinity ?? 'hint',
+    pythonLogLevel: entry.pythonLogLevel ?? 'log',
     heartbeat: { ...POOL_DEFAULTS.heartbeat, ...definedFields(entry.heartbeat) },
     restart: { ...POOL_DEFAULTS.restart, ...definedFields(entry.restart) },
     recycle: definedFields(entry.recycle),

@@ -32,6 +32,10 @@ export interface PoolOptions {
   maxMessageBytes?: number;
   /** How executeInSession picks a worker; overridable per call. Default "hint". */
   affinity?: AffinityMode;
+  /** The Logger level of what Python prints (stdout and stderr lines, under the worker's id as
+   *  context); stderr lines are never logged below "warn". The bridge's own log lines keep their
+   *  level. "off" drops printed lines. Default "log". */
+  pythonLogLevel?: PythonLogLevel;
   /** The host pings each worker; one that misses `maxMisses` pings in a row is killed and replaced. */
   heartbeat?: {
     /** Default true. */
@@ -87,6 +91,8 @@ export interface PoolOptions {
  * In the strict modes a session whose worker is gone gets SessionWorkerUnavailableError.
  */
 export type AffinityMode = 'hint' | 'strictQueue' | 'strictFailFast';
+
+export type PythonLogLevel = 'verbose' | 'debug' | 'log' | 'warn' | 'error' | 'off';
 
 export interface NamedPoolOptions extends Partial<PoolOptions> {
   /** Pool name, used as `{ pool: name }` in calls. */

@@ -9,6 +9,7 @@ import type { RecycleReason } from '../supervision/recycle-policy';
 import { recycleReason } from '../supervision/recycle-policy';
 import { WorkerMonitor } from '../supervision/worker-monitor';
 import { SnakepitEvent, type SnakepitEventName } from '../telemetry/events';
+import { logPythonOutput } from '../telemetry/python-output';
 import { Worker, type StopReason } from './worker';
 
 /** What the fleet tells its pool. */
@@ -215,7 +216,7 @@ export class WorkerFleet {
       env: { ...this.config.env, ...this.hostEnv },
       maxMessageBytes: this.config.maxMessageBytes,
       startupTimeoutMs: this.config.startupTimeoutMs,
-      onOutput: (line, stream) => logOutput(logger, line, stream),
+      onOutput: logPythonOutput(logger, this.config.pythonLogLevel),
     };
     this.registry.reserve(id, pythonCommand(spec));
     const worker = new Worker(id, this.config.name, spec);
@@ -351,12 +352,4 @@ export class WorkerFleet {
     }, delayMs);
     this.timers.add(timer);
   }
-}
-
-function logOutput(logger: Logger, line: string, stream: string): void {
-  const level = /^\[snakepit_bridge [^\]]*\] (DEBUG|INFO|WARNING|ERROR|CRITICAL) /.exec(line)?.[1];
-  if (level === 'DEBUG') logger.debug(line);
-  else if (level === 'INFO' || (!level && stream === 'stdout')) logger.log(line);
-  else if (level === 'WARNING' || !level) logger.warn(line);
-  else logger.error(line);
 }
