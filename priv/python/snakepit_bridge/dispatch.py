@@ -8,7 +8,7 @@ import time
 from contextvars import copy_context
 from typing import Any, Dict, Iterator
 
-from . import PROTOCOL_VERSION
+from . import PROTOCOL_VERSION, tracing
 from .adapter import BaseAdapter
 from .codec import bridge_error_reply, decode_args, exception_reply, result_reply
 from .errors import NotAStreamingToolError, StreamingToolError, UnknownToolError
@@ -78,6 +78,7 @@ class Worker:
         if invoker is None:
             return self._unknown_tool(tool)
         session = _session_for(request)
+        session.traceparent, session.tracestate = tracing.incoming(context)
         rid = request.request_id
         cancel = session._cancel = CancelFlag()  # session_context.cancelled
         lock = self._lock
@@ -89,7 +90,8 @@ class Worker:
                     cancel.set()  # the Cancel overtook the call
         token = _set_session(session)  # read by BaseAdapter.session_context
         try:
-            result = invoker(decode_args(request.args_json))
+            with tracing.continued(session.traceparent, session.tracestate):
+                result = invoker(decode_args(request.args_json))
             return result_reply(tool, result, self.max_message_bytes)
         except BaseException as exc:  # report everything, SystemExit included
             return exception_reply(exc, self.max_message_bytes)
@@ -118,6 +120,7 @@ class Worker:
             return
         style, invoker = entry
         session = _session_for(request)
+        session.traceparent, session.tracestate = tracing.incoming(context)
         rid = request.request_id
         cancel = session._cancel = _Event()
         lock = self._lock

@@ -8,7 +8,7 @@ metadata. grpc is imported on first use.
 import logging
 import os
 import threading
-from typing import Any, Dict, List, Mapping, MutableMapping, Optional
+from typing import Any, Dict, List, Mapping, MutableMapping, Optional, Sequence, Tuple
 
 from .codec import decode_value, dump_json
 from .host_errors import HostError, HostToolError, error_from_info, not_configured, unavailable_from_rpc
@@ -116,8 +116,11 @@ class HostClient:
             for name, desc, params in tools
         ]
 
-    def call_tool(self, name: str, args: Dict[str, Any], session_id: str = "") -> Any:
-        """Run host tool ``name``; its result (JSON value, or bytes), or raise HostToolError."""
+    def call_tool(
+        self, name: str, args: Dict[str, Any], session_id: str = "", trace: Sequence[Tuple[str, str]] = ()
+    ) -> Any:
+        """Run host tool ``name``; its result (JSON value, or bytes), or raise HostToolError.
+        ``trace``: W3C trace headers that make the host's span of the tool a child of the caller's."""
         if not isinstance(name, str) or not name:
             raise ValueError(f"host tool name must be a non-empty string, got {name!r}")
         request = self._pb2.CallHostToolRequest(
@@ -126,7 +129,7 @@ class HostClient:
             session_id=session_id,
             worker_id=self.worker_id,
         )
-        reply = self._call("CallTool", self._call_tool, request)
+        reply = self._call("CallTool", self._call_tool, request, trace)
         return decode_value(_result(reply, HostToolError))
 
     # -- events -------------------------------------------------------------------
@@ -188,9 +191,9 @@ class HostClient:
             if cache is not None:
                 cache.delete((session_id, key))
 
-    def _call(self, method: str, stub: Any, request: Any) -> Any:
+    def _call(self, method: str, stub: Any, request: Any, extra: Sequence[Tuple[str, str]] = ()) -> Any:
         try:
-            return stub(request, timeout=self.timeout, metadata=self._metadata)
+            return stub(request, timeout=self.timeout, metadata=self._metadata + tuple(extra))
         except self._rpc_error as err:
             raise unavailable_from_rpc(err, method, self.address) from err
 

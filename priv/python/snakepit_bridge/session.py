@@ -26,11 +26,14 @@ class SessionContext:
     0 disables): the next call always reads from the host.
     """
 
-    __slots__ = ("session_id", "ephemeral", "_local", "_cache", "_cancel")
+    __slots__ = ("session_id", "ephemeral", "traceparent", "tracestate", "_local", "_cache", "_cancel")
 
     def __init__(self, session_id: str, ephemeral: bool = False) -> None:
         self.session_id = session_id
         self.ephemeral = ephemeral
+        # The host's trace context for this call (W3C headers), when it sent one.
+        self.traceparent: Optional[str] = None
+        self.tracestate: Optional[str] = None
         self._local: Optional[Dict[str, bytes]] = None  # ephemeral state: key -> JSON
         self._cache: Any = None  # host state read cache (a TtlCache), made on first use
         self._cancel: Any = None  # the call's cancel Event (or CancelFlag), set by the Worker
@@ -46,6 +49,13 @@ class SessionContext:
     def __repr__(self) -> str:
         kind = " ephemeral" if self.ephemeral else ""
         return f"<SessionContext{kind} {self.session_id!r}>"
+
+    @property
+    def trace_id(self) -> Optional[str]:
+        """The trace this call belongs to (32 hex digits), or None when the host sent none."""
+        from .tracing import trace_id
+
+        return trace_id(self.traceparent)
 
     @property
     def cancelled(self) -> bool:
@@ -113,8 +123,10 @@ class SessionContext:
         when the host no longer knows the session, HostUnavailableError when the host
         cannot be reached.
         """
+        from .tracing import outgoing
+
         session_id = "" if self.ephemeral else self.session_id
-        return _client().call_tool(name, kwargs, session_id)
+        return _client().call_tool(name, kwargs, session_id, outgoing(self.traceparent, self.tracestate))
 
     call_elixir_tool = call_host_tool  # the name used by the Elixir Snakepit
 

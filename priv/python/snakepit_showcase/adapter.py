@@ -100,6 +100,13 @@ class ShowcaseAdapter(BaseAdapter):
         return True
 
     @tool
+    def trace_info(self, host_tool: str = "") -> Dict[str, Any]:
+        """The trace context this call came with; with host_tool, also call that host tool."""
+        context = self.session_context
+        result = context.call_host_tool(host_tool) if host_tool else None
+        return {"traceparent": context.traceparent, "trace_id": context.trace_id, "host_result": result}
+
+    @tool
     def say(self, text: str, stream: str = "stdout") -> None:
         """Print text on stdout or stderr."""
         print(text, file=sys.stderr if stream == "stderr" else sys.stdout, flush=True)

@@ -10,6 +10,7 @@ import { SessionService } from '../session/session.service';
 import { SNAKEPIT_CONFIG, type HostBridge } from '../snakepit.constants';
 import { PYTHON_EVENT_PREFIX, SnakepitEvent, type SnakepitEventName } from '../telemetry/events';
 import { SnakepitEvents } from '../telemetry/snakepit-events';
+import { inHostToolSpan } from '../telemetry/tracing';
 import { ToolRegistryService } from '../tools/tool-registry.service';
 import { encodeValue, hostErrorInfo } from './host-codec';
 import { hostServiceDefinition, type WireHostReply } from './wire';
@@ -17,7 +18,7 @@ import { hostServiceDefinition, type WireHostReply } from './wire';
 /** Metadata entry that carries the per-boot secret on every call from a worker. */
 export const SECRET_METADATA_KEY = 'x-snakepit-secret';
 
-type Handler<Req, Rep> = (request: Req) => Promise<Rep>;
+type Handler<Req, Rep> = (request: Req, metadata: grpc.Metadata) => Promise<Rep>;
 
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
@@ -77,7 +78,7 @@ export class HostBridgeServer implements HostBridge {
           parametersJson: Buffer.from(JSON.stringify(tool.parameters ?? null)),
         })),
       })),
-      CallTool: this.guard('CallTool', (request: any) => this.callTool(request)),
+      CallTool: this.guard('CallTool', (request: any, metadata) => this.callTool(request, metadata)),
       GetState: this.guard('GetState', (request: any) => this.reply(async () => {
         const state = await this.sessions.getStateJson(request.sessionId, request.key);
         return state.found ? { result: { json: Buffer.from(state.json!) }, found: true } : { found: false };
@@ -124,12 +125,14 @@ export class HostBridgeServer implements HostBridge {
     return Math.max(...this.options.pools.map((pool) => pool.maxMessageBytes), 4 * 1024 * 1024);
   }
 
-  private async callTool(request: any): Promise<WireHostReply> {
+  private async callTool(request: any, metadata: grpc.Metadata): Promise<WireHostReply> {
     const started = Date.now();
+    const header = (key: string) => metadata.get(key)[0]?.toString();
     const reply = await this.reply(async () => {
       const args = request.argsJson?.length ? JSON.parse(request.argsJson.toString('utf8')) : {};
       const context = { sessionId: request.sessionId || undefined, workerId: request.workerId || undefined };
-      return { result: encodeValue(await this.tools.call(request.name, args, context)) };
+      const result = await inHostToolSpan(request.name, header('traceparent'), header('tracestate'), () => this.tools.call(request.name, args, context));
+      return { result: encodeValue(result) };
     });
     this.events.emit(SnakepitEvent.HostToolCalled, {
       tool: request.name,
@@ -161,7 +164,7 @@ export class HostBridgeServer implements HostBridge {
         callback({ code: grpc.status.UNAUTHENTICATED, details: `missing or wrong ${SECRET_METADATA_KEY}` });
         return;
       }
-      handler(call.request).then(
+      handler(call.request, call.metadata).then(
         (reply) => callback(null, reply),
         (error: Error) => callback({ code: grpc.status.INTERNAL, details: error.message }),
       );

@@ -77,7 +77,7 @@ export interface WorkerClient extends grpc.Client {
   Ping: Unary<Record<string, never>, WirePingReply>;
   Describe: Unary<Record<string, never>, WireDescribeReply>;
   Execute: Unary<WireExecuteRequest, WireExecuteReply>;
-  ExecuteStream: (request: WireExecuteRequest, options?: grpc.CallOptions) => grpc.ClientReadableStream<WireStreamChunk>;
+  ExecuteStream: (request: WireExecuteRequest, metadata?: grpc.Metadata, options?: grpc.CallOptions) => grpc.ClientReadableStream<WireStreamChunk>;
   Cancel: Unary<{ requestId: string }, { found: boolean }>;
 }
 

@@ -1,3 +1,4 @@
+import type { CallSpan } from '../telemetry/tracing';
 import type { ChunkStream } from './chunk-stream';
 import type { Placement } from './scheduler';
 
@@ -36,6 +37,8 @@ export interface PendingCall {
   /** performance.now() when the pool accepted it, and when a worker last took it. */
   arrivedAt: number;
   dispatchedAt?: number;
+  /** Its OpenTelemetry span, when the application traces. */
+  span?: CallSpan;
   /** Set while the call waits in a ready pool's queue (queue.timeoutMs). */
   queueTimer?: NodeJS.Timeout;
   resolve(value: unknown): void;

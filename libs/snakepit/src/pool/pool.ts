@@ -24,6 +24,7 @@ import type { PoolConfig } from '../options/resolve-options';
 import { backoffDelay } from '../supervision/backoff';
 import { CallMetrics } from '../telemetry/call-metrics';
 import { SnakepitEvent } from '../telemetry/events';
+import { startCallSpan } from '../telemetry/tracing';
 import type { PendingCall, SessionCall } from './pending-call';
 import type { ExecuteOptions, PoolStats, PoolStatus } from './pool.types';
 import { assertValidCall } from './call-validation';
@@ -313,6 +314,7 @@ export class Pool {
       idempotent: options.idempotent ?? false,
       attempts: 0,
       arrivedAt: performance.now(),
+      span: startCallSpan(`snakepit.${kind === 'stream' ? 'stream' : 'execute'} ${tool}`, { 'snakepit.pool': this.name, 'snakepit.tool': tool }),
       resolve,
       reject,
       cleanup: [],
@@ -387,7 +389,7 @@ export class Pool {
     call.session?.onDispatch(worker.id);
     if (call.kind === 'stream') return runStream(this.streamPool, call, worker);
     worker
-      .execute({ tool: call.tool, argsJson: call.args, requestId: call.id, sessionId: call.session?.sessionId ?? '' })
+      .execute({ tool: call.tool, argsJson: call.args, requestId: call.id, sessionId: call.session?.sessionId ?? '' }, call.span?.headers)
       .then(
         (reply) => {
           if (call.state === 'running') this.settleWithReply(call, worker, reply);
@@ -487,6 +489,7 @@ export class Pool {
     for (const undo of call.cleanup) undo();
     if (call.state === 'queued') call.state = 'done';
     this.measure(call, error, cancelled);
+    call.span?.end(error);
     if (error) {
       this.counters.errors++;
       if (error instanceof RequestTimeoutError || error instanceof QueueTimeoutError) this.counters.timeouts++;

@@ -30,7 +30,10 @@ function wireSize(wire: WireStreamChunk): number {
  */
 export function runStream(pool: StreamPool, call: PendingCall, worker: Worker): void {
   const chunks = call.chunks!;
-  const grpcCall = worker.openStream({ tool: call.tool, argsJson: call.args, requestId: call.id, sessionId: call.session?.sessionId ?? '' });
+  const grpcCall = worker.openStream(
+    { tool: call.tool, argsJson: call.args, requestId: call.id, sessionId: call.session?.sessionId ?? '' },
+    call.span?.headers,
+  );
   call.stopStream = () => {
     worker.cancel(call.id);
     grpcCall.resume(); // read to the end, discarding, so the worker is seen to finish

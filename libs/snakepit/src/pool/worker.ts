@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import {
   createWorkerClient,
   PROTOCOL_VERSION,
@@ -157,11 +157,12 @@ export class Worker {
     }
   }
 
-  /** Runs one call. Rejects with WorkerCrashError if the process dies, WorkerProtocolError if the channel breaks. */
-  async execute(request: WireExecuteRequest): Promise<WireExecuteReply> {
+  /** Runs one call. Rejects with WorkerCrashError if the process dies, WorkerProtocolError if the
+   *  channel breaks. `headers` go along as gRPC metadata (the trace context). */
+  async execute(request: WireExecuteRequest, headers?: Record<string, string>): Promise<WireExecuteReply> {
     this.inFlight++;
     try {
-      return await this.unary<WireExecuteRequest, WireExecuteReply>('Execute', request);
+      return await this.unary<WireExecuteRequest, WireExecuteReply>('Execute', request, undefined, headers);
     } catch (error) {
       throw await this.explainFailure(error as grpc.ServiceError, request.tool);
     } finally {
@@ -171,9 +172,9 @@ export class Worker {
   }
 
   /** Opens a streaming call. Its failures go through `explain()` to become typed errors. */
-  openStream(request: WireExecuteRequest): grpc.ClientReadableStream<WireStreamChunk> {
+  openStream(request: WireExecuteRequest, headers?: Record<string, string>): grpc.ClientReadableStream<WireStreamChunk> {
     this.inFlight++;
-    const call = this.client!.ExecuteStream(request);
+    const call = this.client!.ExecuteStream(request, metadataOf(headers));
     call.once('close', () => {
       this.inFlight--;
       this.requests++;
@@ -225,10 +226,15 @@ export class Worker {
     };
   }
 
-  private unary<Req, Rep>(method: 'Describe' | 'Execute' | 'Ping' | 'Cancel', request: Req, timeoutMs?: number): Promise<Rep> {
+  private unary<Req, Rep>(
+    method: 'Describe' | 'Execute' | 'Ping' | 'Cancel',
+    request: Req,
+    timeoutMs?: number,
+    headers?: Record<string, string>,
+  ): Promise<Rep> {
     const options = timeoutMs === undefined ? {} : { deadline: Date.now() + timeoutMs };
     return new Promise((resolve, reject) => {
-      (this.client as any)[method](request, options, (error: grpc.ServiceError | null, reply: Rep) =>
+      (this.client as any)[method](request, metadataOf(headers), options, (error: grpc.ServiceError | null, reply: Rep) =>
         error ? reject(error) : resolve(reply),
       );
     });
@@ -244,6 +250,12 @@ export class Worker {
       cause: error,
     });
   }
+}
+
+function metadataOf(headers: Record<string, string> | undefined): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  for (const [key, value] of Object.entries(headers ?? {})) metadata.set(key, value);
+  return metadata;
 }
 
 function delay(ms: number): Promise<undefined> {
