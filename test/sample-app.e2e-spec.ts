@@ -166,4 +166,28 @@ describe('sample app over HTTP', () => {
     expect(((await missing.json()) as any).error.code).toBe('worker_not_found');
     expect((await fetch(`${url}/pool/restart`, { method: 'POST' })).status).toBe(204);
   });
+
+  it('GET /health, /health/live and /health/ready report through Terminus', async () => {
+    const ready = await fetch(`${url}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({
+      status: 'ok',
+      details: { snakepit: { status: 'up', pools: { default: { state: 'up', status: 'ready', ready: 2, size: 2 } } } },
+    });
+    expect(await (await fetch(`${url}/health/live`)).json()).toMatchObject({ status: 'ok', details: {} });
+    expect(await (await fetch(`${url}/health`)).json()).toMatchObject({ details: { snakepit: { status: 'up' }, memory_heap: { status: 'up' } } });
+  });
+
+  it('GET /metrics serves the pool in Prometheus text format', async () => {
+    await post('/execute/add', { a: 1, b: 1 });
+    const response = await fetch(`${url}/metrics`);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0.0.4/);
+    const text = await response.text();
+    expect(text).toMatch(/^snakepit_workers\{pool="default",state="ready"\} 2$/m);
+    expect(text).toMatch(/^snakepit_pool_up\{pool="default",status="ready"\} 1$/m);
+    expect(text).toMatch(/^snakepit_execution_ms\{pool="default",tool="add",quantile="0.99"\} [0-9.]+$/m);
+    expect(text).toMatch(/^# TYPE snakepit_events_total counter$/m);
+    const requests = Number(/^snakepit_events_total\{pool="default",kind="requests"\} (\d+)$/m.exec(text)?.[1]);
+    expect(requests).toBe(app.get(PoolService).stats().requests);
+  });
 });
