@@ -7,7 +7,7 @@ the tool runs inside the extracted context, so that its own spans join the host'
 host-tool calls then carry the tool's current span instead).
 """
 import contextlib
-from typing import Any, Iterator, Optional, Sequence, Tuple
+from typing import Any, ContextManager, Iterator, Optional, Sequence, Tuple
 
 TRACE_HEADERS = ("traceparent", "tracestate")
 
@@ -38,12 +38,18 @@ def trace_id(traceparent: Optional[str]) -> Optional[str]:
     return None
 
 
-@contextlib.contextmanager
-def continued(traceparent: Optional[str], tracestate: Optional[str]) -> Iterator[None]:
+_UNTRACED = contextlib.nullcontext()  # reusable: the common case costs no generator
+
+
+def continued(traceparent: Optional[str], tracestate: Optional[str]) -> ContextManager[None]:
     """Runs the block in the host's trace context when OpenTelemetry is installed."""
     if _otel_propagate is None or not traceparent:
-        yield
-        return
+        return _UNTRACED
+    return _attached(traceparent, tracestate)
+
+
+@contextlib.contextmanager
+def _attached(traceparent: str, tracestate: Optional[str]) -> Iterator[None]:
     carrier = {"traceparent": traceparent}
     if tracestate:
         carrier["tracestate"] = tracestate
