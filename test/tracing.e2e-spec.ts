@@ -74,4 +74,13 @@ describe('tracing with OpenTelemetry', () => {
     const seen = await app.pool.execute<any>('trace_info');
     expect(seen.trace_id).toMatch(/^[0-9a-f]{32}$/);
   });
+
+  it('gives a stream its span, and Python the stream\'s context', async () => {
+    app = await bootApp({ poolSize: 1 });
+    const chunks: any[] = [];
+    for await (const chunk of app.pool.executeStream('trace_info_stream')) chunks.push(chunk.data);
+    await eventually(() => exporter.getFinishedSpans().some((s) => s.name === 'snakepit.stream trace_info_stream'), 5000, 'the span');
+    const span = exporter.getFinishedSpans().find((s) => s.name === 'snakepit.stream trace_info_stream')!;
+    expect(chunks).toEqual([{ traceparent: `00-${span.spanContext().traceId}-${span.spanContext().spanId}-01` }]);
+  });
 });

@@ -1,5 +1,6 @@
 """BaseAdapter: tool discovery, description and lifecycle hooks."""
 import inspect
+import logging
 import re
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
@@ -8,7 +9,7 @@ from .invoke import describe_parameters
 from .session import SessionContext, get_current_session
 
 _INDEX_ATTR = "_snakepit_tool_index"
-_EVENT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_EVENT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
 
 class BaseAdapter:
@@ -39,7 +40,7 @@ class BaseAdapter:
         """Emit a telemetry event to the host, which re-emits it as ``snakepit.python.<name>``
         with this worker's id (and the session of the current call, if any). It does not wait
         for the host; ``measurements`` and ``metadata`` must be JSON objects."""
-        if not isinstance(name, str) or not _EVENT_NAME.match(name):
+        if not isinstance(name, str) or not _EVENT_NAME.fullmatch(name):
             raise ValueError(
                 f"event name must be 1-128 letters, digits, '_', '.' or '-', got {name!r}"
             )
@@ -47,13 +48,19 @@ class BaseAdapter:
             if value is not None and not isinstance(value, Mapping):
                 raise TypeError(f"{label} must be a dict, got {type(value).__name__}")
         from .host_client import get_client
+        from .host_errors import HostError
 
         try:
             context = get_current_session()
             session_id = "" if context.ephemeral else context.session_id
         except RuntimeError:  # outside a tool call (on_start, a background thread)
             session_id = ""
-        get_client().emit(name, dict(measurements or {}), dict(metadata or {}), session_id)
+        try:
+            client = get_client()
+        except HostError as exc:  # no host (the adapter runs under a plain test, or a script)
+            logging.getLogger("snakepit_bridge").debug("event %r not sent: %s", name, exc)
+            return
+        client.emit(name, dict(measurements or {}), dict(metadata or {}), session_id)
 
     @classmethod
     def tool_index(cls) -> Dict[str, Tuple[str, ToolSpec]]:

@@ -143,6 +143,7 @@ class Worker:
                 return
             ctx = copy_context()  # the tool's own context, entered only by the tool's code
             ctx.run(_set_session, session)
+            ctx.run(tracing.enter, session.traceparent, session.tracestate)
             yield from iterate(
                 style, tool, invoker, args, ctx, cancel, context, self.max_message_bytes
             )

@@ -26,6 +26,11 @@ DEFAULT_CACHE_TTL_MS = 1000
 DEFAULT_CALL_TIMEOUT_MS = 30000
 
 
+_log = logging.getLogger("snakepit_bridge")
+# Events on their way to the host at once; a tool emitting faster than the host takes them loses the rest.
+MAX_EMITS_IN_FLIGHT = 1000
+
+
 class HostClient:
     """Calls to the host; the host's tool list is cached for ``cache_ttl`` seconds.
 
@@ -81,6 +86,9 @@ class HostClient:
         self._set_state = stub("SetState", pb2.SetStateRequest, pb2.HostReply)
         self._delete_state = stub("DeleteState", pb2.StateKey, pb2.HostReply)
         self._emit = stub("Emit", pb2.PythonEvent, pb2.HostReply)
+        self._emit_lock = threading.Lock()
+        self._emits_in_flight = 0
+        self._emits_dropped = 0
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None, **options: Any) -> "HostClient":
@@ -135,17 +143,35 @@ class HostClient:
     # -- events -------------------------------------------------------------------
 
     def emit(self, name: str, measurements: Any, metadata: Any, session_id: str = "") -> None:
-        """Send an event to the host without waiting for it; a failure is logged, never raised
-        into the tool (telemetry must not break the work it describes)."""
-        request = self._pb2.PythonEvent(
-            name=name,
-            measurements_json=dump_json(measurements, f"the measurements of event {name!r}"),
-            metadata_json=dump_json(metadata, f"the metadata of event {name!r}"),
-            worker_id=self.worker_id,
-            session_id=session_id,
-        )
-        future = self._emit.future(request, timeout=self.timeout, metadata=self._metadata)
-        future.add_done_callback(lambda done: _log_emit_failure(name, done))
+        """Send an event to the host without waiting for it. At most MAX_EMITS_IN_FLIGHT are
+        under way; more are dropped (and counted in the log). A failure is logged, never raised
+        into the tool: telemetry must not break the work it describes."""
+        with self._emit_lock:
+            if self._emits_in_flight >= MAX_EMITS_IN_FLIGHT:
+                self._emits_dropped += 1
+                if self._emits_dropped % 1000 == 1:
+                    _log.warning("dropped %d events: %d are already on their way to the host",
+                                 self._emits_dropped, MAX_EMITS_IN_FLIGHT)
+                return
+            self._emits_in_flight += 1
+        try:
+            request = self._pb2.PythonEvent(
+                name=name,
+                measurements_json=dump_json(measurements, f"the measurements of event {name!r}"),
+                metadata_json=dump_json(metadata, f"the metadata of event {name!r}"),
+                worker_id=self.worker_id,
+                session_id=session_id,
+            )
+            future = self._emit.future(request, timeout=self.timeout, metadata=self._metadata)
+        except Exception as exc:  # a closed channel, an unserialisable value
+            self._emit_done()
+            _log.warning("event %r was not sent to the host: %s", name, exc)
+            return
+        future.add_done_callback(lambda done: (self._emit_done(), _log_emit_failure(name, done)))
+
+    def _emit_done(self) -> None:
+        with self._emit_lock:
+            self._emits_in_flight -= 1
 
     # -- session state ------------------------------------------------------------
 
@@ -203,7 +229,7 @@ def _log_emit_failure(name: str, done: Any) -> None:
     if error is None and done.result().WhichOneof("outcome") == "error":
         error = done.result().error.message
     if error is not None:
-        logging.getLogger("snakepit_bridge").warning("event %r did not reach the host: %s", name, error)
+        _log.warning("event %r did not reach the host: %s", name, error)
 
 
 def _result(reply: Any, fallback: type) -> Any:

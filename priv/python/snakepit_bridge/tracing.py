@@ -60,6 +60,17 @@ def _attached(traceparent: str, tracestate: Optional[str]) -> Iterator[None]:
         _otel_context.detach(token)
 
 
+def enter(traceparent: Optional[str], tracestate: Optional[str]) -> None:
+    """Attaches the host's trace context to the current contextvars Context for good: for a
+    stream, whose generator runs in a Context of its own that ends with the call."""
+    if _otel_propagate is None or not traceparent:
+        return
+    carrier = {"traceparent": traceparent}
+    if tracestate:
+        carrier["tracestate"] = tracestate
+    _otel_context.attach(_otel_propagate.extract(carrier))
+
+
 def outgoing(traceparent: Optional[str], tracestate: Optional[str]) -> Sequence[Tuple[str, str]]:
     """Metadata for a call to the host: the tool's current span with OpenTelemetry, else the
     context the call came with."""

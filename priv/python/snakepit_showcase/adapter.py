@@ -106,6 +106,11 @@ class ShowcaseAdapter(BaseAdapter):
         result = context.call_host_tool(host_tool) if host_tool else None
         return {"traceparent": context.traceparent, "trace_id": context.trace_id, "host_result": result}
 
+    @tool(supports_streaming=True)
+    def trace_info_stream(self) -> Iterator[Dict[str, Any]]:
+        """One chunk: the trace context this stream came with."""
+        yield {"traceparent": self.session_context.traceparent}
+
     @tool
     def say(self, text: str, stream: str = "stdout") -> None:
         """Print text on stdout or stderr."""

@@ -52,7 +52,8 @@ export class SnakepitHealthIndicator {
     const size = this.pools.poolSize(name);
     const ready = stats.workers.ready;
     const serving = stats.status === 'ready' && ready > 0;
-    const state = !serving ? 'down' : ready >= Math.ceil(minReadyRatio * size) ? 'up' : 'degraded';
+    // The epsilon keeps 0.56 × 25 (14.000000000000002 in floating point) at 14 workers.
+    const state = !serving ? 'down' : ready >= Math.ceil(minReadyRatio * size - 1e-9) ? 'up' : 'degraded';
     return { state, status: stats.status, ready, size };
   }
 }

@@ -34,7 +34,7 @@ export interface PendingCall {
   idempotent: boolean;
   /** Retries so far. */
   attempts: number;
-  /** performance.now() when the pool accepted it, and when a worker last took it. */
+  /** performance.now() when the pool accepted it, and when a worker first took it. */
   arrivedAt: number;
   dispatchedAt?: number;
   /** Its OpenTelemetry span, when the application traces. */

@@ -314,7 +314,7 @@ export class Pool {
       idempotent: options.idempotent ?? false,
       attempts: 0,
       arrivedAt: performance.now(),
-      span: startCallSpan(`snakepit.${kind === 'stream' ? 'stream' : 'execute'} ${tool}`, { 'snakepit.pool': this.name, 'snakepit.tool': tool }),
+      span: startCallSpan(kind, this.name, tool),
       resolve,
       reject,
       cleanup: [],
@@ -385,7 +385,7 @@ export class Pool {
     }
     call.state = 'running';
     call.workerId = worker.id;
-    call.dispatchedAt = performance.now();
+    call.dispatchedAt ??= performance.now(); // a retry's execution counts from the first attempt
     call.session?.onDispatch(worker.id);
     if (call.kind === 'stream') return runStream(this.streamPool, call, worker);
     worker

@@ -60,13 +60,14 @@ export class EventEmitterBridge implements OnApplicationBootstrap, OnApplication
   }
 
   private open(emitter: { emit(event: string, payload: unknown): unknown }): void {
-    this.target = emitter;
     if (this.dropped) this.logger.warn(`${this.dropped} events from boot were dropped (more than ${MAX_BUFFERED} waited)`);
-    for (const [event, payload] of this.buffer.splice(0)) this.deliver(event, payload);
+    // Events a handler causes while the buffer drains queue up behind it, so the order holds.
+    for (let next = this.buffer.shift(); next; next = this.buffer.shift()) this.deliver(emitter, ...next);
+    this.target = emitter;
   }
 
   private forward(event: SnakepitEventName, payload: EventPayload): void {
-    if (this.target) return this.deliver(event, payload);
+    if (this.target) return this.deliver(this.target, event, payload);
     this.buffer.push([event, payload]);
     if (this.buffer.length > MAX_BUFFERED) {
       this.buffer.shift();
@@ -74,9 +75,9 @@ export class EventEmitterBridge implements OnApplicationBootstrap, OnApplication
     }
   }
 
-  private deliver(event: SnakepitEventName, payload: EventPayload): void {
+  private deliver(emitter: { emit(event: string, payload: unknown): unknown }, event: SnakepitEventName, payload: EventPayload): void {
     try {
-      this.target!.emit(event, payload);
+      emitter.emit(event, payload);
     } catch (error) {
       this.logger.warn(`an @OnEvent('${event}') handler threw: ${(error as Error).message}`);
     }

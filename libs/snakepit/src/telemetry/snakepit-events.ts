@@ -24,6 +24,7 @@ export class SnakepitEvents {
   }
 
   emit(event: SnakepitEventName, payload: EventPayload): void {
+    if (this.anyListeners.size === 0 && this.emitter.listenerCount(event) === 0) return;
     for (const listener of this.emitter.listeners(event)) guarded(() => (listener as (payload: EventPayload) => void)(payload));
     for (const listener of this.anyListeners) guarded(() => listener(event, payload));
   }

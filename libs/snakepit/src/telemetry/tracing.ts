@@ -21,6 +21,14 @@ function otelApi(): typeof otel | null {
 }
 
 const TRACER = 'snakepit-nestjs';
+let tracerOf: { provider: otel.TracerProvider; tracer: otel.Tracer } | undefined;
+
+/** The library's tracer, fetched again only when the global provider changes. */
+function tracer(o: typeof otel): otel.Tracer {
+  const provider = o.trace.getTracerProvider();
+  if (tracerOf?.provider !== provider) tracerOf = { provider, tracer: provider.getTracer(TRACER) };
+  return tracerOf.tracer;
+}
 
 /** A call's span, and the headers that take its context to Python. */
 export interface CallSpan {
@@ -38,11 +46,15 @@ function headersOf(o: typeof otel, span: otel.SpanContext): Record<string, strin
   return headers;
 }
 
-/** Opens the span of a call to Python, a child of the caller's active context. */
-export function startCallSpan(name: string, attributes: Record<string, string>): CallSpan | undefined {
+/** Opens the span of a call to Python (`snakepit.execute <tool>` or `snakepit.stream <tool>`),
+ *  a child of the caller's active context. */
+export function startCallSpan(kind: 'unary' | 'stream', pool: string, tool: string): CallSpan | undefined {
   const o = otelApi();
   if (!o) return undefined;
-  const span = o.trace.getTracer(TRACER).startSpan(name, { kind: o.SpanKind.CLIENT, attributes });
+  const span = tracer(o).startSpan(`snakepit.${kind === 'stream' ? 'stream' : 'execute'} ${tool}`, {
+    kind: o.SpanKind.CLIENT,
+    attributes: { 'snakepit.pool': pool, 'snakepit.tool': tool },
+  });
   return {
     headers: headersOf(o, span.spanContext()),
     end(error) {
@@ -74,7 +86,7 @@ export async function inHostToolSpan<T>(tool: string, traceparent: string | unde
         traceState: tracestate ? o.createTraceState(tracestate) : undefined,
       })
     : o.context.active();
-  const span = o.trace.getTracer(TRACER).startSpan(`snakepit.host_tool ${tool}`, { kind: o.SpanKind.SERVER, attributes: { 'snakepit.tool': tool } }, parent);
+  const span = tracer(o).startSpan(`snakepit.host_tool ${tool}`, { kind: o.SpanKind.SERVER, attributes: { 'snakepit.tool': tool } }, parent);
   try {
     return await o.context.with(o.trace.setSpan(parent, span), work);
   } catch (error) {
