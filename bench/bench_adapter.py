@@ -1,8 +1,16 @@
 """The adapter the benchmarks load: one tiny tool, so boot figures measure the pool, not imports."""
+import time
+
 from snakepit_bridge import BaseAdapter, tool
 
 
 class BenchAdapter(BaseAdapter):
+    thread_safe = True  # no state: the thread profile may run its tools at once
+
+    @tool
+    def sleep_ms(self, ms):
+        time.sleep(ms / 1000)
+        return ms
     @tool
     def add(self, a, b):
         return a + b

@@ -16,6 +16,7 @@ import { rawClient, startPythonShell, startRawServer, stopRawServers } from './p
 import { hostToolRoundTrip, sessionMemory } from './sessions-and-host-tools';
 import { slowConsumerMemory, streamThroughput } from './streaming';
 import { reapAtBoot, recoveryAfterKill } from './supervision';
+import { threadProfile } from './thread-profile';
 
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5000);
 const SEQUENTIAL_CALLS = Number(process.env.BENCH_CALLS ?? 5000);
@@ -124,7 +125,7 @@ async function main() {
     `warm-up ${WARMUP} calls; ${SEQUENTIAL_CALLS} sequential calls and ${CONCURRENT_CALLS} calls at ${CONCURRENCY} in flight, ` +
       `each in ${ROUNDS} rounds where the peers take turns; figures are medians over the rounds\n`,
   );
-  const only = process.env.BENCH_ONLY; // latency | throughput | boot | sessions | hosttools | streaming | backpressure | supervision
+  const only = process.env.BENCH_ONLY; // latency | throughput | boot | sessions | hosttools | streaming | backpressure | supervision | threads
   const lat = only && only !== 'latency' ? undefined : await latency();
   if (lat) console.log('Sequential tiny call (1 worker)      p50 µs   p99 µs   calls/s   p50 vs raw');
   for (const [name, r] of Object.entries(lat ?? {})) {
@@ -168,9 +169,16 @@ async function main() {
     console.log(`  SIGKILLed worker → replacement ready (vs raw spawn)  ${fmt(recovery.rawMs).padStart(11)} ${fmt(recovery.replacementMs).padStart(9)}   ${ratio(recovery.replacementMs, recovery.rawMs)}`);
     console.log(`  boot reaping ${reap.orphans} orphans (vs a clean boot)          ${fmt(reap.cleanMs).padStart(11)} ${fmt(reap.reapingMs).padStart(9)}   ${ratio(reap.reapingMs, reap.cleanMs)}`);
   }
+  const threads = only && only !== 'threads' ? undefined : await threadProfile();
+  if (threads) {
+    console.log(`\n${threads.calls} calls of sleep(${threads.sleepMs} ms) at once on 1 worker (median of 5)   one call ms   ${threads.calls} at once ms   ratio`);
+    for (const [name, r] of Object.entries({ 'thread profile': threads.thread, 'process profile': threads.process })) {
+      console.log(`  ${name.padEnd(64)} ${fmt(r.oneMs).padStart(11)} ${fmt(r.manyMs).padStart(14)}   ${ratio(r.manyMs, r.oneMs)}`);
+    }
+  }
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ at: new Date().toISOString(), latency: lat, throughput: tput, boot: boots, sessions: memory, hostTools, streams, slow, recovery, reap }, null, 2));
+  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ at: new Date().toISOString(), latency: lat, throughput: tput, boot: boots, sessions: memory, hostTools, streams, slow, recovery, reap, threads }, null, 2));
   console.log(`\nfigures written to bench/results/latest.json`);
 }
 

@@ -4,7 +4,9 @@ export type {
   AffinityMode,
   NamedPoolOptions,
   PoolOptions,
+  PythonLogLevel,
   SnakepitModuleOptions,
+  WorkerProfile,
 } from './options/snakepit-options.interface';
 export { PoolService } from './pool/pool.service';
 export type { StreamChunk } from './pool/chunk-stream';

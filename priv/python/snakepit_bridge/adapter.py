@@ -17,7 +17,13 @@ class BaseAdapter:
 
     The worker creates one instance (no arguments), calls ``on_start`` once,
     serves tool calls, and calls ``on_stop`` once at graceful shutdown.
+
+    Set ``thread_safe = True`` on an adapter whose tools may run concurrently, in threads of
+    one process: only such adapters are accepted by the thread profile
+    (``workerProfile: 'thread'``), which runs several calls at once in each worker.
     """
+
+    thread_safe: bool = False
 
     def on_start(self) -> None:
         """Called once after the adapter is created, before the worker is ready."""

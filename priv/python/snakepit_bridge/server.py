@@ -37,7 +37,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--ready-fd", type=int, default=None, help="fd for the handshake line")
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (port is OS-chosen)")
     p.add_argument("--max-message-bytes", type=_positive_int, default=DEFAULT_MAX_MESSAGE_BYTES)
-    p.add_argument("--threads", type=_positive_int, default=4, help="concurrent calls")
+    p.add_argument(
+        "--concurrent-calls", type=_positive_int, default=1,
+        help="tool calls the host may run at once (above 1: the thread profile; the adapter "
+             "must declare thread_safe = True)",
+    )
+    p.add_argument(
+        "--threads", type=_positive_int, default=None,
+        help="gRPC handler threads (default: concurrent calls + 3, for Ping, Cancel and Describe)",
+    )
     return p.parse_args(argv)
 
 
@@ -97,6 +105,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     return _shutdown(server, worker)
 
 
+class AdapterNotThreadSafeError(RuntimeError):
+    """The thread profile was asked of an adapter that does not declare thread_safe = True."""
+
+
 def _load_worker(args: argparse.Namespace) -> Any:
     from .dispatch import Worker
     from .host_client import configure
@@ -108,6 +120,12 @@ def _load_worker(args: argparse.Namespace) -> Any:
     # before any adapter code runs, so subprocesses started by tools never see the secret.
     configure(max_message_bytes=args.max_message_bytes, worker_id=args.worker_id)
     adapter, name = load_adapter(args.adapter)
+    if args.concurrent_calls > 1 and not getattr(adapter, "thread_safe", False):
+        raise AdapterNotThreadSafeError(
+            f"adapter {name} does not declare thread_safe = True, and the thread profile runs "
+            f"{args.concurrent_calls} of its calls at once in one process. Make its tools safe to "
+            "run concurrently and set thread_safe = True on the class, or use workerProfile 'process'"
+        )
     worker = Worker(adapter, name, args.max_message_bytes)
     result = adapter.on_start()
     if result is not None and hasattr(result, "__await__"):
@@ -134,7 +152,7 @@ def _build_server(worker: Any, args: argparse.Namespace) -> Any:
         for name, kind, method, message in rpcs
     }
     server = grpc.server(
-        ThreadPoolExecutor(max_workers=args.threads, thread_name_prefix="snakepit-call"),
+        ThreadPoolExecutor(max_workers=args.threads or args.concurrent_calls + 3, thread_name_prefix="snakepit-call"),
         handlers=(grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),),
         options=[
             ("grpc.max_send_message_length", args.max_message_bytes),

@@ -25,6 +25,8 @@ class ShowcaseError(Exception):
 class ShowcaseAdapter(BaseAdapter):
     """Demo and test tools."""
 
+    thread_safe = True  # its tools share no unguarded state, so the thread profile may run them at once
+
     def __init__(self) -> None:
         self._held: List[bytearray] = []
 
@@ -110,6 +112,13 @@ class ShowcaseAdapter(BaseAdapter):
     def trace_info_stream(self) -> Iterator[Dict[str, Any]]:
         """One chunk: the trace context this stream came with."""
         yield {"traceparent": self.session_context.traceparent}
+
+    @tool
+    def overlap(self, ms: float) -> Dict[str, Any]:
+        """Sleep ms milliseconds; report when (time.monotonic) and in which process it ran."""
+        start = time.monotonic()
+        time.sleep(ms / 1000)
+        return {"start": start, "end": time.monotonic(), "pid": os.getpid()}
 
     @tool
     def say(self, text: str, stream: str = "stdout") -> None:
@@ -340,3 +349,11 @@ def _die(mode: str, code: int) -> None:
     if mode == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
     raise ValueError(f"unknown crash mode {mode!r}; use exit, segfault, abort or kill")
+
+
+class PlainAdapter(BaseAdapter):
+    """An adapter that does not declare itself thread-safe (the thread profile refuses it)."""
+
+    @tool
+    def ping(self) -> str:
+        return "pong"

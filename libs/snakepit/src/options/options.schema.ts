@@ -71,6 +71,8 @@ class PoolOptionsSchema {
   adapter?: string;
 
   @IsOptional() @IsInt() @Min(1) @Max(1024) poolSize?: number;
+  @IsOptional() @IsIn(['process', 'thread']) workerProfile?: string;
+  @IsOptional() @IsInt() @Min(1) @Max(256) threadsPerWorker?: number;
   @IsOptional() @IsString() @MinLength(1) pythonExecutable?: string;
   @IsOptional() @IsArray() @IsString({ each: true }) pythonPath?: string[];
   @IsOptional() @IsObject() env?: Record<string, string>;

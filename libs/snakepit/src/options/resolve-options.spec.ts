@@ -80,4 +80,13 @@ describe('resolveOptions', () => {
   it('refuses options that are not an object', () => {
     expect(problemsOf(null)).toEqual([expect.stringMatching(/options must be an object/)]);
   });
+
+  it('takes threadsPerWorker in the thread profile only', () => {
+    const thread = resolveOptions({ adapter: 'a:B', workerProfile: 'thread', threadsPerWorker: 6 }, {}).pools[0];
+    expect(thread).toMatchObject({ workerProfile: 'thread', concurrentCalls: 6 });
+    expect(resolveOptions({ adapter: 'a:B', workerProfile: 'thread' }, {}).pools[0].concurrentCalls).toBe(4);
+    expect(resolveOptions({ adapter: 'a:B' }, {}).pools[0]).toMatchObject({ workerProfile: 'process', concurrentCalls: 1 });
+    expect(problemsOf({ adapter: 'a:B', threadsPerWorker: 2 })).toEqual([expect.stringMatching(/^threadsPerWorker needs workerProfile: 'thread'/)]);
+    expect(problemsOf({ adapter: 'a:B', workerProfile: 'fork' })).toEqual([expect.stringMatching(/^workerProfile must be one of/)]);
+  });
 });

@@ -6,13 +6,23 @@ import { SnakepitConfigError } from '../errors';
 import { ModuleOptionsSchema } from './options.schema';
 import { InMemorySessionStore } from '../session/in-memory-session.store';
 import type { SessionStore } from '../session/session-store';
-import type { AffinityMode, NamedPoolOptions, PoolOptions, PythonLogLevel, SnakepitModuleOptions } from './snakepit-options.interface';
+import type {
+  AffinityMode,
+  NamedPoolOptions,
+  PoolOptions,
+  PythonLogLevel,
+  SnakepitModuleOptions,
+  WorkerProfile,
+} from './snakepit-options.interface';
 
 /** One pool's options with every default filled in. */
 export interface PoolConfig {
   name: string;
   adapter: string;
   poolSize: number;
+  workerProfile: WorkerProfile;
+  /** Calls one worker runs at once: 1 in the process profile, threadsPerWorker in the thread profile. */
+  concurrentCalls: number;
   pythonExecutable: string;
   pythonPath: string[];
   env: Record<string, string>;
@@ -49,6 +59,7 @@ export interface ResolvedOptions {
 const NESTED_POOL_GROUPS = ['queue', 'heartbeat', 'restart', 'recycle', 'crashBarrier'] as const;
 
 export const DEFAULT_POOL_NAME = 'default';
+const DEFAULT_THREADS_PER_WORKER = 4;
 
 const POOL_DEFAULTS = {
   startupConcurrency: 8,
@@ -138,6 +149,9 @@ function crossFieldProblems(options: SnakepitModuleOptions, entries: NamedPoolOp
     }
     if (seen.has(entry.name)) problems.push(`${where}.name "${entry.name}" is used by another pool`);
     seen.add(entry.name);
+    if (entry.threadsPerWorker !== undefined && entry.workerProfile !== 'thread') {
+      problems.push(`${where ? `${where}.` : ''}threadsPerWorker needs workerProfile: 'thread' (the process profile runs one call per worker)`);
+    }
     const restart = { ...POOL_DEFAULTS.restart, ...definedFields(entry.restart) };
     if (restart.maxBackoffMs < restart.backoffMs) {
       problems.push(`${where ? `${where}.` : ''}restart.maxBackoffMs (${restart.maxBackoffMs}) must not be less than restart.backoffMs (${restart.backoffMs})`);
@@ -154,6 +168,8 @@ function poolConfig(entry: NamedPoolOptions & PoolOptions, env: NodeJS.ProcessEn
     name: entry.name,
     adapter: entry.adapter,
     poolSize: entry.poolSize ?? availableParallelism(),
+    workerProfile: entry.workerProfile ?? 'process',
+    concurrentCalls: entry.workerProfile === 'thread' ? (entry.threadsPerWorker ?? DEFAULT_THREADS_PER_WORKER) : 1,
     pythonExecutable: entry.pythonExecutable ?? (env.SNAKEPIT_PYTHON || 'python3'),
     pythonPath: (entry.pythonPath ?? []).map((dir) => resolvePath(dir)),
     env: { ...(entry.env ?? {}) },

@@ -7,6 +7,11 @@ export interface PoolOptions {
   adapter: string;
   /** Worker processes. Default: the number of CPUs. */
   poolSize?: number;
+  /** `process` (default): each worker runs one call at a time. `thread`: each worker runs
+   *  `threadsPerWorker` calls at once, in threads; the adapter must declare `thread_safe = True`. */
+  workerProfile?: WorkerProfile;
+  /** Calls a worker runs at once in the thread profile. Default 4. */
+  threadsPerWorker?: number;
   /** Interpreter to run. Default: $SNAKEPIT_PYTHON, else "python3". */
   pythonExecutable?: string;
   /** Extra directories put on the workers' PYTHONPATH (relative ones resolve from the current directory). */
@@ -91,6 +96,8 @@ export interface PoolOptions {
  * In the strict modes a session whose worker is gone gets SessionWorkerUnavailableError.
  */
 export type AffinityMode = 'hint' | 'strictQueue' | 'strictFailFast';
+
+export type WorkerProfile = 'process' | 'thread';
 
 export type PythonLogLevel = 'verbose' | 'debug' | 'log' | 'warn' | 'error' | 'off';
 

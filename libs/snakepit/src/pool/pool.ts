@@ -95,7 +95,7 @@ export class Pool {
     this.scheduler = new Scheduler(config.queueMaxSize);
     this.logger = new Logger(`Snakepit:${config.name}`);
     const port: FleetPort = {
-      expect: (workerId) => this.scheduler.expectWorker(workerId),
+      expect: (workerId) => this.scheduler.expectWorker(workerId, config.concurrentCalls),
       add: (worker) => this.addWorker(worker),
       remove: (workerId, successor) => this.apply(this.scheduler.removeWorker(workerId, successor)),
       suspend: (workerId) => this.scheduler.suspend(workerId),

@@ -216,6 +216,7 @@ export class WorkerFleet {
       env: { ...this.config.env, ...this.hostEnv },
       maxMessageBytes: this.config.maxMessageBytes,
       startupTimeoutMs: this.config.startupTimeoutMs,
+      concurrentCalls: this.config.concurrentCalls,
       onOutput: logPythonOutput(logger, this.config.pythonLogLevel),
     };
     this.registry.reserve(id, pythonCommand(spec));

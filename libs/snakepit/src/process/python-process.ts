@@ -15,6 +15,8 @@ export interface PythonProcessSpec {
   env: Record<string, string>;
   maxMessageBytes: number;
   startupTimeoutMs: number;
+  /** Calls it may run at once (above 1: the thread profile). */
+  concurrentCalls: number;
   onOutput?: (line: string, stream: string) => void;
 }
 
@@ -53,6 +55,7 @@ export function pythonCommand(spec: PythonProcessSpec): string[] {
     String(READY_FD),
     '--max-message-bytes',
     String(spec.maxMessageBytes),
+    ...(spec.concurrentCalls > 1 ? ['--concurrent-calls', String(spec.concurrentCalls)] : []),
   ];
 }
 
