@@ -9,6 +9,9 @@ export type {
   WorkerProfile,
 } from './options/snakepit-options.interface';
 export { PoolService } from './pool/pool.service';
+export { BoundPool } from './pool/bound-pool';
+export { InjectPool, poolToken } from './pool/inject-pool';
+export { runAsScript, type ScriptOptions } from './script/run-as-script';
 export type { StreamChunk } from './pool/chunk-stream';
 export type { ExecuteOptions, PoolStats, PoolStatus, SessionExecuteOptions } from './pool/pool.types';
 export { SessionService, type SessionInfo, type SessionStats } from './session/session.service';

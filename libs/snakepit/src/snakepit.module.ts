@@ -1,12 +1,14 @@
-import { Global, Module } from '@nestjs/common';
+import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { HostBridgeServer } from './bridge/host-bridge.server';
 import { resolveOptions } from './options/resolve-options';
+import { boundPoolProviders } from './pool/inject-pool';
 import { PoolManager } from './pool/pool-manager';
 import { PoolService } from './pool/pool.service';
 import { SessionService } from './session/session.service';
 import { SNAKEPIT_CONFIG, SNAKEPIT_OPTIONS, HOST_BRIDGE } from './snakepit.constants';
-import { ConfigurableSnakepitModule } from './snakepit.module-definition';
+import { ConfigurableSnakepitModule, type SnakepitModuleAsyncOptions } from './snakepit.module-definition';
+import type { SnakepitModuleOptions } from './options/snakepit-options.interface';
 import { EventEmitterBridge } from './telemetry/event-emitter-bridge';
 import { SnakepitEvents } from './telemetry/snakepit-events';
 import { SnakepitToolExplorer } from './tools/snakepit-tool.explorer';
@@ -36,4 +38,23 @@ import { ToolRegistryService } from './tools/tool-registry.service';
   ],
   exports: [PoolService, SessionService, ToolRegistryService, SnakepitEvents],
 })
-export class SnakepitModule extends ConfigurableSnakepitModule {}
+export class SnakepitModule extends ConfigurableSnakepitModule {
+  static override forRoot(options: SnakepitModuleOptions): DynamicModule {
+    const names = (Array.isArray(options?.pools) ? options.pools : []).map((pool) => pool?.name);
+    return withBoundPools(super.forRoot(options), names);
+  }
+
+  static override forRootAsync(options: SnakepitModuleAsyncOptions): DynamicModule {
+    return withBoundPools(super.forRootAsync(options), []);
+  }
+}
+
+/** Adds a BoundPool provider (for @InjectPool) per pool name known now. */
+function withBoundPools(module: DynamicModule, names: Array<string | undefined>): DynamicModule {
+  const providers = boundPoolProviders(names.filter((name): name is string => typeof name === 'string'));
+  return {
+    ...module,
+    providers: [...(module.providers ?? []), ...providers],
+    exports: [...(module.exports ?? []), ...providers.map((provider) => (provider as { provide: string }).provide)],
+  };
+}

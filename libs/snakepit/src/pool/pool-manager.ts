@@ -51,10 +51,14 @@ export class PoolManager implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    const { shutdownGraceMs, killTimeoutMs } = this.options;
-    await Promise.all([...this.pools.values()].map((pool) => pool.close(shutdownGraceMs, killTimeoutMs)));
+    await this.closePools();
     this.registry.close();
     await this.bridge.stop();
+  }
+
+  /** Closes every pool (see Pool.close); by default with shutdown.graceMs and shutdown.killTimeoutMs. */
+  async closePools(graceMs = this.options.shutdownGraceMs, killTimeoutMs = this.options.killTimeoutMs): Promise<void> {
+    await Promise.all([...this.pools.values()].map((pool) => pool.close(graceMs, killTimeoutMs)));
   }
 
   /** Reaps orphans and starts the host bridge, then the pools, once. */

@@ -170,6 +170,15 @@ export class PoolService {
     }
   }
 
+  /**
+   * Stops every pool now, before the application closes: `graceMs` (default shutdown.graceMs)
+   * for running and queued calls, then SIGTERM, and SIGKILL after `killTimeoutMs` (default
+   * shutdown.killTimeoutMs). `app.close()` later waits for this same close.
+   */
+  close(options: { graceMs?: number; killTimeoutMs?: number } = {}): Promise<void> {
+    return this.manager.closePools(options.graceMs, options.killTimeoutMs);
+  }
+
   /** How many workers the pool runs when it is whole. */
   poolSize(pool?: string): number {
     return this.manager.getPool(pool).config.poolSize;

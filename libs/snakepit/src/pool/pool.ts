@@ -79,6 +79,8 @@ export class Pool {
   private failure?: SnakepitError;
   private hostEnv?: Promise<Record<string, string>>;
   private cooldownTimer?: NodeJS.Timeout;
+  /** Set by the first close(); later calls wait for the same one. */
+  private closing?: Promise<void>;
   /** Set while a failed pool starts again, so that its readiness is announced as a recovery. */
   private recovering = false;
   /** What the stream path (stream-run.ts) may do to this pool. */
@@ -268,8 +270,12 @@ export class Pool {
    * Stops taking work, lets queued and running calls finish for up to `graceMs`, fails what is
    * left with PoolClosedError, then stops every worker (SIGTERM, SIGKILL after `killTimeoutMs`).
    */
-  async close(graceMs: number, killTimeoutMs: number): Promise<void> {
-    if (this.isShuttingDown) return;
+  close(graceMs: number, killTimeoutMs: number): Promise<void> {
+    this.closing ??= this.shutDown(graceMs, killTimeoutMs);
+    return this.closing;
+  }
+
+  private async shutDown(graceMs: number, killTimeoutMs: number): Promise<void> {
     const wasStarting = this.status === 'starting';
     this.status = 'closing';
     clearTimeout(this.cooldownTimer);

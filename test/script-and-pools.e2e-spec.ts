@@ -1,0 +1,80 @@
+import { Injectable } from '@nestjs/common';
+import { BoundPool, InjectPool, PoolNotFoundError } from '@snakepit/nestjs';
+import { bootApp, rejectionOf, type TestApp } from './support/app';
+import { runTypeScript, type RunningChild } from './support/child-process';
+import { eventually, processesOfRun } from './support/processes';
+
+@Injectable()
+class TwoPools {
+  constructor(
+    @InjectPool('gpu') readonly gpu: BoundPool,
+    @InjectPool('cpu') readonly cpu: BoundPool,
+    @InjectPool() readonly fallback: BoundPool,
+    @InjectPool('missing') readonly missing: BoundPool,
+  ) {}
+}
+
+describe('@InjectPool', () => {
+  let app: TestApp | undefined;
+  afterEach(async () => {
+    await app?.close();
+  });
+
+  it('injects a facade bound to one pool; a broken pool does not block the healthy one', async () => {
+    app = await bootApp(
+      {
+        poolSize: 1,
+        pools: [
+          { name: 'cpu' },
+          { name: 'gpu', workerProfile: 'thread', threadsPerWorker: 2 },
+          { name: 'broken', adapter: 'snakepit_showcase.no_such_module:Adapter' },
+        ],
+      },
+      { providers: [TwoPools] },
+    );
+    const pools = app.module.get(TwoPools);
+    expect(await pools.cpu.execute('add', { a: 1, b: 2 })).toBe(3);
+    expect(await pools.gpu.execute('add', { a: 2, b: 2 })).toBe(4);
+    expect(pools.gpu.stats().pool).toBe('gpu');
+    expect(pools.cpu.listWorkers()[0].pool).toBe('cpu');
+    // No pool is named "default" and there are three: the unnamed facade and an unknown name say so.
+    expect(await rejectionOf(pools.fallback.execute('ping'))).toBeInstanceOf(PoolNotFoundError);
+    expect(await rejectionOf(pools.missing.execute('ping'))).toBeInstanceOf(PoolNotFoundError);
+    expect((await rejectionOf(app.pool.ready('broken'))).code).toBe('worker_start_failed');
+  });
+});
+
+describe('runAsScript', () => {
+  let script: RunningChild | undefined;
+  afterEach(() => {
+    if (script && script.child.exitCode === null) script.child.kill('SIGKILL');
+  });
+
+  const run = (mode: string) => runTypeScript('test/fixtures/script.ts', { MODE: mode });
+  const runIdOf = async (child: RunningChild) => (await child.line(/^RUN /)).slice(4).trim();
+
+  it('runs the function, closes the pool and exits 0', async () => {
+    script = run('ok');
+    const runId = await runIdOf(script);
+    expect(await script.exited).toEqual({ code: 0, signal: null });
+    expect(script.output()).toContain('RESULT 5');
+    expect(processesOfRun(runId)).toEqual([]);
+  });
+
+  it('exits 1 with the error printed when the function throws, leaving no worker', async () => {
+    script = run('throw');
+    const runId = await runIdOf(script);
+    expect(await script.exited).toEqual({ code: 1, signal: null });
+    expect(script.output()).toContain('the script failed on purpose');
+    expect(processesOfRun(runId)).toEqual([]);
+  });
+
+  it('closes the pool on SIGINT during a call and exits 130, leaving no worker', async () => {
+    script = run('wait');
+    const runId = await runIdOf(script);
+    await eventually(() => processesOfRun(runId).length === 1, 5000, 'the worker');
+    script.child.kill('SIGINT');
+    expect(await script.exited).toEqual({ code: 130, signal: null });
+    expect(processesOfRun(runId)).toEqual([]);
+  });
+});
