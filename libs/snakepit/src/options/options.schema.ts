@@ -35,6 +35,12 @@ class ShutdownOptionsSchema {
   @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) killTimeoutMs?: number;
 }
 
+class PythonOptionsSchema {
+  @IsOptional() @IsIn(['system', 'venv', 'uv']) strategy?: string;
+  @IsOptional() @IsString() @MinLength(1) executable?: string;
+  @IsOptional() @IsString() @MinLength(1) venvDir?: string;
+}
+
 class HeartbeatOptionsSchema {
   @IsOptional() @IsBoolean() enabled?: boolean;
   @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) intervalMs?: number;
@@ -74,6 +80,7 @@ class PoolOptionsSchema {
   @IsOptional() @IsIn(['process', 'thread']) workerProfile?: string;
   @IsOptional() @IsInt() @Min(1) @Max(256) threadsPerWorker?: number;
   @IsOptional() @IsString() @MinLength(1) pythonExecutable?: string;
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => PythonOptionsSchema) python?: PythonOptionsSchema;
   @IsOptional() @IsArray() @IsString({ each: true }) pythonPath?: string[];
   @IsOptional() @IsObject() env?: Record<string, string>;
   @IsOptional() @IsInt() @Min(1) startupConcurrency?: number;

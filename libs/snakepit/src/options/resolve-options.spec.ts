@@ -1,4 +1,5 @@
 import { SnakepitConfigError } from '../errors';
+import { choosePython } from '../python/python-runtime';
 import { resolveOptions } from './resolve-options';
 
 function problemsOf(options: unknown): string[] {
@@ -19,7 +20,7 @@ describe('resolveOptions', () => {
       name: 'default',
       adapter: 'pkg.mod:Adapter',
       poolSize: 3,
-      pythonExecutable: 'python3',
+      pythonExecutable: choosePython({}, {}).executable,
       queueMaxSize: 1000,
       queueTimeoutMs: 10_000,
     });

@@ -4,6 +4,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { SnakepitConfigError } from '../errors';
 import { ModuleOptionsSchema } from './options.schema';
+import { choosePython } from '../python/python-runtime';
 import { InMemorySessionStore } from '../session/in-memory-session.store';
 import type { SessionStore } from '../session/session-store';
 import type {
@@ -56,7 +57,7 @@ export interface ResolvedOptions {
 }
 
 /** Option groups of a pool that a `pools` entry merges field by field over the top-level ones. */
-const NESTED_POOL_GROUPS = ['queue', 'heartbeat', 'restart', 'recycle', 'crashBarrier'] as const;
+const NESTED_POOL_GROUPS = ['queue', 'heartbeat', 'restart', 'recycle', 'crashBarrier', 'python'] as const;
 
 export const DEFAULT_POOL_NAME = 'default';
 const DEFAULT_THREADS_PER_WORKER = 4;
@@ -170,7 +171,7 @@ function poolConfig(entry: NamedPoolOptions & PoolOptions, env: NodeJS.ProcessEn
     poolSize: entry.poolSize ?? availableParallelism(),
     workerProfile: entry.workerProfile ?? 'process',
     concurrentCalls: entry.workerProfile === 'thread' ? (entry.threadsPerWorker ?? DEFAULT_THREADS_PER_WORKER) : 1,
-    pythonExecutable: entry.pythonExecutable ?? (env.SNAKEPIT_PYTHON || 'python3'),
+    pythonExecutable: choosePython(entry, env).executable,
     pythonPath: (entry.pythonPath ?? []).map((dir) => resolvePath(dir)),
     env: { ...(entry.env ?? {}) },
     startupConcurrency: entry.startupConcurrency ?? POOL_DEFAULTS.startupConcurrency,

@@ -1,3 +1,4 @@
+import type { PythonRuntimeOptions } from '../python/python-runtime';
 import type { SessionStore } from '../session/session-store';
 
 /** Options of one pool. In `forRoot()` they are given at the top level (one pool named "default"),
@@ -12,8 +13,10 @@ export interface PoolOptions {
   workerProfile?: WorkerProfile;
   /** Calls a worker runs at once in the thread profile. Default 4. */
   threadsPerWorker?: number;
-  /** Interpreter to run. Default: $SNAKEPIT_PYTHON, else "python3". */
+  /** Interpreter to run. Default: see `python` (the resolution order is in the README). */
   pythonExecutable?: string;
+  /** How the project gets its Python: `{ strategy: 'system' | 'venv' | 'uv', executable?, venvDir? }`. */
+  python?: PythonRuntimeOptions;
   /** Extra directories put on the workers' PYTHONPATH (relative ones resolve from the current directory). */
   pythonPath?: string[];
   /** Extra environment variables for the workers. */
