@@ -25,3 +25,12 @@ export { SnakepitEvent, type SnakepitEventName } from './telemetry/events';
 export type { PythonToolInfo, StopReason, WorkerInfo, WorkerState } from './pool/worker';
 export type { RecycleReason } from './supervision/recycle-policy';
 export * from './errors';
+export {
+  PythonPackages,
+  type EnsureOptions,
+  type EnsureResult,
+  type Installer,
+  type PackageCheck,
+  type PackageState,
+} from './python/python-packages';
+export { choosePython, type PythonChoice, type PythonRuntimeOptions, type PythonSource, type PythonStrategy } from './python/python-runtime';

@@ -1,7 +1,8 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { HostBridgeServer } from './bridge/host-bridge.server';
-import { resolveOptions } from './options/resolve-options';
+import { resolveOptions, type ResolvedOptions } from './options/resolve-options';
+import { PythonPackages } from './python/python-packages';
 import { boundPoolProviders } from './pool/inject-pool';
 import { PoolManager } from './pool/pool-manager';
 import { PoolService } from './pool/pool.service';
@@ -35,8 +36,10 @@ import { ToolRegistryService } from './tools/tool-registry.service';
     { provide: HOST_BRIDGE, useExisting: HostBridgeServer },
     PoolManager,
     PoolService,
+    // The packages of the default pool's interpreter.
+    { provide: PythonPackages, useFactory: (config: ResolvedOptions) => new PythonPackages(config.pools[0].pythonExecutable), inject: [SNAKEPIT_CONFIG] },
   ],
-  exports: [PoolService, SessionService, ToolRegistryService, SnakepitEvents],
+  exports: [PoolService, SessionService, ToolRegistryService, SnakepitEvents, PythonPackages],
 })
 export class SnakepitModule extends ConfigurableSnakepitModule {
   static override forRoot(options: SnakepitModuleOptions): DynamicModule {

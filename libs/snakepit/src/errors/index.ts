@@ -6,3 +6,4 @@ export * from './worker.errors';
 export * from './python.errors';
 export * from './session.errors';
 export * from './host-tool.errors';
+export * from './packages.errors';
