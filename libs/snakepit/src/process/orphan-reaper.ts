@@ -88,6 +88,21 @@ function signal(pid: number, name: NodeJS.Signals): void {
   }
 }
 
+/** The dead runs of this instance and the processes they left, found without touching them. */
+export function findOrphans(
+  registry: ProcessRegistry,
+  onUnreadable?: (file: string, error: Error) => void,
+): { dead: RunRecord[]; earlierBoots: RunRecord[]; found: Leftovers } {
+  registry.assertPrivate();
+  const here = currentPidSpace();
+  const runs = registry.otherRuns(onUnreadable);
+  const earlierBoots = runs.filter((candidate) => earlierBoot(candidate, here));
+  const dead = runs.filter((run) => !earlierBoot(run, here) && samePidNamespace(run, here) && !hostAlive(run));
+  const pids = dead.length ? allPids() : [];
+  const each = dead.map((run) => leftovers(run, pids));
+  return { dead, earlierBoots, found: { groups: each.flatMap((f) => f.groups), single: each.flatMap((f) => f.single) } };
+}
+
 /**
  * Kills what earlier runs of this instance left alive (their host died without shutting down),
  * SIGTERM then SIGKILL after `killTimeoutMs`, each worker with its process group, and drops
@@ -100,15 +115,9 @@ export async function reapOrphans(
   killTimeoutMs: number,
   onUnreadable?: (file: string, error: Error) => void,
 ): Promise<ReapReport> {
-  registry.assertPrivate();
-  const here = currentPidSpace();
-  const runs = registry.otherRuns(onUnreadable);
-  for (const run of runs.filter((candidate) => earlierBoot(candidate, here))) registry.removeRun(run.runId);
-  const dead = runs.filter((run) => !earlierBoot(run, here) && samePidNamespace(run, here) && !hostAlive(run));
+  const { dead, earlierBoots, found: all } = findOrphans(registry, onUnreadable);
+  for (const run of earlierBoots) registry.removeRun(run.runId);
   if (dead.length === 0) return { runs: [], killed: [] };
-  const pids = allPids();
-  const found = dead.map((run) => leftovers(run, pids));
-  const all: Leftovers = { groups: found.flatMap((f) => f.groups), single: found.flatMap((f) => f.single) };
   const killed = [...all.groups, ...all.single].map((entry) => entry.pid);
   if (killed.length) {
     send(all, 'SIGTERM');

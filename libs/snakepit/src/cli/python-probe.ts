@@ -1,0 +1,49 @@
+import { delimiter } from 'node:path';
+import { bridgePaths } from '../python/bridge-paths';
+import { runCommand } from '../python/run-command';
+
+/** What the interpreter says about itself, the bridge and (optionally) an adapter. */
+export interface PythonFacts {
+  executable: string;
+  version: string;
+  versionOk: boolean;
+  grpc?: string;
+  protobuf?: string;
+  importErrors: Record<string, string>;
+  bridge?: { protocol: number };
+  adapter?: { tools: string[] } | { error: string; type: string };
+}
+
+const PROBE = `
+import json, sys, importlib
+facts = {"executable": sys.executable, "version": sys.version.split()[0], "versionOk": sys.version_info >= (3, 9), "importErrors": {}}
+def attempt(key, fn):
+    try:
+        return fn()
+    except BaseException as exc:
+        facts["importErrors"][key] = f"{type(exc).__name__}: {exc}"
+facts["grpc"] = attempt("grpc", lambda: importlib.import_module("grpc").__version__)
+facts["protobuf"] = attempt("protobuf", lambda: importlib.import_module("google.protobuf").__version__)
+def bridge():
+    import snakepit_bridge
+    from snakepit_bridge import messages  # the generated stubs against the installed protobuf
+    return {"protocol": snakepit_bridge.PROTOCOL_VERSION}
+facts["bridge"] = attempt("snakepit_bridge", bridge)
+spec = sys.argv[1] if len(sys.argv) > 1 else ""
+if spec and facts["bridge"]:
+    try:
+        from snakepit_bridge.loader import load_adapter_class
+        facts["adapter"] = {"tools": sorted(load_adapter_class(spec).tool_index())}
+    except BaseException as exc:
+        facts["adapter"] = {"error": str(exc), "type": type(exc).__name__}
+print(json.dumps(facts))
+`;
+
+/** Runs the probe in `python`, with the bridge and `pythonPath` importable. */
+export async function probePython(python: string, adapter?: string, pythonPath: string[] = []): Promise<PythonFacts | { error: string }> {
+  const env = { PYTHONPATH: [bridgePaths().pythonDir, ...pythonPath, process.env.PYTHONPATH].filter(Boolean).join(delimiter) };
+  const result = await runCommand(python, ['-c', PROBE, adapter ?? ''], { timeoutMs: 60_000, env });
+  if (result.spawnError) return { error: result.spawnError.message };
+  if (result.code !== 0) return { error: result.stderr.trim().split('\n').slice(-3).join(' | ') || `exit code ${result.code}` };
+  return JSON.parse(result.stdout) as PythonFacts;
+}
