@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { PoolService, SnakepitModule } from '../libs/snakepit/src';
+import { PoolService, SnakepitModule, type SnakepitModuleOptions } from '../libs/snakepit/src';
 import { concurrent, median, sequential, timeMs, type LatencySummary } from './measure';
 import { rawClient, startPythonShell, startRawServer, stopRawServers } from './peers';
 import { hostToolRoundTrip, sessionMemory } from './sessions-and-host-tools';
@@ -28,9 +28,9 @@ const ROUNDS = 5;
 
 Logger.overrideLogger(false);
 
-async function bootPool(poolSize: number) {
+async function bootPool(poolSize: number, profile: Partial<SnakepitModuleOptions> = {}) {
   const app = await NestFactory.createApplicationContext(
-    SnakepitModule.forRoot({ adapter: 'bench_adapter:BenchAdapter', pythonPath: [__dirname], poolSize, startupConcurrency: 16 }),
+    SnakepitModule.forRoot({ adapter: 'bench_adapter:BenchAdapter', pythonPath: [__dirname], poolSize, startupConcurrency: 16, ...profile }),
     { logger: false },
   );
   const pool = app.get(PoolService);
@@ -78,10 +78,12 @@ async function throughput() {
   const servers = [await startRawServer(), await startRawServer()];
   const raws = servers.map((s) => rawClient(s.port));
   const { app, pool } = await bootPool(2);
+  const threaded = await bootPool(2, { workerProfile: 'thread', threadsPerWorker: 4 });
   const shells = [startPythonShell(), startPythonShell()];
   const calls = {
     raw: (i: number) => raws[i % 2].call(),
     pool: () => pool.execute('add', { a: 1, b: 2 }),
+    'pool, thread profile (4 per worker)': () => threaded.pool.execute('add', { a: 1, b: 2 }),
     'python-shell': (i: number) => shells[i % 2].call(),
   };
   for (const call of Object.values(calls)) await concurrent(WARMUP, CONCURRENCY, call);
@@ -96,6 +98,7 @@ async function throughput() {
   shells.forEach((s) => s.close());
   stopRawServers(servers);
   await app.close();
+  await threaded.app.close();
   return results;
 }
 
