@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from typing import Any, AsyncIterator, Dict, Iterator, List, Optional, Set
 
@@ -15,6 +16,8 @@ MIB = 1024 * 1024
 PAGE = 4096
 
 FINALIZED: Set[str] = set()
+_BARRIERS: Dict[int, threading.Barrier] = {}
+_BARRIERS_LOCK = threading.Lock()
 """Tokens of the streaming calls whose `finally` ran (see the `finalized` tool)."""
 
 
@@ -112,6 +115,20 @@ class ShowcaseAdapter(BaseAdapter):
     def trace_info_stream(self) -> Iterator[Dict[str, Any]]:
         """One chunk: the trace context this stream came with."""
         yield {"traceparent": self.session_context.traceparent}
+
+    @tool
+    def rendezvous(self, parties: int, timeout_s: float = 10) -> bool:
+        """Wait until `parties` calls are here at the same time (thread profile): True when they
+        met, False when they never were all here within timeout_s."""
+        with _BARRIERS_LOCK:
+            barrier = _BARRIERS.get(parties)
+            if barrier is None or barrier.broken:
+                barrier = _BARRIERS[parties] = threading.Barrier(parties)
+        try:
+            barrier.wait(timeout_s)
+            return True
+        except threading.BrokenBarrierError:
+            return False
 
     @tool
     def overlap(self, ms: float) -> Dict[str, Any]:

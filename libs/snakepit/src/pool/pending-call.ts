@@ -37,6 +37,8 @@ export interface PendingCall {
   /** performance.now() when the pool accepted it, and when a worker first took it. */
   arrivedAt: number;
   dispatchedAt?: number;
+  /** It outlived its caller and cancelGraceMs: its worker is stopped once only such calls are left. */
+  stuck?: boolean;
   /** Its OpenTelemetry span, when the application traces. */
   span?: CallSpan;
   /** Set while the call waits in a ready pool's queue (queue.timeoutMs). */
@@ -45,4 +47,11 @@ export interface PendingCall {
   reject(error: Error): void;
   /** Timers and listeners to clear when the call settles. */
   cleanup: Array<() => void>;
+}
+
+/** A stuck call ended after all: its worker no longer counts it. */
+export function unstick(call: PendingCall, worker: { stuckCalls: number }): void {
+  if (!call.stuck) return;
+  call.stuck = false;
+  worker.stuckCalls--;
 }

@@ -25,7 +25,7 @@ import { backoffDelay } from '../supervision/backoff';
 import { CallMetrics } from '../telemetry/call-metrics';
 import { SnakepitEvent } from '../telemetry/events';
 import { startCallSpan } from '../telemetry/tracing';
-import type { PendingCall, SessionCall } from './pending-call';
+import { unstick, type PendingCall, type SessionCall } from './pending-call';
 import type { ExecuteOptions, PoolStats, PoolStatus } from './pool.types';
 import { assertValidCall } from './call-validation';
 import { Scheduler, type RejectReason, type SchedulerAction } from './scheduler';
@@ -111,6 +111,7 @@ export class Pool {
       fail: (call, error, worker, retryable) => this.failRunning(call, error, worker, retryable),
       release: (worker) => this.release(worker),
       retire: (worker, reason) => this.fleet.retire(worker, reason),
+      retireStuck: (call, worker) => this.retireStuck(call, worker),
       warn: (message) => this.logger.warn(message),
     };
   }
@@ -400,11 +401,13 @@ export class Pool {
         (reply) => {
           if (call.state === 'running') this.settleWithReply(call, worker, reply);
           call.state = 'done';
+          unstick(call, worker);
           this.release(worker);
         },
         (error: SnakepitError) => {
           const wasRunning = call.state === 'running';
           call.state = 'done';
+          unstick(call, worker);
           if (wasRunning) this.failRunning(call, error, worker, true);
           // A dead worker is replaced when its exit is seen; any other channel failure: replace it now.
           if (!isWorkerDeath(error)) this.fleet.retire(worker, 'protocol');
@@ -474,9 +477,7 @@ export class Pool {
       if (worker) {
         worker.cancel(call.id); // a tool that polls session_context.cancelled can stop early
         const grace = setTimeout(() => {
-          if (call.state !== 'abandoned') return;
-          this.logger.warn(`worker ${worker.id} still runs "${call.tool}" after the caller gave up; replacing it`);
-          this.fleet.retire(worker, 'stuck');
+          if (call.state === 'abandoned') this.retireStuck(call, worker);
         }, this.config.cancelGraceMs);
         grace.unref();
       }
@@ -485,6 +486,19 @@ export class Pool {
       return;
     }
     this.settle(call, error);
+  }
+
+  /**
+   * A call kept running after its caller gave up and cancelGraceMs passed: its worker is
+   * replaced. When other calls still run on it (thread profile), it is recycled instead, so they
+   * finish, and killed as soon as only stuck calls are left on it.
+   */
+  private retireStuck(call: PendingCall, worker: Worker): void {
+    call.stuck = true;
+    worker.stuckCalls++;
+    this.logger.warn(`worker ${worker.id} still runs "${call.tool}" after the caller gave up; replacing it`);
+    if (worker.inFlight > worker.stuckCalls) void this.fleet.recycle(worker, 'stuck').catch(() => undefined);
+    else this.fleet.retire(worker, 'stuck');
   }
 
   /** Ends a call for its caller: with an error, a value, or (`cancelled`) because the caller left. */

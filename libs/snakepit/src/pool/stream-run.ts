@@ -3,7 +3,7 @@ import { decodeError, decodeValue } from '../bridge/codec';
 import type { WireStreamChunk } from '../bridge/wire';
 import { WorkerCrashError, WorkerProtocolError, WorkerUnresponsiveError, type SnakepitError } from '../errors';
 import type { ChunkStream, SizedChunk } from './chunk-stream';
-import type { PendingCall } from './pending-call';
+import { unstick, type PendingCall } from './pending-call';
 import type { StopReason, Worker } from './worker';
 
 /** What a running stream may do to its pool. */
@@ -16,6 +16,8 @@ export interface StreamPool {
   fail(call: PendingCall, error: SnakepitError, worker: Worker, retryable: boolean): void;
   release(worker: Worker): void;
   retire(worker: Worker, reason: StopReason): void;
+  /** The stream outlived its consumer and cancelGraceMs (see Pool.retireStuck). */
+  retireStuck(call: PendingCall, worker: Worker): void;
   warn(message: string): void;
 }
 
@@ -95,6 +97,7 @@ async function endStream(
   const wasRunning = call.state === 'running';
   call.state = 'done';
   clearTimeout(call.graceTimer);
+  unstick(call, worker);
   const last = seen.held;
   if (error) {
     if (wasRunning && !seen.failed) {
@@ -125,8 +128,8 @@ export function stopRunningStream(pool: StreamPool, call: PendingCall, worker: W
   call.stopStream?.();
   call.graceTimer = setTimeout(() => {
     if (call.state !== 'abandoned') return;
-    pool.warn(`worker ${worker.id} did not stop the stream of "${call.tool}" in time; replacing it`);
-    pool.retire(worker, 'stuck');
+    pool.warn(`worker ${worker.id} did not stop the stream of "${call.tool}" in time`);
+    pool.retireStuck(call, worker);
   }, pool.cancelGraceMs);
   call.graceTimer.unref();
 }

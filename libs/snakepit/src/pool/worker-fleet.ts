@@ -149,6 +149,7 @@ export class WorkerFleet {
   released(worker: Worker): boolean {
     if (worker.recycling) {
       if (worker.inFlight === 0) void worker.stop(this.killTimeoutMs, 'recycle');
+      else if (worker.inFlight <= worker.stuckCalls) worker.kill('stuck'); // only stuck calls are left
       return false;
     }
     const reason = recycleReason(worker, this.config.recycle, Date.now());

@@ -77,6 +77,8 @@ export class Worker {
   readyAt?: Date;
   /** Being replaced by a successor: it takes no new call and stops once idle. */
   recycling = false;
+  /** Calls on it that outlived their caller and cancelGraceMs (see Pool.retireStuck). */
+  stuckCalls = 0;
   /** Why the host stopped it; unset if it died by itself. */
   stopReason?: StopReason;
   /** Heartbeats it missed in a row before it was declared unresponsive. */

@@ -1,5 +1,6 @@
-/** Why a healthy worker is replaced. */
-export type RecycleReason = 'ttl' | 'requests' | 'memory' | 'manual';
+/** Why a worker is replaced by a successor: its age, by hand, or (thread profile) a call that
+ *  outlived its caller while others still run on it. */
+export type RecycleReason = 'ttl' | 'requests' | 'memory' | 'manual' | 'stuck';
 
 export interface RecycleLimits {
   workerTtlMs?: number;
