@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { BoundPool, InjectPool, PoolNotFoundError } from '@snakepit/nestjs';
 import { bootApp, rejectionOf, type TestApp } from './support/app';
 import { runTypeScript, type RunningChild } from './support/child-process';
-import { eventually, processesOfRun } from './support/processes';
+import { eventually, processesOfRun, processesWithEnv } from './support/processes';
 
 @Injectable()
 class TwoPools {
@@ -50,7 +50,7 @@ describe('runAsScript', () => {
     if (script && script.child.exitCode === null) script.child.kill('SIGKILL');
   });
 
-  const run = (mode: string) => runTypeScript('test/fixtures/script.ts', { MODE: mode });
+  const run = (mode: string, token = '') => runTypeScript('test/fixtures/script.ts', { MODE: mode, SCRIPT_TOKEN: token });
   const runIdOf = async (child: RunningChild) => (await child.line(/^RUN /)).slice(4).trim();
 
   it('runs the function, closes the pool and exits 0', async () => {
@@ -76,5 +76,25 @@ describe('runAsScript', () => {
     script.child.kill('SIGINT');
     expect(await script.exited).toEqual({ code: 130, signal: null });
     expect(processesOfRun(runId)).toEqual([]);
+  });
+
+  it('exits 143 on SIGTERM', async () => {
+    script = run('wait');
+    const runId = await runIdOf(script);
+    await eventually(() => processesOfRun(runId).length === 1, 5000, 'the worker');
+    script.child.kill('SIGTERM');
+    expect(await script.exited).toEqual({ code: 143, signal: null });
+    expect(processesOfRun(runId)).toEqual([]);
+  });
+
+  it('stops a pool that is still booting when SIGINT comes, and exits 130', async () => {
+    const token = `SCRIPT_TOKEN=boot-${process.pid}-${Date.now()}`;
+    script = run('slow-boot', token.split('=')[1]);
+    await script.line(/^STARTING/);
+    await eventually(() => processesWithEnv(token).length === 1, 10_000, 'the slow worker');
+    script.child.kill('SIGINT');
+    expect(await script.exited).toEqual({ code: 130, signal: null });
+    expect(script.output()).not.toContain('RUN ');
+    await eventually(() => processesWithEnv(token).length === 0, 3000, 'no worker left');
   });
 });

@@ -58,3 +58,17 @@ export function processesOfRun(runId: string): number[] {
   }
   return pids;
 }
+
+/** Live processes with `NAME=value` in their environment. */
+export function processesWithEnv(entry: string): number[] {
+  const pids: number[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || !isAlive(Number(pid))) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(entry)) pids.push(Number(pid));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return pids;
+}

@@ -33,34 +33,47 @@ export async function runAsScript<T>(
   const logger = new Logger('Snakepit:script');
   let app: INestApplicationContext | undefined;
   let closing: Promise<void> | undefined;
+  let signalled: NodeJS.Signals | undefined;
   const close = () => (closing ??= app?.close() ?? Promise.resolve());
-  const onSignal = (signal: NodeJS.Signals) => {
+  /** After a signal: stop the pool at once, close, and exit with the signal's code. */
+  const stopForSignal = (signal: NodeJS.Signals) => {
     const code = SIGNAL_EXIT_CODES[signal] ?? 1;
     process.exitCode = code;
-    logger.warn(`${signal}: stopping the pool`);
-    const now = app?.get(PoolService).close({ graceMs: 0, killTimeoutMs: SIGNAL_KILL_TIMEOUT_MS }) ?? Promise.resolve();
-    closing ??= now.then(() => app?.close());
+    const now = app!.get(PoolService).close({ graceMs: 0, killTimeoutMs: SIGNAL_KILL_TIMEOUT_MS });
+    closing = now.then(() => app!.close());
     void closing.finally(() => process.exit(code));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = signal;
+    logger.warn(`${signal}: stopping the pool`);
+    if (app) stopForSignal(signal); // else: as soon as the context exists (it may be booting)
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const module = isModule(target) ? target : SnakepitModule.forRoot(target);
     app = await NestFactory.createApplicationContext(module, { logger: options.logger ?? ['error', 'warn'] });
+    if (signalled) {
+      stopForSignal(signalled);
+      return await new Promise<never>(() => undefined); // the process exits once the pool is closed
+    }
     const pool = app.get(PoolService);
     await pool.ready();
     const result = await main(pool, app);
     process.exitCode ??= 0;
     return result;
   } catch (error) {
-    if (!closing) {
+    if (!signalled) {
       logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
       process.exitCode = 1;
+    } else if (!app) {
+      process.exitCode = SIGNAL_EXIT_CODES[signalled] ?? 1; // the boot failed after the signal
     }
     return undefined;
   } finally {
+    if (!signalled) await close(); // a signal closes and exits by itself
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await close();
   }
 }
