@@ -64,6 +64,27 @@ describe('the snakepit CLI', () => {
     expect(badAdapter.output).toMatch(/1 step\(s\) failed/);
   });
 
+  it('doctor: an adapter that prints while it loads, a bad instance name, a missing requirements file', async () => {
+    mkdirSync(join(project, 'noisy'));
+    writeFileSync(join(project, 'noisy', '__init__.py'), '');
+    writeFileSync(
+      join(project, 'noisy', 'adapter.py'),
+      'print("loading the model...")\nfrom snakepit_bridge import BaseAdapter, tool\n\nclass Noisy(BaseAdapter):\n    @tool\n    def hello(self):\n        return "hi"\n',
+    );
+    const noisy = await snakepit(['doctor', '--adapter', 'noisy.adapter:Noisy', '--python-path', '.', '--runtime-dir', join(project, 'run')], {
+      cwd: project,
+      env: { SNAKEPIT_PYTHON: PYTHON },
+    });
+    expect(noisy.output).toMatch(/ok: imports; 1 tools: hello/);
+    expect(noisy.code).toBe(0);
+    const badInstance = await snakepit(['doctor', '--instance', '../x'], { cwd: project, env: { SNAKEPIT_PYTHON: PYTHON } });
+    expect(badInstance.code).toBe(2);
+    expect(badInstance.output).toMatch(/instanceName must hold only/);
+    const missing = await snakepit(['setup', '--python', PYTHON, '--requirements', 'nope.txt'], { cwd: project });
+    expect(missing.code).toBe(1);
+    expect(missing.output).toMatch(/FAILED: cannot read nope\.txt.*\n\s+fix: pass an existing file to --requirements/);
+  });
+
   it('gen adapter: writes an adapter with two tools and a passing test, and how to use it', async () => {
     const generated = await snakepit(['gen', 'adapter', 'SentimentScorer', '--dir', 'py'], { cwd: project });
     expect(generated.code).toBe(0);
@@ -84,7 +105,7 @@ describe('the snakepit CLI', () => {
   it('setup: creates a venv, installs the requirements from a local directory, records the interpreter', async () => {
     mkdirSync(join(project, 'wheels'));
     buildWheel(join(project, 'wheels'), 'demo-pkg', '1.2.0');
-    writeFileSync(join(project, 'requirements.txt'), 'demo-pkg>=1.0  # the project\'s own\n');
+    writeFileSync(join(project, 'requirements.txt'), 'demo-pkg>=1.0 \\\n    --hash=sha256:0000  # the project\'s own\n');
     const { code, output } = await snakepit(['setup', '--strategy', 'venv', '--base-python', PYTHON, '--find-links', 'wheels', '--no-index'], {
       cwd: project,
       env: { SNAKEPIT_PYTHON: undefined },
@@ -101,5 +122,5 @@ describe('the snakepit CLI', () => {
     const doctor = await snakepit(['doctor', '--runtime-dir', join(project, 'run')], { cwd: project, env: { SNAKEPIT_PYTHON: undefined } });
     expect(doctor.output).toMatch(/ok: .*\.venv\/bin\/python .*, from recorded by snakepit setup/);
     expect(doctor.code).toBe(0);
-  });
+  }, 120_000);
 });

@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
-import { BoundPool, InjectPool, PoolNotFoundError } from '@snakepit/nestjs';
-import { bootApp, rejectionOf, type TestApp } from './support/app';
+import { Inject, Injectable } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { BoundPool, InjectPool, PoolNotFoundError, poolToken, SnakepitModule } from '@snakepit/nestjs';
+import { bootApp, rejectionOf, SHOWCASE, silentLogger, type TestApp } from './support/app';
 import { runTypeScript, type RunningChild } from './support/child-process';
 import { eventually, processesOfRun, processesWithEnv } from './support/processes';
 
@@ -41,6 +42,31 @@ describe('@InjectPool', () => {
     expect(await rejectionOf(pools.fallback.execute('ping'))).toBeInstanceOf(PoolNotFoundError);
     expect(await rejectionOf(pools.missing.execute('ping'))).toBeInstanceOf(PoolNotFoundError);
     expect((await rejectionOf(app.pool.ready('broken'))).code).toBe('worker_start_failed');
+  });
+});
+
+describe('SnakepitModule.forFeature', () => {
+  it('provides @InjectPool facades under forRootAsync, whatever the load order', async () => {
+    // The token itself, not @InjectPool: @InjectPool would also have registered the name.
+    @Injectable()
+    class LateUser {
+      constructor(@Inject(poolToken('late')) readonly late: BoundPool) {}
+    }
+    const module = await Test.createTestingModule({
+      imports: [
+        SnakepitModule.forRootAsync({ useFactory: () => ({ adapter: SHOWCASE, pools: [{ name: 'late', poolSize: 1 }] }) }),
+        SnakepitModule.forFeature(['late']),
+      ],
+      providers: [LateUser],
+    })
+      .setLogger(silentLogger)
+      .compile();
+    await module.init();
+    try {
+      expect(await module.get(LateUser).late.execute('add', { a: 20, b: 22 })).toBe(42);
+    } finally {
+      await module.close();
+    }
   });
 });
 

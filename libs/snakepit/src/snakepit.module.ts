@@ -1,9 +1,9 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { HostBridgeServer } from './bridge/host-bridge.server';
-import { resolveOptions, type ResolvedOptions } from './options/resolve-options';
+import { DEFAULT_POOL_NAME, resolveOptions, type ResolvedOptions } from './options/resolve-options';
 import { PythonPackages } from './python/python-packages';
-import { boundPoolProviders } from './pool/inject-pool';
+import { boundPoolProviders, SnakepitPoolsModule } from './pool/inject-pool';
 import { PoolManager } from './pool/pool-manager';
 import { PoolService } from './pool/pool.service';
 import { SessionService } from './session/session.service';
@@ -37,7 +37,7 @@ import { ToolRegistryService } from './tools/tool-registry.service';
     PoolManager,
     PoolService,
     // The packages of the default pool's interpreter.
-    { provide: PythonPackages, useFactory: (config: ResolvedOptions) => new PythonPackages(config.pools[0].pythonExecutable), inject: [SNAKEPIT_CONFIG] },
+    { provide: PythonPackages, useFactory: (config: ResolvedOptions) => new PythonPackages(defaultPool(config).pythonExecutable), inject: [SNAKEPIT_CONFIG] },
   ],
   exports: [PoolService, SessionService, ToolRegistryService, SnakepitEvents, PythonPackages],
 })
@@ -50,6 +50,19 @@ export class SnakepitModule extends ConfigurableSnakepitModule {
   static override forRootAsync(options: SnakepitModuleAsyncOptions): DynamicModule {
     return withBoundPools(super.forRootAsync(options), []);
   }
+
+  /**
+   * `@InjectPool(name)` for these pools in the importing module. Needed only with forRootAsync,
+   * when the class using @InjectPool is loaded after SnakepitModule.forRootAsync() was called.
+   */
+  static forFeature(pools: string[]): DynamicModule {
+    return SnakepitPoolsModule.forPools(pools);
+  }
+}
+
+/** The pool named "default", else the first. */
+function defaultPool(config: ResolvedOptions) {
+  return config.pools.find((pool) => pool.name === DEFAULT_POOL_NAME) ?? config.pools[0];
 }
 
 /** Adds a BoundPool provider (for @InjectPool) per pool name known now. */

@@ -1,8 +1,10 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROTOCOL_VERSION } from '../bridge/wire';
 import { findOrphans } from '../process/orphan-reaper';
 import { ProcessRegistry } from '../process/process-registry';
+import { bridgePaths } from '../python/bridge-paths';
+import { PythonPackages, type PackageState } from '../python/python-packages';
 import { choosePython, type PythonRuntimeOptions } from '../python/python-runtime';
 import { resolveOptions } from '../options/resolve-options';
 import type { CliConsole } from './console';
@@ -32,7 +34,7 @@ export async function doctor(out: CliConsole, options: DoctorOptions): Promise<v
   else out.fail(`${facts.executable} is Python ${facts.version}; Snakepit needs 3.9 or newer`, 'install a newer Python and point SNAKEPIT_PYTHON at it');
 
   out.step(2, total, 'grpc and protobuf');
-  checkPackages(out, facts);
+  await checkPackages(out, facts, choice.executable);
 
   out.step(3, total, 'host and Python speak the same protocol');
   if (!facts.bridge) out.fail(`the bridge does not import: ${facts.importErrors.snakepit_bridge}`, 'run "snakepit setup" (it installs the requirements and generates the stubs)');
@@ -67,10 +69,16 @@ export async function doctor(out: CliConsole, options: DoctorOptions): Promise<v
   }
 }
 
-function checkPackages(out: CliConsole, facts: PythonFacts): void {
+async function checkPackages(out: CliConsole, facts: PythonFacts, python: string): Promise<void> {
   const missing = (['grpc', 'protobuf'] as const).filter((name) => !facts[name]);
   if (missing.length) {
     out.fail(missing.map((name) => `${name}: ${facts.importErrors[name]}`).join('; '), 'run "snakepit setup", or install grpcio and protobuf for this interpreter');
+    return;
+  }
+  const requirements = bridgeRequirements();
+  const { outdated } = await new PythonPackages(python).checkInstalled(requirements).catch(() => ({ outdated: [] as PackageState[] }));
+  if (outdated.length) {
+    out.fail(`too old for the bridge: ${outdated.map((p) => `${p.name} ${p.installed} (needs ${p.spec})`).join(', ')}`, 'run "snakepit setup" to upgrade them');
     return;
   }
   if (facts.importErrors.snakepit_bridge && /protobuf|gencode|descriptor/i.test(facts.importErrors.snakepit_bridge)) {
@@ -88,4 +96,12 @@ function checkAdapter(out: CliConsole, facts: PythonFacts, options: DoctorOption
     return out.fail(`${adapter.type}: ${adapter.error}`, `check the module path (--python-path ${options.pythonPath.join(' ') || '<dir>'}) and that the class extends BaseAdapter`);
   }
   out.ok(`imports; ${adapter.tools.length} tools: ${adapter.tools.join(', ')}`);
+}
+
+/** The bridge's own requirements (priv/python/requirements.txt). */
+export function bridgeRequirements(): string[] {
+  return readFileSync(join(bridgePaths().pythonDir, 'requirements.txt'), 'utf8')
+    .split('\n')
+    .map((line) => line.replace(/#.*$/, '').trim())
+    .filter(Boolean);
 }

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { SnakepitConfigError } from '../errors';
 import { CliConsole } from './console';
 import { doctor } from './doctor';
 import { genAdapter } from './gen-adapter';
@@ -25,8 +26,22 @@ SNAKEPIT_PYTHON names the interpreter for the library, this CLI and the sample a
 
 const STRATEGIES = ['system', 'venv', 'uv'];
 
-/** Runs one command; returns the exit code (0 ok, 1 a check or step failed, 2 bad usage). */
+/** Runs one command; returns the exit code (0 ok, 1 a check or step failed, 2 bad usage). An
+ *  unexpected error is printed as a message, not a stack trace. */
 export async function main(argv: string[], out = new CliConsole()): Promise<number> {
+  try {
+    return await run(argv, out);
+  } catch (error) {
+    if (error instanceof SnakepitConfigError) {
+      out.info(`${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    out.info(`snakepit: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+async function run(argv: string[], out: CliConsole): Promise<number> {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);

@@ -14,6 +14,9 @@ export interface PythonFacts {
   adapter?: { tools: string[] } | { error: string; type: string };
 }
 
+/** Marks the probe's answer: an adapter may print while it is imported. */
+const SENTINEL = '@@snakepit-probe@@';
+
 const PROBE = `
 import json, sys, importlib
 facts = {"executable": sys.executable, "version": sys.version.split()[0], "versionOk": sys.version_info >= (3, 9), "importErrors": {}}
@@ -36,7 +39,7 @@ if spec and facts["bridge"]:
         facts["adapter"] = {"tools": sorted(load_adapter_class(spec).tool_index())}
     except BaseException as exc:
         facts["adapter"] = {"error": str(exc), "type": type(exc).__name__}
-print(json.dumps(facts))
+print("${SENTINEL}" + json.dumps(facts))
 `;
 
 /** Runs the probe in `python`, with the bridge and `pythonPath` importable. */
@@ -45,5 +48,7 @@ export async function probePython(python: string, adapter?: string, pythonPath: 
   const result = await runCommand(python, ['-c', PROBE, adapter ?? ''], { timeoutMs: 60_000, env });
   if (result.spawnError) return { error: result.spawnError.message };
   if (result.code !== 0) return { error: result.stderr.trim().split('\n').slice(-3).join(' | ') || `exit code ${result.code}` };
-  return JSON.parse(result.stdout) as PythonFacts;
+  const answer = result.stdout.split('\n').find((line) => line.startsWith(SENTINEL));
+  if (!answer) return { error: `no answer from the probe: ${result.stdout.slice(-200)}` };
+  return JSON.parse(answer.slice(SENTINEL.length)) as PythonFacts;
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { bridgePaths } from '../python/bridge-paths';
 import { PythonPackages } from '../python/python-packages';
@@ -36,6 +36,7 @@ export async function setup(out: CliConsole, options: SetupOptions): Promise<voi
 
   out.step(2, TOTAL, 'requirements');
   const specs = requirementsOf(out, options.requirements);
+  if (!specs) return;
   try {
     const result = await new PythonPackages(runtime.executable).ensure(specs, {
       installer: runtime.strategy === 'uv' ? 'uv' : 'pip',
@@ -83,14 +84,22 @@ async function findOrCreate(out: CliConsole, options: SetupOptions): Promise<{ e
   return { executable, strategy, how: `${strategy}, created ${options.venvDir}` };
 }
 
-/** The bridge's requirements, then each file's (comments, blank lines and pip options skipped). */
-function requirementsOf(out: CliConsole, files: string[]): string[] {
-  const bridge = join(bridgePaths().pythonDir, 'requirements.txt');
+/** The bridge's requirements, then each file's: comments, blank lines and pip options (a whole
+ *  "-r"/"--index-url" line, or an inline "--hash=…") left out, "\\" continuations joined. */
+function requirementsOf(out: CliConsole, files: string[]): string[] | undefined {
+  const bridge = join(bridgePaths().pythonDir, 'requirements.txt'); // read like the project's files below
   const wanted = files.length ? files : existsSync('requirements.txt') ? ['requirements.txt'] : [];
   const specs: string[] = [];
   for (const file of [bridge, ...wanted]) {
-    for (const raw of readFileSync(file, 'utf8').split('\n')) {
-      const line = raw.replace(/(^|\s)#.*$/, '').trim();
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      out.fail(`cannot read ${file}: ${(error as Error).message}`, 'pass an existing file to --requirements');
+      return undefined;
+    }
+    for (const raw of text.replace(/\\\r?\n/g, ' ').split('\n')) {
+      const line = raw.replace(/(^|\s)#.*$/, '').replace(/\s--?[a-z-]+(=\S+|\s+\S+)?/g, '').trim();
       if (!line) continue;
       if (line.startsWith('-')) out.progress(`skipped the pip option "${line}" in ${file}`);
       else specs.push(line);
@@ -99,12 +108,18 @@ function requirementsOf(out: CliConsole, files: string[]): string[] {
   return specs;
 }
 
+/** Regenerates the stubs when they are missing, older than the proto, or do not load against
+ *  this interpreter's protobuf. */
 async function generateStubs(out: CliConsole, python: string): Promise<void> {
   const { protoFile, pythonDir } = bridgePaths();
   const generated = join(pythonDir, 'snakepit_bridge', 'generated', 'snakepit_bridge_pb2.py');
-  if (existsSync(generated) && statSync(generated).mtimeMs >= statSync(protoFile).mtimeMs) return out.ok('up to date');
+  const fresh = existsSync(generated) && statSync(generated).mtimeMs >= statSync(protoFile).mtimeMs;
+  const facts = fresh ? await probePython(python) : undefined;
+  const loads = facts !== undefined && !('error' in facts) && facts.bridge !== undefined;
+  if (fresh && loads) return out.ok('up to date');
   const script = join(dirname(dirname(protoFile)), 'scripts', 'gen-python-stubs.sh');
-  if (!existsSync(script)) return out.fail(`${generated} is missing or stale`, 'reinstall the package (its stubs ship with it)');
+  if (!existsSync(script)) return out.fail(`${generated} is missing, stale or does not load`, 'reinstall the package (its stubs ship with it)');
+  if (existsSync(generated)) rmSync(generated); // stale or built for another protobuf
   const result = await runCommand('bash', [script, python], { timeoutMs: 300_000, onLine: (line) => out.progress(line) });
   if (result.code === 0) out.ok(`generated ${generated}`);
   else out.fail(result.stderr.trim().split('\n').slice(-2).join(' '), 'install protoc (apt-get install protobuf-compiler) or grpcio-tools');

@@ -1,5 +1,4 @@
 import { SnakepitConfigError } from '../errors';
-import { choosePython } from '../python/python-runtime';
 import { resolveOptions } from './resolve-options';
 
 function problemsOf(options: unknown): string[] {
@@ -20,7 +19,6 @@ describe('resolveOptions', () => {
       name: 'default',
       adapter: 'pkg.mod:Adapter',
       poolSize: 3,
-      pythonExecutable: choosePython({}, {}).executable,
       queueMaxSize: 1000,
       queueTimeoutMs: 10_000,
     });

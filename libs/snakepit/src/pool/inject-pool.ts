@@ -1,4 +1,4 @@
-import { Inject, type Provider } from '@nestjs/common';
+import { Inject, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { BoundPool } from './bound-pool';
 import { PoolService } from './pool.service';
 
@@ -19,12 +19,22 @@ export function InjectPool(name?: string): PropertyDecorator & ParameterDecorato
   return Inject(poolToken(name));
 }
 
-/** Providers of the BoundPools for these names, and for every name @InjectPool asked for. */
-export function boundPoolProviders(names: Array<string | undefined>): Provider[] {
-  const all = new Set<string | undefined>([undefined, ...names, ...requested]);
+/** Providers of the BoundPools for these names (and, unless `only`, every name @InjectPool asked for). */
+export function boundPoolProviders(names: Array<string | undefined>, only = false): Provider[] {
+  const all = new Set<string | undefined>(only ? names : [undefined, ...names, ...requested]);
   return [...all].map((name) => ({
     provide: poolToken(name),
     useFactory: (pools: PoolService) => new BoundPool(pools, name),
     inject: [PoolService],
   }));
+}
+
+/** Holds the BoundPools of SnakepitModule.forFeature(). */
+@Module({})
+export class SnakepitPoolsModule {
+  /** BoundPools for these pool names, for `@InjectPool(name)` in this module. */
+  static forPools(names: string[]): DynamicModule {
+    const providers = boundPoolProviders(names, true);
+    return { module: SnakepitPoolsModule, providers, exports: providers.map((p) => (p as { provide: string }).provide) };
+  }
 }

@@ -56,7 +56,11 @@ import json, sys
 try:
     from packaging.requirements import Requirement
 except ImportError:
-    from pip._vendor.packaging.requirements import Requirement
+    try:
+        from pip._vendor.packaging.requirements import Requirement
+    except ImportError:
+        print(json.dumps({"noPackaging": True}))
+        sys.exit(0)
 from importlib import metadata
 out = []
 for spec in json.loads(sys.argv[1]):
@@ -101,7 +105,11 @@ export class PythonPackages {
     }
     const result = await runCommand(this.python, ['-c', CHECK_SCRIPT, JSON.stringify(specs)], { timeoutMs: CHECK_TIMEOUT_MS });
     if (result.code !== 0) throw new PythonUnavailableError(this.python, this.failure(result));
-    const lines = JSON.parse(result.stdout) as CheckLine[];
+    const parsed = JSON.parse(result.stdout) as CheckLine[] | { noPackaging: true };
+    if (!Array.isArray(parsed)) {
+      throw new PythonUnavailableError(this.python, 'it has neither the "packaging" package nor pip, so requirements cannot be checked: install one (python -m ensurepip, or uv pip install packaging)');
+    }
+    const lines = parsed;
     const invalid = lines.filter((line) => line.error !== undefined);
     if (invalid.length) throw new InvalidCallError(invalid.map((line) => `"${line.spec}" is not a valid requirement: ${line.error}`));
     const check: PackageCheck = { satisfied: [], missing: [], outdated: [] };
@@ -129,7 +137,7 @@ export class PythonPackages {
     if (result.spawnError) throw new PackageInstallError(wanted, `cannot run ${command}: ${result.spawnError.message}`);
     if (result.timedOut) throw new PackageInstallError(wanted, `the installer did not finish within ${options.timeoutMs ?? DEFAULT_INSTALL_TIMEOUT_MS} ms (timeoutMs)`, output);
     if (result.code !== 0) {
-      if (UNREACHABLE.test(output.join('\n'))) throw new PackageIndexUnreachableError(options.indexUrl ?? 'https://pypi.org/simple', output);
+      if (UNREACHABLE.test(output.join('\n'))) throw new PackageIndexUnreachableError(options.indexUrl ?? 'configured for the installer', output);
       if (/externally.managed/i.test(output.join('\n'))) {
         throw new PackageInstallError(wanted, `${this.python} is managed by the system (PEP 668): use a venv (python: { strategy: 'venv' }, then "snakepit setup")`, output);
       }
