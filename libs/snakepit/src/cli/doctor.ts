@@ -1,11 +1,11 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROTOCOL_VERSION } from '../bridge/wire';
 import { findOrphans } from '../process/orphan-reaper';
 import { ProcessRegistry } from '../process/process-registry';
-import { bridgePaths } from '../python/bridge-paths';
 import { PythonPackages, type PackageState } from '../python/python-packages';
 import { choosePython, type PythonRuntimeOptions } from '../python/python-runtime';
+import { bridgeRequirementsFile, readRequirements } from '../python/requirements-file';
 import { resolveOptions } from '../options/resolve-options';
 import type { CliConsole } from './console';
 import { probePython, type PythonFacts } from './python-probe';
@@ -75,7 +75,7 @@ async function checkPackages(out: CliConsole, facts: PythonFacts, python: string
     out.fail(missing.map((name) => `${name}: ${facts.importErrors[name]}`).join('; '), 'run "snakepit setup", or install grpcio and protobuf for this interpreter');
     return;
   }
-  const requirements = bridgeRequirements();
+  const requirements = readRequirements(bridgeRequirementsFile()).specs;
   const { outdated } = await new PythonPackages(python).checkInstalled(requirements).catch(() => ({ outdated: [] as PackageState[] }));
   if (outdated.length) {
     out.fail(`too old for the bridge: ${outdated.map((p) => `${p.name} ${p.installed} (needs ${p.spec})`).join(', ')}`, 'run "snakepit setup" to upgrade them');
@@ -98,10 +98,3 @@ function checkAdapter(out: CliConsole, facts: PythonFacts, options: DoctorOption
   out.ok(`imports; ${adapter.tools.length} tools: ${adapter.tools.join(', ')}`);
 }
 
-/** The bridge's own requirements (priv/python/requirements.txt). */
-export function bridgeRequirements(): string[] {
-  return readFileSync(join(bridgePaths().pythonDir, 'requirements.txt'), 'utf8')
-    .split('\n')
-    .map((line) => line.replace(/#.*$/, '').trim())
-    .filter(Boolean);
-}

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { bridgePaths } from '../python/bridge-paths';
 import { PythonPackages } from '../python/python-packages';
+import { bridgeRequirementsFile, readRequirements } from '../python/requirements-file';
 import { choosePython, RECORDED_PYTHON_FILE, venvPython, type PythonStrategy } from '../python/python-runtime';
 import { onPath, runCommand } from '../python/run-command';
 import type { CliConsole } from './console';
@@ -84,25 +85,18 @@ async function findOrCreate(out: CliConsole, options: SetupOptions): Promise<{ e
   return { executable, strategy, how: `${strategy}, created ${options.venvDir}` };
 }
 
-/** The bridge's requirements, then each file's: comments, blank lines and pip options (a whole
- *  "-r"/"--index-url" line, or an inline "--hash=…") left out, "\\" continuations joined. */
+/** The bridge's requirements, then each file's (see readRequirements). */
 function requirementsOf(out: CliConsole, files: string[]): string[] | undefined {
-  const bridge = join(bridgePaths().pythonDir, 'requirements.txt'); // read like the project's files below
   const wanted = files.length ? files : existsSync('requirements.txt') ? ['requirements.txt'] : [];
   const specs: string[] = [];
-  for (const file of [bridge, ...wanted]) {
-    let text: string;
+  for (const file of [bridgeRequirementsFile(), ...wanted]) {
     try {
-      text = readFileSync(file, 'utf8');
+      const read = readRequirements(file);
+      for (const option of read.skipped) out.progress(`skipped the pip option "${option}" in ${file}`);
+      specs.push(...read.specs);
     } catch (error) {
       out.fail(`cannot read ${file}: ${(error as Error).message}`, 'pass an existing file to --requirements');
       return undefined;
-    }
-    for (const raw of text.replace(/\\\r?\n/g, ' ').split('\n')) {
-      const line = raw.replace(/(^|\s)#.*$/, '').replace(/\s--?[a-z-]+(=\S+|\s+\S+)?/g, '').trim();
-      if (!line) continue;
-      if (line.startsWith('-')) out.progress(`skipped the pip option "${line}" in ${file}`);
-      else specs.push(line);
     }
   }
   return specs;
