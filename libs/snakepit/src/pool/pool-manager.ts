@@ -39,6 +39,7 @@ export class PoolManager implements OnModuleInit, OnApplicationShutdown {
         runId: this.runId,
         registry: this.registry,
         emit: events.emit.bind(events),
+        listening: events.listening.bind(events),
         killTimeoutMs: options.killTimeoutMs,
       };
       for (const config of options.pools) this.pools.set(config.name, new Pool(config, context));

@@ -532,9 +532,10 @@ export class Pool {
     const queueWaitMs = (call.dispatchedAt ?? now) - call.arrivedAt;
     const executionMs = ran ? now - call.dispatchedAt! : 0;
     if (ran) this.metrics.record(call.tool, queueWaitMs, executionMs, !error);
+    const event = error ? SnakepitEvent.RequestFailed : SnakepitEvent.RequestFinished;
+    if (!this.context.listening(event)) return; // the common case: no payload to build
     const facts = { pool: this.name, tool: call.tool, durationMs: now - call.arrivedAt, queueWaitMs, executionMs, ran, attempts: call.attempts + 1 };
-    if (error) this.context.emit(SnakepitEvent.RequestFailed, { ...facts, code: (error as SnakepitError).code ?? 'unknown' });
-    else this.context.emit(SnakepitEvent.RequestFinished, { ...facts, cancelled });
+    this.context.emit(event, error ? { ...facts, code: (error as SnakepitError).code ?? 'unknown' } : { ...facts, cancelled });
   }
 
   /** A call on the worker is over: it takes the next one, unless it is due for recycling. */

@@ -36,6 +36,8 @@ export interface FleetContext {
   runId: string;
   registry: WorkerRegistry;
   emit: Emit;
+  /** Whether an event has listeners (see SnakepitEvents.listening). */
+  listening(event: SnakepitEventName): boolean;
   /** After SIGTERM, how long a worker may take to exit before SIGKILL (shutdown.killTimeoutMs). */
   killTimeoutMs: number;
 }

@@ -23,8 +23,13 @@ export class SnakepitEvents {
     return () => this.anyListeners.delete(listener);
   }
 
+  /** Whether anyone would hear `event`: lets a hot path skip building its payload. */
+  listening(event: SnakepitEventName): boolean {
+    return this.anyListeners.size > 0 || this.emitter.listenerCount(event) > 0;
+  }
+
   emit(event: SnakepitEventName, payload: EventPayload): void {
-    if (this.anyListeners.size === 0 && this.emitter.listenerCount(event) === 0) return;
+    if (!this.listening(event)) return;
     for (const listener of this.emitter.listeners(event)) guarded(() => (listener as (payload: EventPayload) => void)(payload));
     for (const listener of this.anyListeners) guarded(() => listener(event, payload));
   }
