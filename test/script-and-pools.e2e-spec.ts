@@ -117,10 +117,12 @@ describe('runAsScript', () => {
     const token = `SCRIPT_TOKEN=boot-${process.pid}-${Date.now()}`;
     script = run('slow-boot', token.split('=')[1]);
     await script.line(/^STARTING/);
-    await eventually(() => processesWithEnv(token).length === 1, 10_000, 'the slow worker');
+    // The script itself carries the token too: wait for the worker beside it.
+    const worker = () => processesWithEnv(token).filter((pid) => pid !== script!.child.pid);
+    await eventually(() => worker().length === 1, 10_000, 'the slow worker');
     script.child.kill('SIGINT');
     expect(await script.exited).toEqual({ code: 130, signal: null });
     expect(script.output()).not.toContain('RUN ');
-    await eventually(() => processesWithEnv(token).length === 0, 3000, 'no worker left');
+    await eventually(() => worker().length === 0, 3000, 'no worker left');
   });
 });
