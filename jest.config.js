@@ -20,6 +20,8 @@ const common = {
     '^@snakepit/nestjs/(.*)$': '<rootDir>/libs/snakepit/src/$1',
   },
   testEnvironment: 'node',
+  // The package's build output and the copies `npm pack` makes beside it (scripts/build-package.js).
+  modulePathIgnorePatterns: ['<rootDir>/libs/snakepit/dist', '<rootDir>/libs/snakepit/priv', '<rootDir>/test/consumer/app'],
 };
 
 module.exports = {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildWheel } from './support/wheel';
 
-const CLI = join(__dirname, '..', 'bin', 'snakepit.js');
+const CLI = join(__dirname, '..', 'libs', 'snakepit', 'bin', 'snakepit.js');
 const PYTHON = process.env.SNAKEPIT_PYTHON || 'python3';
 const BRIDGE = join(__dirname, '..', 'priv', 'python');
 
@@ -46,7 +46,7 @@ describe('the snakepit CLI', () => {
     expect(code).toBe(0);
     expect(output).toMatch(/\[1\/6\] Python interpreter.*\n\s+ok: .* 3\.\d+\.\d+, from SNAKEPIT_PYTHON/);
     expect(output).toMatch(/ok: grpc \d+\.\d+.*, protobuf \d+\.\d+/);
-    expect(output).toMatch(/ok: protocol 1/);
+    expect(output).toMatch(/\[3\/6\] the bridge \(bundled\).*\n\s+ok: snakepit-bridge \d+\.\d+\.\d+ \(.*snakepit_bridge.*\), protocol 1/);
     expect(output).toMatch(/ok: imports; \d+ tools: add, add_via_host/);
     expect(output).toMatch(/\[6\/6\] orphaned workers.*\n\s+ok: none/);
   });
@@ -54,7 +54,7 @@ describe('the snakepit CLI', () => {
   it('doctor: each failure with its fix, exit 1', async () => {
     const badPython = await snakepit(['doctor'], { cwd: project, env: { SNAKEPIT_PYTHON: join(project, 'no-python') } });
     expect(badPython.code).toBe(1);
-    expect(badPython.output).toMatch(/FAILED: ".*no-python" \(from SNAKEPIT_PYTHON\) does not run.*\n\s+fix: run "snakepit setup"/);
+    expect(badPython.output).toMatch(/FAILED: \S*no-python \(from SNAKEPIT_PYTHON\) does not run.*\n\s+fix: run "snakepit setup"/);
     const badAdapter = await snakepit(['doctor', '--adapter', 'nowhere.adapter:Missing', '--runtime-dir', join(project, 'run')], {
       cwd: project,
       env: { SNAKEPIT_PYTHON: PYTHON },
@@ -110,7 +110,7 @@ describe('the snakepit CLI', () => {
       cwd: project,
       env: { SNAKEPIT_PYTHON: undefined },
     });
-    expect(output).toMatch(/\[1\/4\] Python runtime\n\s+creating \.venv .*\n\s+ok: .*\.venv\/bin\/python 3\.\d+\.\d+ \(venv, created \.venv\)/);
+    expect(output).toMatch(/\[1\/4\] Python runtime\n\s+creating \.venv .*--system-site-packages.*\n\s+it sees the system's site packages, where .* has grpcio .*\n\s+ok: .*\.venv\/bin\/python 3\.\d+\.\d+ \(venv, created \.venv\)/);
     expect(output).toMatch(/Successfully installed demo-pkg-1\.2\.0/);
     expect(output).toMatch(/ok: installed: demo-pkg 1\.2\.0; already there: grpcio .*protobuf/);
     expect(output).toMatch(/\[4\/4\] recording/);

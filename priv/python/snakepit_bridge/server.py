@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional
 from . import PROTOCOL_VERSION, __version__, lifeline
 from .protocol import DEFAULT_MAX_MESSAGE_BYTES, SERVICE_NAME
 
-SHUTDOWN_GRACE_SECONDS = 30.0
+DEFAULT_SHUTDOWN_GRACE_MS = 1000
 EXIT_WATCHDOG_SECONDS = 5.0
 EXIT_FAILED = 2
 
@@ -41,6 +41,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         "--concurrent-calls", type=_positive_int, default=1,
         help="tool calls the host may run at once (above 1: the thread profile; the adapter "
              "must declare thread_safe = True)",
+    )
+    p.add_argument(
+        "--bridge-version", default=None,
+        help="the snakepit_bridge version the host expects; another one refuses to start",
+    )
+    p.add_argument(
+        "--shutdown-grace-ms", type=_non_negative_int, default=DEFAULT_SHUTDOWN_GRACE_MS,
+        help="after SIGTERM, how long running calls may take before on_stop runs (the host "
+             "passes half of its SIGKILL delay)",
     )
     p.add_argument(
         "--threads", type=_positive_int, default=None,
@@ -69,6 +78,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         __version__, args.adapter, args.run_id, args.worker_id, os.getpid(),
         sys.version.split()[0],
     )
+    if args.bridge_version is not None and args.bridge_version != __version__:
+        _report_failure(sink, BridgeVersionMismatch(args.bridge_version))
+        return EXIT_FAILED
     holder: Dict[str, Any] = {}
     lifeline.watch(lambda reason: _die(reason, holder.get("server")))
 
@@ -102,7 +114,20 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     while not stop_requested.wait(1.0):
         pass
-    return _shutdown(server, worker)
+    return _shutdown(server, worker, args.shutdown_grace_ms / 1000.0)
+
+
+class BridgeVersionMismatch(RuntimeError):
+    """The host expects another version of snakepit_bridge than the one this Python imported."""
+
+    def __init__(self, expected: str) -> None:
+        here = os.path.dirname(os.path.abspath(__file__))
+        super().__init__(
+            f"this Python imported snakepit_bridge {__version__} from {here}, but the host is "
+            f"@snakepit/nestjs {expected}. Install the bridge that ships with it "
+            "(pip install node_modules/@snakepit/nestjs/priv/python), or let the workers use "
+            "that copy (python.bridge: 'bundled', the default)"
+        )
 
 
 class AdapterNotThreadSafeError(RuntimeError):
@@ -167,10 +192,9 @@ def _build_server(worker: Any, args: argparse.Namespace) -> Any:
     return server, f"{host}:{port}"
 
 
-def _shutdown(server: Any, worker: Any) -> int:
-    log.info("shutting down: %d call(s) in flight, grace %.0fs",
-             worker.in_flight, SHUTDOWN_GRACE_SECONDS)
-    server.stop(grace=SHUTDOWN_GRACE_SECONDS).wait()
+def _shutdown(server: Any, worker: Any, grace: float) -> int:
+    log.info("shutting down: %d call(s) in flight, grace %.1fs", worker.in_flight, grace)
+    server.stop(grace=grace).wait()
     code = 0
     try:
         result = worker.adapter.on_stop()
@@ -240,6 +264,13 @@ class ReadySink:
         finally:
             if fd > 2:
                 os.close(fd)
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
 
 
 def _positive_int(text: str) -> int:

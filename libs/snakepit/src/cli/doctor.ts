@@ -4,13 +4,17 @@ import { PROTOCOL_VERSION } from '../bridge/wire';
 import { findOrphans } from '../process/orphan-reaper';
 import { ProcessRegistry } from '../process/process-registry';
 import { PythonPackages, type PackageState } from '../python/python-packages';
-import { choosePython, type PythonRuntimeOptions } from '../python/python-runtime';
+import { bridgePaths } from '../python/bridge-paths';
+import { inProject } from '../python/project-root';
+import { choosePython, describePython, type BridgeSource, type PythonRuntimeOptions } from '../python/python-runtime';
+import { SNAKEPIT_VERSION } from '../version';
 import { bridgeRequirementsFile, readRequirements } from '../python/requirements-file';
 import { resolveOptions } from '../options/resolve-options';
 import type { CliConsole } from './console';
 import { probePython, type PythonFacts } from './python-probe';
 
 export interface DoctorOptions {
+  projectRoot: string;
   python: PythonRuntimeOptions & { pythonExecutable?: string };
   adapter?: string;
   pythonPath: string[];
@@ -23,11 +27,15 @@ const ORDER = 'pythonExecutable, python.executable, $SNAKEPIT_PYTHON, the projec
 /** Checks what a pool needs, one step at a time; every failure comes with its fix. */
 export async function doctor(out: CliConsole, options: DoctorOptions): Promise<void> {
   const total = 6;
-  const choice = choosePython({ pythonExecutable: options.python.pythonExecutable, python: options.python });
+  const root = options.projectRoot;
+  out.info(`project root: ${root}`);
+  const choice = choosePython({ pythonExecutable: options.python.pythonExecutable, python: options.python }, process.env, root);
+  const pythonPath = options.pythonPath.map((dir) => inProject(root, dir));
+  const bridge = options.python.bridge ?? 'bundled';
   out.step(1, total, `Python interpreter (chosen in this order: ${ORDER})`);
-  const facts = await probePython(choice.executable, options.adapter, options.pythonPath);
+  const facts = await probePython(choice.executable, options.adapter, pythonPath, bridge);
   if ('error' in facts) {
-    out.fail(`"${choice.executable}" (from ${choice.source}) does not run: ${facts.error}`, 'run "snakepit setup", or set SNAKEPIT_PYTHON to a Python 3.9+ interpreter');
+    out.fail(`${describePython(choice)} does not run: ${facts.error}`, 'run "snakepit setup", or set SNAKEPIT_PYTHON to a Python 3.9+ interpreter');
     return;
   }
   if (facts.versionOk) out.ok(`${facts.executable} ${facts.version}, from ${choice.source}`);
@@ -36,15 +44,13 @@ export async function doctor(out: CliConsole, options: DoctorOptions): Promise<v
   out.step(2, total, 'grpc and protobuf');
   await checkPackages(out, facts, choice.executable);
 
-  out.step(3, total, 'host and Python speak the same protocol');
-  if (!facts.bridge) out.fail(`the bridge does not import: ${facts.importErrors.snakepit_bridge}`, 'run "snakepit setup" (it installs the requirements and generates the stubs)');
-  else if (facts.bridge.protocol !== PROTOCOL_VERSION) out.fail(`Python speaks protocol ${facts.bridge.protocol}, the host ${PROTOCOL_VERSION}`, 'install matching versions of the npm package and its priv/python');
-  else out.ok(`protocol ${PROTOCOL_VERSION}`);
+  out.step(3, total, `the bridge (${bridge}): its version and protocol match the host's`);
+  checkBridge(out, facts, bridge);
 
   out.step(4, total, options.adapter ? `adapter ${options.adapter}` : 'adapter (none given: --adapter module:Class)');
   checkAdapter(out, facts, options);
 
-  const resolved = resolveOptions({ adapter: 'unused:Adapter', runtimeDir: options.runtimeDir, instanceName: options.instanceName }, {});
+  const resolved = resolveOptions({ adapter: 'unused:Adapter', runtimeDir: options.runtimeDir, instanceName: options.instanceName }, {}, root);
   const registry = new ProcessRegistry(resolved.runtimeDir, resolved.instanceName, 'doctor');
   out.step(5, total, `runtime directory ${registry.dir}`);
   try {
@@ -88,12 +94,27 @@ async function checkPackages(out: CliConsole, facts: PythonFacts, python: string
   out.ok(`grpc ${facts.grpc}, protobuf ${facts.protobuf}`);
 }
 
+function checkBridge(out: CliConsole, facts: PythonFacts, bridge: BridgeSource): void {
+  if (!facts.bridge) {
+    const fix = bridge === 'installed'
+      ? `pip install ${bridgePaths().pythonDir} into that interpreter, or use the bundled bridge`
+      : 'run "snakepit setup" (it installs the requirements)';
+    return out.fail(`the bridge does not import: ${facts.importErrors.snakepit_bridge}`, fix);
+  }
+  const { version, protocol, file } = facts.bridge;
+  if (version !== SNAKEPIT_VERSION) {
+    return out.fail(`${file} is snakepit-bridge ${version}, the host is @snakepit/nestjs ${SNAKEPIT_VERSION}`, `pip install ${bridgePaths().pythonDir} into that interpreter, or use the bundled bridge (python.bridge 'bundled')`);
+  }
+  if (protocol !== PROTOCOL_VERSION) return out.fail(`Python speaks protocol ${protocol}, the host ${PROTOCOL_VERSION}`, 'install matching versions of @snakepit/nestjs and snakepit-bridge');
+  out.ok(`snakepit-bridge ${version} (${file}), protocol ${PROTOCOL_VERSION}`);
+}
+
 function checkAdapter(out: CliConsole, facts: PythonFacts, options: DoctorOptions): void {
   if (!options.adapter) return out.ok('skipped');
   const adapter = facts.adapter;
   if (!adapter) return out.fail('not checked: the bridge does not import', 'fix step 3 first');
   if ('error' in adapter) {
-    return out.fail(`${adapter.type}: ${adapter.error}`, `check the module path (--python-path ${options.pythonPath.join(' ') || '<dir>'}) and that the class extends BaseAdapter`);
+    return out.fail(`${adapter.type}: ${adapter.error}`, `check the module path (--python-path ${options.pythonPath.join(' ') || '<dir>'}, from ${options.projectRoot}) and that the class extends BaseAdapter`);
   }
   out.ok(`imports; ${adapter.tools.length} tools: ${adapter.tools.join(', ')}`);
 }

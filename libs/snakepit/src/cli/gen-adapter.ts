@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { bridgePaths } from '../python/bridge-paths';
 import type { CliConsole } from './console';
 
@@ -54,9 +54,19 @@ if __name__ == "__main__":
     unittest.main()
 `;
 
+export interface GenAdapterOptions {
+  name: string;
+  /** Where the package goes, from the current directory. */
+  dir: string;
+  force: boolean;
+  /** pythonPath in the printed snippet is relative to it, as the library resolves it. */
+  projectRoot: string;
+}
+
 /** Writes `<dir>/<module>/{__init__,adapter,test_adapter}.py` and prints how to use it. */
-export function genAdapter(out: CliConsole, name: string, dir: string, force: boolean): void {
+export function genAdapter(out: CliConsole, { name, dir: given, force, projectRoot }: GenAdapterOptions): void {
   const { module, className } = adapterNames(name);
+  const dir = resolve(given);
   const packageDir = join(dir, module);
   const files: Record<string, string> = {
     '__init__.py': '',
@@ -71,9 +81,9 @@ export function genAdapter(out: CliConsole, name: string, dir: string, force: bo
   mkdirSync(packageDir, { recursive: true });
   for (const [file, source] of Object.entries(files)) {
     writeFileSync(join(packageDir, file), source);
-    out.info(`wrote ${join(packageDir, file)}`);
+    out.info(`wrote ${relative(process.cwd(), join(packageDir, file))}`);
   }
-  const pythonPath = relative(process.cwd(), dir) || '.';
+  const pythonPath = relative(projectRoot, dir) || '.';
   out.info(`
 Use it from Nest:
 
@@ -84,6 +94,6 @@ Use it from Nest:
 
   const result = await pool.execute('word_count', { text: 'hello world' }); // { words: 2 }
 
-Test it:   cd ${pythonPath} && PYTHONPATH=${bridgePaths().pythonDir}:. python -m unittest ${module}.test_adapter
-Check it:  snakepit doctor --adapter ${module}.adapter:${className} --python-path ${pythonPath}`);
+Test it:   cd ${relative(process.cwd(), dir) || '.'} && PYTHONPATH=${bridgePaths().pythonDir}:. python -m unittest ${module}.test_adapter
+Check it:  npx snakepit doctor --adapter ${module}.adapter:${className} --python-path ${pythonPath}`);
 }

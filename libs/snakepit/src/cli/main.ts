@@ -4,27 +4,35 @@ import { CliConsole } from './console';
 import { doctor } from './doctor';
 import { genAdapter } from './gen-adapter';
 import { setup } from './setup';
-import type { PythonStrategy } from '../python/python-runtime';
+import { resolve } from 'node:path';
+import { findProjectRoot } from '../python/project-root';
+import type { BridgeSource, PythonStrategy } from '../python/python-runtime';
 
 const USAGE = `snakepit: set up and check the Python side of Snakepit for NestJS
 
-  snakepit setup [--strategy system|venv|uv] [--python PATH] [--base-python PATH] [--venv-dir .venv]
-                 [--requirements FILE]... [--find-links DIR]... [--no-index]
-      Find or create this project's Python, install the requirements (the bridge's and
-      ./requirements.txt), generate the stubs, and record the interpreter in .snakepit/python.
+  snakepit setup [--strategy venv|uv|system] [--python PATH] [--base-python PATH] [--venv-dir .venv]
+                 [--requirements FILE]... [--find-links DIR]... [--no-index] [--allow-system-install]
+      Find or create this project's Python (by default a venv in the project), install the
+      requirements (the bridge's and requirements.txt), check the stubs, and record the
+      interpreter in .snakepit/python. Nothing is installed into a Python outside a venv
+      unless --allow-system-install says so.
 
   snakepit doctor [--adapter module:Class] [--python-path DIR]... [--python PATH]
-                  [--strategy system|venv|uv] [--runtime-dir DIR] [--instance NAME]
-      Check the interpreter, grpc and protobuf, the protocol, an adapter, the runtime
-      directory and orphaned workers. Exits 1 when a check fails.
+                  [--strategy system|venv|uv] [--bridge bundled|installed]
+                  [--runtime-dir DIR] [--instance NAME]
+      Check the interpreter, grpc and protobuf, the bridge's version and protocol, an adapter,
+      the runtime directory and orphaned workers. Exits 1 when a check fails.
 
   snakepit gen adapter <Name> [--dir python] [--force]
       Write a Python adapter with two example tools and a test, and show how to use it.
 
+Every command works on the project root: --project DIR, else the nearest directory with a
+package.json above the current one. Relative paths resolve against it (--dir: the current one).
 SNAKEPIT_PYTHON names the interpreter for the library, this CLI and the sample app alike.
 `;
 
 const STRATEGIES = ['system', 'venv', 'uv'];
+const BRIDGES = ['bundled', 'installed'];
 
 /** Runs one command; returns the exit code (0 ok, 1 a check or step failed, 2 bad usage). An
  *  unexpected error is printed as a message, not a stack trace. */
@@ -59,9 +67,15 @@ async function run(argv: string[], out: CliConsole): Promise<number> {
     out.info(`--strategy must be one of ${STRATEGIES.join(', ')} (got "${values.strategy}")`);
     return 2;
   }
+  if (values.bridge !== undefined && !BRIDGES.includes(values.bridge)) {
+    out.info(`--bridge must be one of ${BRIDGES.join(', ')} (got "${values.bridge}")`);
+    return 2;
+  }
   const strategy = values.strategy as PythonStrategy | undefined;
+  const projectRoot = values.project ? resolve(values.project) : findProjectRoot(process.cwd());
   if (command === 'setup' && rest.length === 0) {
     await setup(out, {
+      projectRoot,
       strategy,
       python: values.python,
       basePython: values['base-python'],
@@ -69,10 +83,12 @@ async function run(argv: string[], out: CliConsole): Promise<number> {
       requirements: values.requirements ?? [],
       findLinks: values['find-links'] ?? [],
       noIndex: values['no-index'] ?? false,
+      allowSystemInstall: values['allow-system-install'] ?? false,
     });
   } else if (command === 'doctor' && rest.length === 0) {
     await doctor(out, {
-      python: { pythonExecutable: values.python, strategy, venvDir: values['venv-dir'] },
+      projectRoot,
+      python: { pythonExecutable: values.python, strategy, venvDir: values['venv-dir'], bridge: values.bridge as BridgeSource | undefined },
       adapter: values.adapter,
       pythonPath: values['python-path'] ?? [],
       runtimeDir: values['runtime-dir'],
@@ -80,7 +96,7 @@ async function run(argv: string[], out: CliConsole): Promise<number> {
     });
   } else if (command === 'gen' && rest[0] === 'adapter' && rest.length === 2) {
     try {
-      genAdapter(out, rest[1], values.dir ?? 'python', values.force ?? false);
+      genAdapter(out, { name: rest[1], dir: values.dir ?? 'python', force: values.force ?? false, projectRoot });
     } catch (error) {
       out.info((error as Error).message);
       return 2;
@@ -106,6 +122,9 @@ function parse(argv: string[]) {
       requirements: { type: 'string', multiple: true },
       'find-links': { type: 'string', multiple: true },
       'no-index': { type: 'boolean' },
+      'allow-system-install': { type: 'boolean' },
+      project: { type: 'string' },
+      bridge: { type: 'string' },
       adapter: { type: 'string' },
       'python-path': { type: 'string', multiple: true },
       'runtime-dir': { type: 'string' },

@@ -1,5 +1,6 @@
 import { delimiter } from 'node:path';
 import { bridgePaths } from '../python/bridge-paths';
+import type { BridgeSource } from '../python/python-runtime';
 import { runCommand } from '../python/run-command';
 
 /** What the interpreter says about itself, the bridge and (optionally) an adapter. */
@@ -7,10 +8,12 @@ export interface PythonFacts {
   executable: string;
   version: string;
   versionOk: boolean;
+  /** Whether it runs in a virtual environment (else it is a system or global interpreter). */
+  inVenv: boolean;
   grpc?: string;
   protobuf?: string;
   importErrors: Record<string, string>;
-  bridge?: { protocol: number };
+  bridge?: { protocol: number; version: string; file: string };
   adapter?: { tools: string[] } | { error: string; type: string };
 }
 
@@ -19,7 +22,8 @@ const SENTINEL = '@@snakepit-probe@@';
 
 const PROBE = `
 import json, sys, importlib
-facts = {"executable": sys.executable, "version": sys.version.split()[0], "versionOk": sys.version_info >= (3, 9), "importErrors": {}}
+facts = {"executable": sys.executable, "version": sys.version.split()[0], "versionOk": sys.version_info >= (3, 9),
+         "inVenv": sys.prefix != getattr(sys, "base_prefix", sys.prefix), "importErrors": {}}
 def attempt(key, fn):
     try:
         return fn()
@@ -30,7 +34,7 @@ facts["protobuf"] = attempt("protobuf", lambda: importlib.import_module("google.
 def bridge():
     import snakepit_bridge
     from snakepit_bridge import messages  # the generated stubs against the installed protobuf
-    return {"protocol": snakepit_bridge.PROTOCOL_VERSION}
+    return {"protocol": snakepit_bridge.PROTOCOL_VERSION, "version": snakepit_bridge.__version__, "file": snakepit_bridge.__file__}
 facts["bridge"] = attempt("snakepit_bridge", bridge)
 spec = sys.argv[1] if len(sys.argv) > 1 else ""
 if spec and facts["bridge"]:
@@ -42,9 +46,16 @@ if spec and facts["bridge"]:
 print("${SENTINEL}" + json.dumps(facts))
 `;
 
-/** Runs the probe in `python`, with the bridge and `pythonPath` importable. */
-export async function probePython(python: string, adapter?: string, pythonPath: string[] = []): Promise<PythonFacts | { error: string }> {
-  const env = { PYTHONPATH: [bridgePaths().pythonDir, ...pythonPath, process.env.PYTHONPATH].filter(Boolean).join(delimiter) };
+/** Runs the probe in `python`, with `pythonPath` importable, and the bridge: the bundled one, or
+ *  (`installed`) the interpreter's own. */
+export async function probePython(
+  python: string,
+  adapter?: string,
+  pythonPath: string[] = [],
+  bridge: BridgeSource = 'bundled',
+): Promise<PythonFacts | { error: string }> {
+  const bundled = bridge === 'bundled' ? [bridgePaths().pythonDir] : [];
+  const env = { PYTHONPATH: [...bundled, ...pythonPath, process.env.PYTHONPATH].filter(Boolean).join(delimiter) };
   const result = await runCommand(python, ['-c', PROBE, adapter ?? ''], { timeoutMs: 60_000, env });
   if (result.spawnError) return { error: result.spawnError.message };
   if (result.code !== 0) return { error: result.stderr.trim().split('\n').slice(-3).join(' | ') || `exit code ${result.code}` };

@@ -39,6 +39,7 @@ class PythonOptionsSchema {
   @IsOptional() @IsIn(['system', 'venv', 'uv']) strategy?: string;
   @IsOptional() @IsString() @MinLength(1) executable?: string;
   @IsOptional() @IsString() @MinLength(1) venvDir?: string;
+  @IsOptional() @IsIn(['bundled', 'installed']) bridge?: string;
 }
 
 class HeartbeatOptionsSchema {
@@ -127,4 +128,5 @@ export class ModuleOptionsSchema extends PoolOptionsSchema {
   @Matches(INSTANCE_NAME_PATTERN, { message: 'instanceName must hold only letters, digits, ".", "_" or "-" (1 to 64, not starting with ".")' })
   instanceName?: string;
   @IsOptional() @IsString() @MinLength(1) runtimeDir?: string;
+  @IsOptional() @IsString() @MinLength(1) projectRoot?: string;
 }

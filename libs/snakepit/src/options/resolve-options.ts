@@ -4,7 +4,8 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { SnakepitConfigError } from '../errors';
 import { ModuleOptionsSchema } from './options.schema';
-import { choosePython } from '../python/python-runtime';
+import { findProjectRoot, inProject } from '../python/project-root';
+import { choosePython, describePython, type BridgeSource } from '../python/python-runtime';
 import { InMemorySessionStore } from '../session/in-memory-session.store';
 import type { SessionStore } from '../session/session-store';
 import type {
@@ -25,6 +26,10 @@ export interface PoolConfig {
   /** Calls one worker runs at once: 1 in the process profile, threadsPerWorker in the thread profile. */
   concurrentCalls: number;
   pythonExecutable: string;
+  /** The interpreter's full path and how it was chosen, for start errors. */
+  pythonDescription: string;
+  bridge: BridgeSource;
+  /** Absolute directories. */
   pythonPath: string[];
   env: Record<string, string>;
   startupConcurrency: number;
@@ -51,6 +56,8 @@ export interface ResolvedOptions {
   poolingEnabled: boolean;
   sessions: { ttlMs: number; maxSessions: number; sweepIntervalMs: number; store: SessionStore };
   bridge: { transport: 'tcp' | 'unix' };
+  /** What relative paths resolve against (see findProjectRoot). */
+  projectRoot: string;
   /** The process registry: `<runtimeDir>/<instanceName>/<runId>.json`. */
   instanceName: string;
   runtimeDir: string;
@@ -79,7 +86,7 @@ const POOL_DEFAULTS = {
  * Validates the module options and fills in defaults.
  * Throws one SnakepitConfigError that names every bad field.
  */
-export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.env, defaultRoot = findProjectRoot(process.argv[1])): ResolvedOptions {
   const problems = validateShape(raw);
   if (problems.length) throw new SnakepitConfigError(problems);
   const options = raw as SnakepitModuleOptions;
@@ -89,9 +96,10 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
     : [{ ...options, name: DEFAULT_POOL_NAME }];
   problems.push(...crossFieldProblems(options, entries));
   if (problems.length) throw new SnakepitConfigError(problems);
+  const projectRoot = resolvePath(options.projectRoot ?? defaultRoot);
 
   return {
-    pools: entries.map((entry) => poolConfig(entry as NamedPoolOptions & PoolOptions, env)),
+    pools: entries.map((entry) => poolConfig(entry as NamedPoolOptions & PoolOptions, env, projectRoot)),
     shutdownGraceMs: options.shutdown?.graceMs ?? 5000,
     killTimeoutMs: options.shutdown?.killTimeoutMs ?? 2000,
     waitForReady: options.waitForReady ?? false,
@@ -103,8 +111,9 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
       store: options.sessions?.store ?? new InMemorySessionStore(),
     },
     bridge: { transport: options.bridge?.transport ?? 'tcp' },
+    projectRoot,
     instanceName: options.instanceName ?? 'default',
-    runtimeDir: resolvePath(options.runtimeDir ?? defaultRuntimeDir()),
+    runtimeDir: options.runtimeDir ? inProject(projectRoot, options.runtimeDir) : defaultRuntimeDir(),
   };
 }
 
@@ -164,15 +173,18 @@ function crossFieldProblems(options: SnakepitModuleOptions, entries: NamedPoolOp
   return problems;
 }
 
-function poolConfig(entry: NamedPoolOptions & PoolOptions, env: NodeJS.ProcessEnv): PoolConfig {
+function poolConfig(entry: NamedPoolOptions & PoolOptions, env: NodeJS.ProcessEnv, projectRoot: string): PoolConfig {
+  const python = choosePython(entry, env, projectRoot);
   return {
     name: entry.name,
     adapter: entry.adapter,
     poolSize: entry.poolSize ?? availableParallelism(),
     workerProfile: entry.workerProfile ?? 'process',
     concurrentCalls: entry.workerProfile === 'thread' ? (entry.threadsPerWorker ?? DEFAULT_THREADS_PER_WORKER) : 1,
-    pythonExecutable: choosePython(entry, env).executable,
-    pythonPath: (entry.pythonPath ?? []).map((dir) => resolvePath(dir)),
+    pythonExecutable: python.executable,
+    pythonDescription: describePython(python, env),
+    bridge: entry.python?.bridge ?? 'bundled',
+    pythonPath: (entry.pythonPath ?? []).map((dir) => inProject(projectRoot, dir)),
     env: { ...(entry.env ?? {}) },
     startupConcurrency: entry.startupConcurrency ?? POOL_DEFAULTS.startupConcurrency,
     startupTimeoutMs: entry.startupTimeoutMs ?? POOL_DEFAULTS.startupTimeoutMs,

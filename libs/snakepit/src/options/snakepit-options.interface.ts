@@ -17,7 +17,7 @@ export interface PoolOptions {
   pythonExecutable?: string;
   /** How the project gets its Python: `{ strategy: 'system' | 'venv' | 'uv', executable?, venvDir? }`. */
   python?: PythonRuntimeOptions;
-  /** Extra directories put on the workers' PYTHONPATH (relative ones resolve from the current directory). */
+  /** Extra directories put on the workers' PYTHONPATH (relative ones resolve from `projectRoot`). */
   pythonPath?: string[];
   /** Extra environment variables for the workers. */
   env?: Record<string, string>;
@@ -116,8 +116,13 @@ export interface SnakepitModuleOptions extends Partial<PoolOptions> {
    *  an earlier run of the same instance (after a crash or kill -9 of the host) are killed.
    *  Applications with different names never touch each other's workers. Default "default". */
   instanceName?: string;
-  /** Where the process registry lives. Default: "snakepit-<uid>" in the OS temp dir. */
+  /** Where the process registry lives (relative: from `projectRoot`). Default: "snakepit-<uid>" in the OS temp dir. */
   runtimeDir?: string;
+  /** What relative paths in these options resolve against (pythonPath, python.venvDir, a relative
+   *  interpreter, runtimeDir), and where `snakepit setup` recorded the interpreter
+   *  (.snakepit/python). Default: the nearest directory with a package.json above the entry
+   *  script (`node dist/main.js` → the app's root, whatever the current directory). */
+  projectRoot?: string;
   shutdown?: {
     /** How long in-flight and queued calls may take to finish at shutdown. Default 5000 ms. */
     graceMs?: number;

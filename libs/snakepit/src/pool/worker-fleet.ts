@@ -4,6 +4,7 @@ import type { PoolConfig } from '../options/resolve-options';
 import { pythonCommand, type PythonProcessSpec } from '../process/python-process';
 import type { WorkerRegistry } from '../process/process-registry';
 import { bridgePaths } from '../python/bridge-paths';
+import { SNAKEPIT_VERSION } from '../version';
 import { RestartBudget } from '../supervision/restart-budget';
 import type { RecycleReason } from '../supervision/recycle-policy';
 import { recycleReason } from '../supervision/recycle-policy';
@@ -214,12 +215,16 @@ export class WorkerFleet {
       workerId: id,
       runId: this.runId,
       executable: this.config.pythonExecutable,
+      pythonDescription: this.config.pythonDescription,
       adapter: this.config.adapter,
-      pythonPath: [bridgePaths().pythonDir, ...this.config.pythonPath],
+      pythonPath: [...(this.config.bridge === 'bundled' ? [bridgePaths().pythonDir] : []), ...this.config.pythonPath],
       env: { ...this.config.env, ...this.hostEnv },
       maxMessageBytes: this.config.maxMessageBytes,
       startupTimeoutMs: this.config.startupTimeoutMs,
       concurrentCalls: this.config.concurrentCalls,
+      bridgeVersion: SNAKEPIT_VERSION,
+      // Half for the running calls, half for the adapter's on_stop, before the SIGKILL.
+      shutdownGraceMs: Math.floor(this.killTimeoutMs / 2),
       onOutput: logPythonOutput(logger, this.config.pythonLogLevel),
     };
     this.registry.reserve(id, pythonCommand(spec));

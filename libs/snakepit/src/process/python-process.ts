@@ -9,6 +9,8 @@ export interface PythonProcessSpec {
   workerId: string;
   runId: string;
   executable: string;
+  /** The interpreter's full path and how it was chosen, for start errors. */
+  pythonDescription: string;
   adapter: string;
   /** Directories for PYTHONPATH, in order. */
   pythonPath: string[];
@@ -17,6 +19,10 @@ export interface PythonProcessSpec {
   startupTimeoutMs: number;
   /** Calls it may run at once (above 1: the thread profile). */
   concurrentCalls: number;
+  /** The snakepit_bridge version the host expects; the worker refuses to start with another. */
+  bridgeVersion: string;
+  /** After SIGTERM, how long Python lets running calls finish before it runs on_stop. */
+  shutdownGraceMs: number;
   onOutput?: (line: string, stream: string) => void;
 }
 
@@ -55,6 +61,10 @@ export function pythonCommand(spec: PythonProcessSpec): string[] {
     String(READY_FD),
     '--max-message-bytes',
     String(spec.maxMessageBytes),
+    '--bridge-version',
+    spec.bridgeVersion,
+    '--shutdown-grace-ms',
+    String(spec.shutdownGraceMs),
     ...(spec.concurrentCalls > 1 ? ['--concurrent-calls', String(spec.concurrentCalls)] : []),
   ];
 }
@@ -91,7 +101,7 @@ function awaitReady(child: ChildProcess, spec: PythonProcessSpec, output: Output
   return new Promise((resolve, reject) => {
     const fail = (reason: string, pythonType?: string) => {
       cleanup();
-      reject(new WorkerStartError(spec.workerId, reason, output.snapshot(), pythonType));
+      reject(new WorkerStartError(spec.workerId, `${reason} [Python: ${spec.pythonDescription}]`, output.snapshot(), pythonType));
     };
     const timer = setTimeout(
       () => fail(`not ready after ${spec.startupTimeoutMs} ms (startupTimeoutMs)`),
@@ -100,7 +110,7 @@ function awaitReady(child: ChildProcess, spec: PythonProcessSpec, output: Output
     const onError = (error: NodeJS.ErrnoException) =>
       fail(
         error.code === 'ENOENT'
-          ? `Python interpreter "${spec.executable}" was not found. Set pythonExecutable or SNAKEPIT_PYTHON to a Python 3 with grpcio and protobuf (run "make setup").`
+          ? `Python interpreter "${spec.executable}" was not found. Run "npx snakepit setup" in the project, or set pythonExecutable or SNAKEPIT_PYTHON to a Python 3.9+ with grpcio and protobuf.`
           : `could not run "${spec.executable}": ${error.message}`,
       );
     const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
