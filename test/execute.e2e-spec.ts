@@ -12,6 +12,10 @@ import {
   PythonTypeError,
   PythonValueError,
   PythonZeroDivisionError,
+  PythonLookupError,
+  PythonArithmeticError,
+  PythonOSError,
+  PythonTimeoutError,
   SerializationError,
   SnakepitError,
   UnknownToolError,
@@ -84,7 +88,10 @@ describe('PoolService.execute with real Python workers', () => {
     ['FileNotFoundError', PythonFileNotFoundError, 'python_file_not_found_error'],
     ['PermissionError', PythonPermissionError, 'python_permission_error'],
     ['ZeroDivisionError', PythonZeroDivisionError, 'python_zero_division_error'],
-    ['LookupError', PythonException, 'python_exception'],
+    ['LookupError', PythonLookupError, 'python_lookup_error'],
+    ['OverflowError', PythonArithmeticError, 'python_arithmetic_error'],
+    ['ConnectionRefusedError', PythonOSError, 'python_os_error'],
+    ['TimeoutError', PythonTimeoutError, 'python_timeout_error'],
     ['Custom', PythonException, 'python_exception'],
   ])('turns a Python %s into a typed error', async (type, ErrorClass, code) => {
     const error = await rejectionOf(app.pool.execute('raise_error', { type, message: `bad ${type}` }));

@@ -79,6 +79,21 @@ describe.each(['tcp', 'unix'] as const)('host tools called from Python (%s bridg
     expect(report.message).toContain('kaboom');
   });
 
+  it('reports in its event whether the host tool succeeded', async () => {
+    const calls: Array<{ tool: unknown; ok: unknown }> = [];
+    const stop = app.module.get(SnakepitEvents).on(SnakepitEvent.HostToolCalled, ({ tool, ok }) => calls.push({ tool, ok }));
+    try {
+      await app.pool.execute('call_host_error', { name: 'text.explode' });
+      await app.pool.execute('call_host', { name: 'repeat', args: { text: 'a', times: 1 } });
+    } finally {
+      stop();
+    }
+    expect(calls).toEqual([
+      { tool: 'text.explode', ok: false },
+      { tool: 'repeat', ok: true },
+    ]);
+  });
+
   it('tells Python which host tools exist when it calls an unknown one', async () => {
     const report = await app.pool.execute<ErrorReport>('call_host_error', { name: 'nope' });
     expect(report).toMatchObject({ type: 'HostToolNotFoundError', code: 'host_tool_not_found' });

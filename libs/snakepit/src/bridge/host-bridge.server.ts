@@ -139,7 +139,7 @@ export class HostBridgeServer implements HostBridge {
       sessionId: request.sessionId || undefined,
       workerId: request.workerId || undefined,
       durationMs: Date.now() - started,
-      ok: reply.outcome !== 'error',
+      ok: reply.error === undefined,
     });
     return reply;
   }

@@ -44,6 +44,13 @@ export class PythonNotImplementedError extends PythonError { readonly code = 'py
 export class PythonFileNotFoundError extends PythonError { readonly code = 'python_file_not_found_error'; }
 export class PythonPermissionError extends PythonError { readonly code = 'python_permission_error'; }
 export class PythonZeroDivisionError extends PythonError { readonly code = 'python_zero_division_error'; }
+/** A LookupError that is neither a KeyError nor an IndexError (its own subclasses, say). */
+export class PythonLookupError extends PythonError { readonly code = 'python_lookup_error'; }
+/** An ArithmeticError other than ZeroDivisionError: OverflowError, FloatingPointError, … */
+export class PythonArithmeticError extends PythonError { readonly code = 'python_arithmetic_error'; }
+/** An OSError other than the ones with classes here: ConnectionError, IsADirectoryError, … */
+export class PythonOSError extends PythonError { readonly code = 'python_os_error'; }
+export class PythonTimeoutError extends PythonError { readonly code = 'python_timeout_error'; }
 /** Any Python exception type without a class of its own here. */
 export class PythonException extends PythonError { readonly code = 'python_exception'; }
 
@@ -62,6 +69,10 @@ const BY_PYTHON_TYPE: ReadonlyMap<string, PythonErrorClass> = new Map<string, Py
   ['FileNotFoundError', PythonFileNotFoundError],
   ['PermissionError', PythonPermissionError],
   ['ZeroDivisionError', PythonZeroDivisionError],
+  ['TimeoutError', PythonTimeoutError],
+  ['LookupError', PythonLookupError],
+  ['ArithmeticError', PythonArithmeticError],
+  ['OSError', PythonOSError],
 ]);
 
 /** The typed error for a Python exception: by its own type, else by its nearest built-in base

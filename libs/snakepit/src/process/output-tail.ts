@@ -1,9 +1,10 @@
 import type { Readable } from 'node:stream';
 
-/** Splits a stream into lines, hands each to `onLine`, and keeps the last `limit` lines. */
+/** Splits streams into lines, hands each to `onLine`, and keeps the last `limit` lines. Each
+ *  stream has its own unfinished line, so stdout and stderr never glue into one. */
 export class OutputTail {
   private readonly lines: string[] = [];
-  private partial = '';
+  private readonly partial = new Map<string, string>();
 
   constructor(private readonly limit = 50, private readonly onLine?: (line: string, stream: string) => void) {}
 
@@ -13,20 +14,21 @@ export class OutputTail {
     stream.on('end', () => this.flush(name));
   }
 
-  /** The last lines, oldest first. */
+  /** The last lines, oldest first, then any unfinished ones. */
   snapshot(): string[] {
-    return this.partial ? [...this.lines, this.partial] : [...this.lines];
+    return [...this.lines, ...[...this.partial.values()].filter(Boolean)];
   }
 
   private push(chunk: string, name: string): void {
-    const parts = (this.partial + chunk).split('\n');
-    this.partial = parts.pop() ?? '';
+    const parts = ((this.partial.get(name) ?? '') + chunk).split('\n');
+    this.partial.set(name, parts.pop() ?? '');
     for (const line of parts) this.record(line.replace(/\r$/, ''), name);
   }
 
   private flush(name: string): void {
-    if (this.partial) this.record(this.partial, name);
-    this.partial = '';
+    const rest = this.partial.get(name);
+    if (rest) this.record(rest, name);
+    this.partial.delete(name);
   }
 
   private record(line: string, name: string): void {
