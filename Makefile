@@ -1,7 +1,8 @@
 # make run   set up everything, then start the sample app on PORT (3000)
 # make test  set up everything, then run every suite (unit, Python, end-to-end)
 # make bench set up everything, then run the benchmarks
-.PHONY: setup run test test-unit test-python test-e2e bench typecheck clean
+# make pack  the npm tarball of @snakepit/nestjs, in .snakepit/pack/
+.PHONY: setup run test test-unit test-python test-e2e bench typecheck pack clean
 
 SHELL := /bin/bash
 PYTHON = $$(cat .snakepit/python)
@@ -42,5 +43,10 @@ test-e2e: setup
 bench: setup
 	SNAKEPIT_PYTHON=$(PYTHON) node --expose-gc -r @swc-node/register bench/run.ts
 
+pack: setup
+	@mkdir -p .snakepit/pack
+	npm pack -w @snakepit/nestjs --pack-destination .snakepit/pack --loglevel=error
+
 clean:
-	rm -rf dist .snakepit priv/python/snakepit_bridge/generated
+	rm -rf dist .snakepit priv/python/snakepit_bridge/generated libs/snakepit/dist
+	node scripts/build-package.js --clean-assets

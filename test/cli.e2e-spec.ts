@@ -102,6 +102,18 @@ describe('the snakepit CLI', () => {
     expect(again.output).toMatch(/already exist.*\n\s+fix: choose another name, or pass --force/);
   });
 
+  it('setup: installs nothing into a Python outside a venv unless asked', async () => {
+    mkdirSync(join(project, 'wheels'));
+    buildWheel(join(project, 'wheels'), 'demo-pkg', '1.2.0');
+    writeFileSync(join(project, 'requirements.txt'), 'demo-pkg>=1.0\n');
+    // The system interpreter, given as it is: it lacks demo-pkg, and setup must not pip-install into it.
+    const system = await snakepit(['setup', '--python', '/usr/bin/python3', '--find-links', 'wheels', '--no-index'], { cwd: project });
+    expect(system.code).toBe(1);
+    expect(system.output).toMatch(/FAILED: \/usr\/bin\/python3 is not in a virtual environment, and it lacks demo-pkg>=1\.0: setup installs nothing into a system or global Python unless asked\n\s+fix: .*--allow-system-install/);
+    expect(system.output).not.toMatch(/Successfully installed/);
+    expect(existsSync(join(project, '.snakepit', 'python'))).toBe(false);
+  }, 60_000);
+
   it('setup: creates a venv, installs the requirements from a local directory, records the interpreter', async () => {
     mkdirSync(join(project, 'wheels'));
     buildWheel(join(project, 'wheels'), 'demo-pkg', '1.2.0');

@@ -2,8 +2,9 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { AppModule } from '../apps/sample/src/app.module';
 import { sampleConfigFromEnv } from '../apps/sample/src/sample.config';
-import { PoolService } from '@snakepit/nestjs';
+import { PoolService, type SnakepitModuleOptions } from '@snakepit/nestjs';
 import { silentLogger } from './support/app';
+import { eventually } from './support/processes';
 
 describe('sample app over HTTP', () => {
   let app: INestApplication;
@@ -61,14 +62,20 @@ describe('sample app over HTTP', () => {
     }
   });
 
-  it('maps a saturated queue to 503', async () => {
+  /** A second sample app beside the suite's, with options of its own. */
+  async function anotherApp(options: Partial<SnakepitModuleOptions>): Promise<INestApplication> {
     const module = await Test.createTestingModule({
-      imports: [AppModule.register({ ...sampleConfigFromEnv({}).snakepit, poolSize: 1, queue: { maxSize: 0 } })],
+      imports: [AppModule.register({ ...sampleConfigFromEnv({ SNAKEPIT_PYTHON: process.env.SNAKEPIT_PYTHON }).snakepit, ...options })],
     })
       .setLogger(silentLogger)
       .compile();
-    const small = module.createNestApplication({ logger: false });
-    await small.listen(0, '127.0.0.1');
+    const other = module.createNestApplication({ logger: false });
+    await other.listen(0, '127.0.0.1');
+    return other;
+  }
+
+  it('maps a saturated queue to 503', async () => {
+    const small = await anotherApp({ poolSize: 1, queue: { maxSize: 0 } });
     try {
       const base = await small.getUrl();
       const call = (body: unknown) =>
@@ -78,10 +85,36 @@ describe('sample app over HTTP', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
       const refused = await call({ ms: 1 });
       expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('1');
       expect(((await refused.json()) as any).error.code).toBe('pool_saturated');
       expect((await busy).status).toBe(200);
     } finally {
       await small.close();
+    }
+  });
+
+  it('cancels the calls of HTTP clients that left: queued ones never run, running ones free their worker', async () => {
+    const patient = await anotherApp({ poolSize: 2, cancelGraceMs: 100 });
+    try {
+      const base = await patient.getUrl();
+      const pool = patient.get(PoolService);
+      await pool.ready();
+      const clients = Array.from({ length: 50 }, () => new AbortController());
+      const requests = clients.map((client) =>
+        fetch(`${base}/execute/sleep`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ms: 5000 }), signal: client.signal }).catch(
+          (error: Error) => error.name,
+        ),
+      );
+      await eventually(() => pool.stats().busy === 2 && pool.stats().queued === 48, 10_000, 'every request to arrive');
+      for (const client of clients) client.abort();
+      expect(new Set(await Promise.all(requests))).toEqual(new Set(['AbortError']));
+      await eventually(() => pool.stats().aborted === 50 && pool.stats().busy === 0 && pool.stats().queued === 0, 10_000, 'the calls to be cancelled');
+      // The 48 that waited never reached Python; the 2 that ran were cut short.
+      expect(pool.stats().tools.sleep.calls).toBe(2);
+      const next = await fetch(`${base}/execute/add`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 1, b: 2 }) });
+      expect(await next.json()).toEqual({ result: 3 });
+    } finally {
+      await patient.close();
     }
   });
 
@@ -185,7 +218,13 @@ describe('sample app over HTTP', () => {
     const text = await response.text();
     expect(text).toMatch(/^snakepit_workers\{pool="default",state="ready"\} 2$/m);
     expect(text).toMatch(/^snakepit_pool_up\{pool="default",status="ready"\} 1$/m);
-    expect(text).toMatch(/^snakepit_execution_ms\{pool="default",tool="add",quantile="0.99"\} [0-9.]+$/m);
+    expect(text).toMatch(/^# TYPE snakepit_execution_seconds histogram$/m);
+    expect(text).toMatch(/^snakepit_execution_seconds_bucket\{le="\+Inf",pool="default",tool="add"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^snakepit_queue_wait_seconds_count\{pool="default",tool="add"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^snakepit_requests_total\{pool="default",tool="add",outcome="ok"\} [1-9]\d*$/m);
+    // A made-up tool name is refused before it is a call, and never becomes a label.
+    await post('/execute/no_such_tool_123');
+    expect(await fetch(`${url}/metrics`).then((r) => r.text())).not.toContain('no_such_tool_123');
     expect(text).toMatch(/^# TYPE snakepit_events_total counter$/m);
     const requests = Number(/^snakepit_events_total\{pool="default",kind="requests"\} (\d+)$/m.exec(text)?.[1]);
     expect(requests).toBe(app.get(PoolService).stats().requests);

@@ -1,15 +1,17 @@
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { PoolService } from '@snakepit/nestjs';
+import { RequestAbortSignal } from '@snakepit/nestjs/http';
 import { toHttpResult } from './http-result';
 
 @Controller('execute')
 export class ExecuteController {
   constructor(private readonly pool: PoolService) {}
 
-  /** Runs a Python tool; the JSON body holds its keyword arguments. Bytes come back as base64. */
+  /** Runs a Python tool; the JSON body holds its keyword arguments. Bytes come back as base64.
+   *  A client that disconnects cancels the call, queued or running. */
   @Post(':tool')
   @HttpCode(200)
-  async execute(@Param('tool') tool: string, @Body() args: Record<string, unknown> | undefined) {
-    return toHttpResult(await this.pool.execute(tool, args ?? {}));
+  async execute(@Param('tool') tool: string, @Body() args: Record<string, unknown> | undefined, @RequestAbortSignal() signal: AbortSignal) {
+    return toHttpResult(await this.pool.execute(tool, args ?? {}, { signal }));
   }
 }

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, Post } from '@nestjs/common';
 import { PoolService, SessionService } from '@snakepit/nestjs';
+import { RequestAbortSignal } from '@snakepit/nestjs/http';
 import { toHttpResult } from './http-result';
 
 interface CreateSessionBody {
@@ -34,7 +35,7 @@ export class SessionsController {
   /** Runs a Python tool within the session (sticks to the session's worker). */
   @Post(':id/execute/:tool')
   @HttpCode(200)
-  async execute(@Param('id') id: string, @Param('tool') tool: string, @Body() args: Record<string, unknown> | undefined) {
-    return toHttpResult(await this.pool.executeInSession(id, tool, args ?? {}));
+  async execute(@Param('id') id: string, @Param('tool') tool: string, @Body() args: Record<string, unknown> | undefined, @RequestAbortSignal() signal: AbortSignal) {
+    return toHttpResult(await this.pool.executeInSession(id, tool, args ?? {}, { signal }));
   }
 }

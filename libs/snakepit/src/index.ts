@@ -25,12 +25,15 @@ export { SnakepitEvent, type SnakepitEventName } from './telemetry/events';
 export type { PythonToolInfo, StopReason, WorkerInfo, WorkerState } from './pool/worker';
 export type { RecycleReason } from './supervision/recycle-policy';
 export * from './errors';
+export * from './python/python-packages';
 export {
-  PythonPackages,
-  type EnsureOptions,
-  type EnsureResult,
-  type Installer,
-  type PackageCheck,
-  type PackageState,
-} from './python/python-packages';
-export { choosePython, type PythonChoice, type PythonRuntimeOptions, type PythonSource, type PythonStrategy } from './python/python-runtime';
+  choosePython,
+  describePython,
+  type BridgeSource,
+  type PythonChoice,
+  type PythonRuntimeOptions,
+  type PythonSource,
+  type PythonStrategy,
+} from './python/python-runtime';
+export { findProjectRoot } from './python/project-root';
+export { SNAKEPIT_VERSION } from './version';

@@ -1,6 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { HostBridgeServer } from './bridge/host-bridge.server';
+import { warnOnSecondNestCore } from './nest-core-copies';
 import { DEFAULT_POOL_NAME, resolveOptions, type ResolvedOptions } from './options/resolve-options';
 import { PythonPackages } from './python/python-packages';
 import { boundPoolProviders, SnakepitPoolsModule } from './pool/inject-pool';
@@ -43,11 +44,13 @@ import { ToolRegistryService } from './tools/tool-registry.service';
 })
 export class SnakepitModule extends ConfigurableSnakepitModule {
   static override forRoot(options: SnakepitModuleOptions): DynamicModule {
+    warnOnSecondNestCore();
     const names = (Array.isArray(options?.pools) ? options.pools : []).map((pool) => pool?.name);
     return withBoundPools(super.forRoot(options), names);
   }
 
   static override forRootAsync(options: SnakepitModuleAsyncOptions): DynamicModule {
+    warnOnSecondNestCore();
     return withBoundPools(super.forRootAsync(options), []);
   }
 

@@ -127,6 +127,24 @@ class ShutdownTest(unittest.TestCase):
         self.assertEqual(self.worker.proc.wait(timeout=10), 0)
         self.assertIn("shutting down", self.worker.stderr_text())
 
+    def test_sigterm_cuts_off_a_call_that_outlives_the_grace_the_host_gave(self):
+        worker = WorkerProcess(SHOWCASE, extra=["--shutdown-grace-ms", "200"])
+        try:
+            ping = worker.stub("Ping")
+            future = worker.stub("Execute").future(execute_request("sleep", ms=60_000), timeout=90)
+            deadline = time.monotonic() + 5
+            while ping(pb2.PingRequest(), timeout=5).in_flight < 1:
+                self.assertLess(time.monotonic(), deadline, "the call never started")
+                time.sleep(0.01)
+            worker.proc.send_signal(signal.SIGTERM)
+            # Long before the call's own end: the grace is 0.2 s, not the call's 60 s.
+            self.assertEqual(worker.proc.wait(timeout=20), 0)
+            self.assertIn("grace 0.2s", worker.stderr_text())
+            with self.assertRaises(Exception):
+                future.result(timeout=5)
+        finally:
+            worker.close()
+
     def test_exits_when_stdin_closes(self):
         started = time.monotonic()
         self.worker.proc.stdin.close()
@@ -179,6 +197,20 @@ class FailedStartTest(unittest.TestCase):
             self.assertIn("no_such_module_for_snakepit", event["message"])
             self.assertIn("Traceback", event["traceback"])
             self.assertIn("ModuleNotFoundError", worker.stderr_text())
+        finally:
+            worker.close()
+
+    def test_another_bridge_version_refuses_to_start(self):
+        from snakepit_bridge import __version__
+
+        worker = WorkerProcess(SHOWCASE, extra=["--bridge-version", "0.0.0-other"])
+        try:
+            self.assertEqual(worker.proc.wait(timeout=10), 2)
+            event = worker.event
+            self.assertEqual((event["event"], event["type"]), ("failed", "BridgeVersionMismatch"))
+            self.assertIn(f"snakepit_bridge {__version__}", event["message"])
+            self.assertIn("@snakepit/nestjs 0.0.0-other", event["message"])
+            self.assertIn("pip install", event["message"])
         finally:
             worker.close()
 

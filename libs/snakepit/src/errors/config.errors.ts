@@ -16,3 +16,15 @@ export class SnakepitConfigError extends SnakepitError {
     return { ...super.toJSON(), problems: this.problems };
   }
 }
+
+/** SnakepitMetricsModule found its metric names taken in the registry it was given. */
+export class MetricsConflictError extends SnakepitError {
+  readonly code = 'metrics_conflict';
+
+  constructor(readonly metrics: string[]) {
+    super(
+      `The Prometheus registry already has ${metrics.join(', ')}: another SnakepitMetricsModule (another application in this process?) ` +
+        'registered them. Give each application its own registry: SnakepitMetricsModule.forRoot({ registry: new Registry() }).',
+    );
+  }
+}

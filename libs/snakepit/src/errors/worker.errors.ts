@@ -1,5 +1,18 @@
 import { SnakepitError } from './snakepit.error';
 
+const LAST_OUTPUT_HEADER = '\nLast output:\n';
+
+/** A message with the worker's last lines of output after it, for the logs. */
+function withLastOutput(message: string, lastOutput: string[]): string {
+  return lastOutput.length ? `${message}${LAST_OUTPUT_HEADER}${lastOutput.join('\n')}` : message;
+}
+
+/** An error's message without the worker output appended to it: what a client of the app may see. */
+export function messageWithoutOutput(error: Error): string {
+  const at = error.message.indexOf(LAST_OUTPUT_HEADER);
+  return at < 0 ? error.message : error.message.slice(0, at);
+}
+
 /** How a worker process ended. */
 export interface WorkerExit {
   exitCode: number | null;
@@ -54,11 +67,13 @@ export class WorkerCrashError extends SnakepitError {
   ) {
     const classification = classifyExit(exit);
     super(
-      `Python worker ${workerId} (pid ${pid ?? '?'}) ${describeExit(exit)}` +
-        (tool ? ` while running "${tool}"` : '') +
-        `.${CLASSIFICATION_HINTS[classification]} The pool replaces it; retry the call if it is safe to run twice ` +
-        '(execute(..., { idempotent: true }) does that for you).' +
-        (lastOutput.length ? `\nLast output:\n${lastOutput.join('\n')}` : ''),
+      withLastOutput(
+        `Python worker ${workerId} (pid ${pid ?? '?'}) ${describeExit(exit)}` +
+          (tool ? ` while running "${tool}"` : '') +
+          `.${CLASSIFICATION_HINTS[classification]} The pool replaces it; retry the call if it is safe to run twice ` +
+          '(execute(..., { idempotent: true }) does that for you).',
+        lastOutput,
+      ),
     );
     this.exitCode = exit.exitCode;
     this.signal = exit.signal;
@@ -108,10 +123,7 @@ export class WorkerStartError extends SnakepitError {
     readonly lastOutput: string[] = [],
     readonly pythonType?: string,
   ) {
-    super(
-      `Python worker ${workerId} failed to start: ${reason}` +
-        (lastOutput.length ? `\nLast output:\n${lastOutput.join('\n')}` : ''),
-    );
+    super(withLastOutput(`Python worker ${workerId} failed to start: ${reason}`, lastOutput));
   }
 }
 

@@ -30,6 +30,19 @@ describe('resolveOptions', () => {
     expect(resolveOptions({ adapter: 'a:B', pythonExecutable: '/x' }, { SNAKEPIT_PYTHON: '/opt/py' }).pools[0].pythonExecutable).toBe('/x');
   });
 
+  it('resolves relative paths against the project root, never the current directory', () => {
+    const options = { adapter: 'a:B', pythonPath: ['python', '/abs'], runtimeDir: 'run', python: { strategy: 'venv' as const, venvDir: 'env' } };
+    const resolved = resolveOptions(options, {}, '/srv/app');
+    expect(resolved.projectRoot).toBe('/srv/app');
+    expect(resolved.pools[0].pythonPath).toEqual(['/srv/app/python', '/abs']);
+    expect(resolved.pools[0].pythonExecutable).toBe('/srv/app/env/bin/python');
+    expect(resolved.pools[0].pythonDescription).toBe('/srv/app/env/bin/python (from venv)');
+    expect(resolved.runtimeDir).toBe('/srv/app/run');
+    expect(resolveOptions({ ...options, projectRoot: '/elsewhere' }, {}, '/srv/app').pools[0].pythonPath[0]).toBe('/elsewhere/python');
+    expect(resolved.pools[0].bridge).toBe('bundled');
+    expect(problemsOf({ adapter: 'a:B', python: { bridge: 'pip' } })).toEqual(['python.bridge must be one of the following values: bundled, installed']);
+  });
+
   it('uses top-level options as defaults for named pools', () => {
     const resolved = resolveOptions(
       { poolSize: 2, queue: { maxSize: 5 }, pools: [{ name: 'a', adapter: 'm:A' }, { name: 'b', adapter: 'm.B', poolSize: 1, queue: { timeoutMs: 7 } }] },

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { PoolManager } from './pool-manager';
 import { SessionService } from '../session/session.service';
 import { ChunkStream, DeferredChunkStream, type StreamChunk } from './chunk-stream';
+import { chunksAsObservable } from './chunk-observable';
 import type { SessionCall } from './pending-call';
 import type { Pool } from './pool';
 import type { ExecuteOptions, PoolStats, SessionExecuteOptions } from './pool.types';
@@ -117,21 +118,7 @@ export class PoolService {
 
   /** executeStream() as an rxjs Observable (for controllers, @Sse); unsubscribing cancels it. */
   stream$<T = unknown>(tool: string, args?: Record<string, unknown>, options: ExecuteOptions = {}): Observable<StreamChunk<T>> {
-    return new Observable<StreamChunk<T>>((subscriber) => {
-      const chunks = this.executeStream<T>(tool, args, options);
-      void (async () => {
-        try {
-          for await (const chunk of chunks) {
-            if (subscriber.closed) return;
-            subscriber.next(chunk);
-          }
-          subscriber.complete();
-        } catch (error) {
-          subscriber.error(error);
-        }
-      })();
-      return () => void chunks.return?.();
-    });
+    return chunksAsObservable(() => this.executeStream<T>(tool, args, options));
   }
 
   /** Resolves when the pool (or, without a name, every pool) has its workers ready. */

@@ -1,0 +1,3 @@
+export { SnakepitTestingModule } from './snakepit-testing.module';
+export { SnakepitTestingPool } from './snakepit-testing-pool';
+export type { FakeTool, FakeToolContext, RecordedCall, SnakepitTestingOptions } from './testing.types';
