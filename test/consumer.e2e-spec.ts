@@ -162,13 +162,14 @@ describe('the package, installed in an app of its own', () => {
     return { child, url, token, exited, output: () => output };
   }
 
-  /** A call, a session call, a stream, a host tool, an error, health and metrics, then SIGTERM. */
-  async function exercise(app: Awaited<ReturnType<typeof startApp>>): Promise<void> {
+  /** A call (from workers that imported the bridge from `bridgeDir`), a session call, a stream, a
+   *  host tool, an error, health and metrics, then SIGTERM. */
+  async function exercise(app: Awaited<ReturnType<typeof startApp>>, bridgeDir: string): Promise<void> {
     const post = async (path: string, body: unknown = {}) => {
       const response = await fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       return { status: response.status, body: (await response.json()) as any };
     };
-    expect(await post('/execute/double', { x: 21 })).toMatchObject({ status: 200, body: { result: { result: 42 } } });
+    expect(await post('/execute/double', { x: 21 })).toMatchObject({ status: 200, body: { result: { result: 42, bridge: join(bridgeDir, 'snakepit_bridge') } } });
     const session = await post('/sessions');
     expect(session.status).toBe(201);
     await post(`/sessions/${session.body.id}/execute/visits`);
@@ -190,7 +191,7 @@ describe('the package, installed in an app of its own', () => {
     app.child.kill('SIGTERM');
     const exit = await app.exited;
     expect(exit.code === 0 || exit.signal === 'SIGTERM').toBe(true);
-    expect(app.output()).not.toMatch(/ERROR/);
+    expect(app.output()).not.toMatch(/ERROR|two copies of @nestjs\/core/);
     await eventually(() => workersOfRun(runId).length === 0 && processesWithEnv(`CONSUMER_TOKEN=${app.token}`).length === 0, 5000, 'no process left');
   }
 
@@ -213,8 +214,11 @@ describe('the package, installed in an app of its own', () => {
       env: { PYTHONPATH: `${join(app, 'node_modules', '@snakepit', 'nestjs', 'priv', 'python')}:.` },
     });
     expect(mustRun(process.execPath, [join(app, 'dist', 'src', 'fake-pool-check.js')], { cwd: work })).toContain('FAKE 42 1');
+    // The exports map is not all: an older tsconfig (node10 resolution) finds the subpaths' types too.
+    writeFileSync(join(app, 'tsconfig.node10.json'), JSON.stringify({ extends: './tsconfig.json', compilerOptions: { module: 'commonjs', moduleResolution: 'node10', resolvePackageJsonExports: false, ignoreDeprecations: '6.0', noEmit: true } }));
+    mustRun(process.execPath, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.node10.json'], { cwd: app });
     // No SNAKEPIT_PYTHON: the app finds the interpreter setup recorded, from its project root.
-    await exercise(await startApp(app, work, { SNAKEPIT_PYTHON: undefined }));
+    await exercise(await startApp(app, work, { SNAKEPIT_PYTHON: undefined }), join(app, 'node_modules', '@snakepit', 'nestjs', 'priv', 'python'));
   }, 240_000);
 
   it('an ESM app, with the bridge pip-installed into a fresh venv (and the README’s TypeScript compiled in it)', async () => {
@@ -228,6 +232,7 @@ describe('the package, installed in an app of its own', () => {
     expect(imported.trim()).toBe(`${manifest.version} ${join(venv, 'lib')}${imported.trim().split(' ')[1].slice(join(venv, 'lib').length)} True`);
     expect(imported).toContain('site-packages/snakepit_bridge');
     expect(mustRun(process.execPath, [join(app, 'dist', 'src', 'fake-pool-check.js')], { cwd: work })).toContain('FAKE 42 1');
-    await exercise(await startApp(app, work, { SNAKEPIT_PYTHON: join(venv, 'bin', 'python'), CONSUMER_BRIDGE: 'installed' }));
+    const sitePackages = dirname(imported.trim().split(' ')[1]);
+    await exercise(await startApp(app, work, { SNAKEPIT_PYTHON: join(venv, 'bin', 'python'), CONSUMER_BRIDGE: 'installed' }), sitePackages);
   }, 240_000);
 });

@@ -17,7 +17,8 @@ function nestCoreFrom(file: string): string | undefined {
  * undefined. Nest's dependency injection cannot work across two copies.
  */
 export function secondNestCore(entry: string | undefined = process.argv[1], library: string = __filename): { app: string; library: string } | undefined {
-  if (!entry) return undefined;
+  // A test runner or process manager started the app from its own package: its view says nothing.
+  if (!entry || /[\\/]node_modules[\\/]/.test(entry)) return undefined;
   const app = nestCoreFrom(entry);
   const own = nestCoreFrom(library);
   return app && own && app !== own ? { app, library: own } : undefined;

@@ -60,6 +60,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the worker until SIGTERM/SIGINT; return the exit code."""
+    refused = _refuse_another_version(argv)
+    if refused is not None:
+        return refused
     args = parse_args(argv)
     _setup_stdio()
     _setup_logging(args.worker_id)
@@ -78,9 +81,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         __version__, args.adapter, args.run_id, args.worker_id, os.getpid(),
         sys.version.split()[0],
     )
-    if args.bridge_version is not None and args.bridge_version != __version__:
-        _report_failure(sink, BridgeVersionMismatch(args.bridge_version))
-        return EXIT_FAILED
     holder: Dict[str, Any] = {}
     lifeline.watch(lambda reason: _die(reason, holder.get("server")))
 
@@ -115,6 +115,23 @@ def main(argv: Optional[List[str]] = None) -> int:
     while not stop_requested.wait(1.0):
         pass
     return _shutdown(server, worker, args.shutdown_grace_ms / 1000.0)
+
+
+def _refuse_another_version(argv: Optional[List[str]]) -> Optional[int]:
+    """The version check, before the full parse: a host of another version may pass options this
+    bridge does not know, and the right answer to that is BridgeVersionMismatch, not a usage error."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--bridge-version", default=None)
+    early.add_argument("--ready-fd", type=int, default=None)
+    known, _ = early.parse_known_args(argv)
+    if known.bridge_version is None or known.bridge_version == __version__:
+        return None
+    try:
+        sink = ReadySink(known.ready_fd)
+    except OSError:
+        sink = ReadySink(None)
+    _report_failure(sink, BridgeVersionMismatch(known.bridge_version))
+    return EXIT_FAILED
 
 
 class BridgeVersionMismatch(RuntimeError):

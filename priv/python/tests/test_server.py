@@ -203,7 +203,8 @@ class FailedStartTest(unittest.TestCase):
     def test_another_bridge_version_refuses_to_start(self):
         from snakepit_bridge import __version__
 
-        worker = WorkerProcess(SHOWCASE, extra=["--bridge-version", "0.0.0-other"])
+        # A newer host may also pass options this bridge does not know yet: still a clear refusal.
+        worker = WorkerProcess(SHOWCASE, extra=["--bridge-version", "0.0.0-other", "--from-a-newer-host", "1"])
         try:
             self.assertEqual(worker.proc.wait(timeout=10), 2)
             event = worker.event

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { PythonUnavailableError } from '../errors';
 import { dirname, join, relative } from 'node:path';
 import { bridgePaths } from '../python/bridge-paths';
 import { inProject } from '../python/project-root';
@@ -67,8 +68,12 @@ export async function setup(out: CliConsole, options: SetupOptions): Promise<voi
 }
 
 async function findOrCreate(out: CliConsole, options: SetupOptions): Promise<Runtime | undefined> {
-  const explicit = options.python ?? process.env.SNAKEPIT_PYTHON;
-  if (explicit) return { executable: explicit, strategy: 'system', how: options.python ? '--python' : 'SNAKEPIT_PYTHON' };
+  const given = options.python ?? process.env.SNAKEPIT_PYTHON;
+  if (given) {
+    // A path resolves against the project root, as the library resolves it; a bare name is looked up on PATH.
+    const executable = /[\\/]/.test(given) ? inProject(options.projectRoot, given) : given;
+    return { executable, strategy: 'system', how: options.python ? '--python' : 'SNAKEPIT_PYTHON' };
+  }
   const strategy = options.strategy ?? ((await onPath('uv')) ? 'uv' : 'venv');
   if (strategy === 'system') {
     const base = await chooseBase(options.basePython);
@@ -83,8 +88,9 @@ async function findOrCreate(out: CliConsole, options: SetupOptions): Promise<Run
   // packages; otherwise the venv stays isolated and gets its own from the package index.
   const shareSystem = base.facts !== undefined && Boolean(base.facts.grpc && base.facts.protobuf);
   const flags = shareSystem ? ['--system-site-packages'] : [];
+  // --seed: uv's venvs have no pip otherwise, and checking the requirements needs it (or packaging).
   const [command, args] = strategy === 'uv'
-    ? ['uv', ['venv', ...flags, '--python', base.executable, venvDir]]
+    ? ['uv', ['venv', '--seed', ...flags, '--python', base.executable, venvDir]]
     : [base.executable, ['-m', 'venv', ...flags, venvDir]];
   out.progress(`creating ${shown} with ${command} ${args.join(' ')}`);
   out.progress(shareSystem
@@ -122,7 +128,10 @@ async function install(out: CliConsole, options: SetupOptions, runtime: Runtime,
   try {
     check = await packages.checkInstalled(specs);
   } catch (error) {
-    out.fail((error as Error).message.split('\n')[0], 'check the requirements');
+    const fix = error instanceof PythonUnavailableError
+      ? `give ${runtime.executable} pip (${runtime.executable} -m ensurepip), or let setup make a venv`
+      : 'check the requirements';
+    out.fail((error as Error).message.split('\n')[0], fix);
     return false;
   }
   const wanted = [...check.missing, ...check.outdated];

@@ -7,8 +7,3 @@ export type HttpResponseLike = ServerResponse | { raw: ServerResponse };
 export function rawResponse(response: HttpResponseLike): ServerResponse {
   return 'raw' in response && response.raw ? response.raw : (response as ServerResponse);
 }
-
-/** Whether the client has gone, or the answer was sent already: nothing more can be written. */
-export function responseClosed(response: ServerResponse): boolean {
-  return response.writableEnded || response.destroyed || response.headersSent;
-}

@@ -29,8 +29,9 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   queue_timeout: HttpStatus.GATEWAY_TIMEOUT,
 };
 
-/** Codes after which a client may well succeed later: the filter adds `Retry-After`. */
-export const RETRYABLE_CODES: ReadonlySet<string> = new Set(['pool_saturated', 'queue_timeout', 'session_limit_reached', 'pool_failed', 'worker_start_failed']);
+/** Codes after which a client may well succeed in a moment: the filter adds `Retry-After`. (A
+ *  failed pool waits out restart.cooldownMs, a minute by default: no point in asking clients back sooner.) */
+export const RETRYABLE_CODES: ReadonlySet<string> = new Set(['pool_saturated', 'queue_timeout', 'session_limit_reached']);
 
 /** The HTTP status for a library error: the table above; arguments that cannot be sent are 400,
  *  a result that cannot be sent 500; everything else 500. */

@@ -1,11 +1,14 @@
 import type { ServerResponse } from 'node:http';
 import { SnakepitError } from '../errors';
 import type { StreamChunk } from '../pool/chunk-stream';
+import { errorBody } from './error-body';
 import { rawResponse, type HttpResponseLike } from './http-response';
 
 export interface ServerSentEventsOptions {
   /** Event names. Default: `chunk` for each chunk, `end` for the final one, `error` for a failure. */
   events?: { chunk?: string; end?: string; error?: string };
+  /** Error events with everything (see SnakepitExceptionFilter's option). Default false. */
+  exposeDetails?: boolean;
 }
 
 /**
@@ -13,8 +16,9 @@ export interface ServerSentEventsOptions {
  * Events: one `chunk` event per chunk (`id` is its index, `data` the chunk as JSON), `end` for
  * the final one, or an `error` event with `{ code, message }`. It writes only as fast as the
  * client reads, so a slow client slows Python down instead of filling memory, and a client that
- * leaves stops the tool in Python. Resolves when the stream is over either way; never rejects.
- * Use it with `@Res()`: `stream(@Res() res: Response) { return sendServerSentEvents(res, this.pool.executeStream('train', args)); }`
+ * leaves (or a failure to write) stops the tool in Python. Resolves when the stream is over
+ * either way; never rejects. Use it with `@Res()`:
+ * `stream(@Res() res: Response) { return sendServerSentEvents(res, this.pool.executeStream('train', args)); }`
  */
 export async function sendServerSentEvents(
   response: HttpResponseLike,
@@ -24,30 +28,36 @@ export async function sendServerSentEvents(
   const res = rawResponse(response);
   const names = { chunk: 'chunk', end: 'end', error: 'error', ...options.events };
   const iterator = chunks[Symbol.asyncIterator]();
-  let gone = res.destroyed;
-  const leave = () => {
-    gone = true;
-    void iterator.return?.();
+  let finished = false;
+  const stop = () => {
+    if (!finished) void iterator.return?.()?.catch(() => undefined);
+    finished = true;
   };
-  res.once('close', leave);
+  res.once('close', stop);
   try {
-    if (gone) return;
+    if (res.destroyed) return;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
     res.flushHeaders();
     for (;;) {
       const next = await iterator.next();
-      if (next.done || gone) break;
+      if (next.done) {
+        finished = true;
+        break;
+      }
+      if (res.destroyed) break;
       const chunk = next.value;
       if (!res.write(sseEvent(chunk.final ? names.end : names.chunk, chunk, chunk.index))) await drained(res);
     }
   } catch (error) {
-    if (!gone) {
-      const body = error instanceof SnakepitError ? { code: error.code, message: error.message } : { code: 'internal_error', message: 'the stream failed' };
-      res.write(sseEvent(names.error, body));
+    finished = true; // the stream failed: nothing to stop
+    if (res.writable) {
+      const body = error instanceof SnakepitError ? errorBody(error, { exposeDetails: options.exposeDetails ?? false }) : { code: 'internal_error', message: 'The stream failed.' };
+      res.write(sseEvent(names.error, { code: body.code, message: body.message }));
     }
   } finally {
-    res.off('close', leave);
-    if (!gone) res.end();
+    res.off('close', stop);
+    stop(); // the client left, or writing failed: the tool stops
+    if (!res.writableEnded && !res.destroyed) res.end();
   }
 }
 

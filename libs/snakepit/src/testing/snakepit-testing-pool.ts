@@ -1,14 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { encodeArgs } from '../bridge/codec';
-import {
-  PoolNotFoundError,
-  RequestAbortedError,
-  RequestTimeoutError,
-  ToolKindError,
-  UnknownToolError,
-  WorkerNotFoundError,
-} from '../errors';
+import { PoolNotFoundError, RequestAbortedError, RequestTimeoutError, ToolKindError, UnknownToolError, WorkerNotFoundError } from '../errors';
 import { DEFAULT_POOL_NAME } from '../options/resolve-options';
 import { assertValidCall } from '../pool/call-validation';
 import { chunksAsObservable } from '../pool/chunk-observable';
@@ -18,6 +11,8 @@ import type { PythonToolInfo, WorkerInfo } from '../pool/worker';
 import { SessionService } from '../session/session.service';
 import { CallMetrics } from '../telemetry/call-metrics';
 import { ToolRegistryService } from '../tools/tool-registry.service';
+import { isStreamingTool, limitsOf, normalizeResult, withLimits } from './fake-call';
+import { FakeChunkStream, type StreamOutcome } from './fake-chunk-stream';
 import type { FakeTool, FakeToolContext, RecordedCall, SnakepitTestingOptions } from './testing.types';
 
 export const SNAKEPIT_TESTING_OPTIONS = Symbol('snakepit:testing-options');
@@ -148,66 +143,46 @@ export class SnakepitTestingPool {
   private async call<T>(tool: string, args: Record<string, unknown> | undefined, options: ExecuteOptions, sessionId?: string): Promise<T> {
     const run = this.prepare(tool, args, options, sessionId, false);
     const started = Date.now();
-    let ok = false;
     try {
       const result = await withLimits(tool, run.limits, run.controller, () => run.fn(run.args, run.context));
-      ok = true;
+      run.done(Date.now() - started, 'ok');
       return normalizeResult(result) as T;
     } catch (error) {
-      throw this.failed(run.pool, error);
-    } finally {
-      run.done(Date.now() - started, ok);
+      run.done(Date.now() - started, 'error', error);
+      throw error;
     }
   }
 
-  private async *stream<T>(tool: string, args: Record<string, unknown> | undefined, options: ExecuteOptions, sessionId?: string): AsyncIterableIterator<StreamChunk<T>> {
-    if (sessionId === undefined) return yield* this.chunks<T>(tool, args, options);
-    await this.sessions.touch(sessionId);
-    this.sessions.beginCall(sessionId);
-    try {
-      this.sessions.bind(sessionId, this.poolName(options.pool), `${this.poolName(options.pool)}-testing`);
-      return yield* this.chunks<T>(tool, args, options, sessionId);
-    } finally {
-      this.sessions.endCall(sessionId);
-    }
-  }
-
-  private async *chunks<T>(tool: string, args: Record<string, unknown> | undefined, options: ExecuteOptions, sessionId?: string): AsyncIterableIterator<StreamChunk<T>> {
-    const run = this.prepare(tool, args, options, sessionId, true);
+  /** A stream that opens (the session checked, the tool found and started) on its first read. */
+  private stream<T>(tool: string, args: Record<string, unknown> | undefined, options: ExecuteOptions, sessionId?: string): FakeChunkStream<T> {
+    let run: ReturnType<SnakepitTestingPool['prepare']> | undefined;
+    let inSession = false;
     const started = Date.now();
-    let ok = false;
-    let finished = false;
-    const produced = run.fn(run.args, run.context) as AsyncIterable<unknown> | Iterable<unknown>;
-    const source = Symbol.asyncIterator in Object(produced)
-      ? (produced as AsyncIterable<unknown>)[Symbol.asyncIterator]()
-      : (async function* () { yield* produced as Iterable<unknown>; })();
-    // timeoutMs bounds the whole stream, as in a real pool.
-    const next = () => withLimits(tool, run.limits, run.controller, () => source.next());
-    try {
-      let index = 0;
-      let pending = await next();
-      while (!pending.done) {
-        const following = await next();
-        const last = following.done && following.value === undefined;
-        yield { data: normalizeResult(pending.value) as T, index: index++, final: Boolean(last) };
-        if (following.done && !last) yield { data: normalizeResult(following.value) as T, index: index++, final: true };
-        pending = following;
-      }
-      if (index === 0 && pending.value !== undefined) yield { data: normalizeResult(pending.value) as T, index: index++, final: true };
-      ok = finished = true;
-    } catch (error) {
-      finished = true;
-      throw this.failed(run.pool, error);
-    } finally {
-      if (!finished) {
-        // The consumer stopped reading: the tool is told, and its generator's finally runs.
-        this.countersOf(run.pool).cancelled++;
-        run.controller.abort(new Error('the consumer stopped reading the stream'));
-        await source.return?.();
-        ok = true;
-      }
-      run.done(Date.now() - started, ok);
-    }
+    return new FakeChunkStream<T>(
+      async () => {
+        if (sessionId !== undefined) {
+          await this.sessions.touch(sessionId);
+          this.sessions.beginCall(sessionId);
+          inSession = true;
+          this.sessions.bind(sessionId, this.poolName(options.pool), `${this.poolName(options.pool)}-testing`);
+        }
+        const prepared = (run = this.prepare(tool, args, options, sessionId, true));
+        const produced = prepared.fn(prepared.args, prepared.context) as AsyncIterable<unknown> | Iterable<unknown>;
+        const source = Symbol.asyncIterator in Object(produced)
+          ? (produced as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+          : (async function* () { yield* produced as Iterable<unknown>; })();
+        return {
+          source,
+          read: () => withLimits(tool, prepared.limits, prepared.controller, () => source.next()),
+          abort: (reason) => prepared.controller.abort(reason),
+        };
+      },
+      (outcome) => {
+        if (inSession) this.sessions.endCall(sessionId!);
+        // A call refused before it started (unknown tool or session) counts nowhere, as in a real pool.
+        run?.done(Date.now() - started, outcome.kind, outcome.kind === 'error' ? outcome.error : undefined);
+      },
+    );
   }
 
   /** Checks the call, records it, and builds what the tool gets. */
@@ -223,27 +198,28 @@ export class SnakepitTestingPool {
     this.countersOf(pool).requests++;
     const controller = new AbortController();
     const context = this.context(pool, tool, sessionId, controller.signal);
-    const limits: Limits = { signal: options.signal, timeoutMs: options.timeoutMs, deadline: options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs };
     return {
       pool,
       fn,
       args: input,
       controller,
       context,
-      limits,
-      done: (executionMs: number, ok: boolean) => {
-        if (ok) this.countersOf(pool).succeeded++;
-        this.metricsOf(pool).record(tool, 0, executionMs, ok);
+      limits: limitsOf(options),
+      /** Counts how the call ended, as a real pool does. */
+      done: (executionMs: number, outcome: StreamOutcome['kind'], error?: unknown) => {
+        if (outcome === 'ok') this.countersOf(pool).succeeded++;
+        else if (outcome === 'cancelled') this.countersOf(pool).cancelled++;
+        else this.failed(pool, error);
+        this.metricsOf(pool).record(tool, 0, executionMs, outcome !== 'error');
       },
     };
   }
 
-  private failed(pool: string, error: unknown): unknown {
+  private failed(pool: string, error: unknown): void {
     const counts = this.countersOf(pool);
     counts.errors++;
     if (error instanceof RequestTimeoutError) counts.timeouts++;
     if (error instanceof RequestAbortedError) counts.aborted++;
-    return error;
   }
 
   private context(pool: string, tool: string, sessionId: string | undefined, signal: AbortSignal): FakeToolContext {
@@ -295,58 +271,4 @@ export class SnakepitTestingPool {
     if (!metrics) this.metrics.set(pool, (metrics = new CallMetrics()));
     return metrics;
   }
-}
-
-function isStreamingTool(fn: FakeTool): boolean {
-  const kind = Object.getPrototypeOf(fn)?.constructor?.name;
-  return kind === 'AsyncGeneratorFunction' || kind === 'GeneratorFunction';
-}
-
-interface Limits {
-  signal?: AbortSignal;
-  timeoutMs?: number;
-  /** When the call's time is up (Date.now() terms). */
-  deadline?: number;
-}
-
-/** Runs `step` within the call's time and abort signal; running out of either aborts the tool's own signal too. */
-async function withLimits<T>(tool: string, limits: Limits, controller: AbortController, step: () => T | Promise<T>): Promise<T> {
-  const { signal, timeoutMs, deadline } = limits;
-  if (signal?.aborted) throw new RequestAbortedError(tool, signal.reason);
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const stop = new Promise<never>((_, reject) => {
-    if (deadline !== undefined) {
-      timer = setTimeout(() => {
-        controller.abort(new Error('timed out'));
-        reject(new RequestTimeoutError(tool, timeoutMs!));
-      }, Math.max(0, deadline - Date.now()));
-    }
-    if (signal) {
-      onAbort = () => {
-        controller.abort(signal.reason);
-        reject(new RequestAbortedError(tool, signal.reason));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-    }
-  });
-  try {
-    // A call given up before its turn never starts the tool.
-    const work = Promise.resolve().then(() => {
-      if (controller.signal.aborted) throw controller.signal.reason;
-      return step();
-    });
-    return await Promise.race([work, stop]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal!.removeEventListener('abort', onAbort);
-  }
-}
-
-/** What the caller gets, as if it had crossed the wire: bytes as a Buffer, anything else a JSON copy. */
-function normalizeResult(value: unknown): unknown {
-  if (value === undefined) return null;
-  if (Buffer.isBuffer(value)) return value;
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  return JSON.parse(JSON.stringify(value));
 }

@@ -20,6 +20,7 @@ import { SnakepitTool } from '../tools/snakepit-tool.decorator';
 import { ToolRegistryService } from '../tools/tool-registry.service';
 import { SnakepitTestingModule } from './snakepit-testing.module';
 import { SnakepitTestingPool } from './snakepit-testing-pool';
+import { streamingTool } from './fake-call';
 import type { FakeToolContext } from './testing.types';
 
 class GreetArgs {
@@ -75,6 +76,21 @@ describe('SnakepitTestingModule', () => {
               yield 'partial';
               return { done: true };
             },
+            failing: async function* () {
+              yield 1;
+              yield 2;
+              throw new Error('the model broke');
+            },
+            stalls: async function* (_args: unknown, ctx: FakeToolContext) {
+              try {
+                yield 'first';
+                yield 'second'; // a real pool holds a chunk back until the next one: 'first' goes now
+                if (!ctx.signal.aborted) await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+              } finally {
+                finalized.push('stalls');
+              }
+            },
+            wrapped: streamingTool(() => ({ async *[Symbol.asyncIterator]() { yield 'a'; yield 'b'; } })),
           },
           pools: { gpu: { embed: ({ text }: { text: string }) => [text.length] } },
         }),
@@ -167,11 +183,33 @@ describe('SnakepitTestingModule', () => {
     finalized = [];
     for await (const chunk of pool.executeStream<{ i: number }>('count', { n: 1000 })) if (chunk.data.i === 5) break;
     expect(finalized).toEqual(['count']);
-    expect(pool.stats().cancelled).toBe(1);
+    expect(pool.stats()).toMatchObject({ cancelled: 1, succeeded: 2 });
     const { id } = await module.get(SessionService).create();
     const inSession = [];
     for await (const chunk of pool.executeStreamInSession(id, 'count', { n: 2 })) inSession.push(chunk.index);
     expect(inSession).toEqual([0, 1]);
+    await module.close();
+  });
+
+  it('delivers the chunks before an error, returns at once while a read waits, and takes marked tools', async () => {
+    const module = await boot();
+    const pool = module.get(PoolService);
+    const before: unknown[] = [];
+    const failure = await rejectionOf((async () => {
+      for await (const chunk of pool.executeStream('failing')) before.push(chunk.data);
+    })());
+    expect(before).toEqual([1, 2]);
+    expect((failure as Error).message).toBe('the model broke');
+    const stalling = pool.executeStream('stalls');
+    expect((await stalling.next()).value).toMatchObject({ data: 'first', final: false });
+    const waiting = stalling.next(); // 'second' is held, and the tool waits for its signal
+    await stalling.return!();
+    expect(await waiting).toEqual({ done: true, value: undefined });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(finalized).toEqual(['stalls']);
+    const wrapped = [];
+    for await (const chunk of pool.executeStream('wrapped')) wrapped.push(chunk);
+    expect(wrapped.map((chunk) => [chunk.data, chunk.final])).toEqual([['a', false], ['b', true]]);
     await module.close();
   });
 });

@@ -18,9 +18,10 @@ export interface FakeToolContext {
 
 /**
  * A tool in place of a Python one. It gets the arguments as Python would (a JSON copy) and
- * returns a JSON value, bytes (Buffer) or a promise of one. An async generator function (or one
- * returning an async iterable) is a streaming tool: each yielded value is a chunk, and a
- * returned value arrives as the last one. A thrown error reaches the caller as it is.
+ * returns a JSON value, bytes (Buffer) or a promise of one. An async generator function is a
+ * streaming tool (so is a function that returns an async iterable, once wrapped in
+ * streamingTool()): each yielded value is a chunk, and a returned value arrives as the last one.
+ * A thrown error reaches the caller as it is.
  */
 export type FakeTool = (args: any, context: FakeToolContext) => unknown;
 

@@ -1,13 +1,14 @@
 """The adapter of the consumer app: a plain call, an exception, session state, a stream and a host tool."""
 import os
 
+import snakepit_bridge
 from snakepit_bridge import BaseAdapter, tool
 
 
 class ConsumerAdapter(BaseAdapter):
     @tool(description="Double a number")
     def double(self, x: int) -> dict:
-        return {"result": x * 2, "pid": os.getpid()}
+        return {"result": x * 2, "pid": os.getpid(), "bridge": os.path.dirname(snakepit_bridge.__file__)}
 
     @tool(description="Count the calls of this session")
     def visits(self) -> int:
