@@ -185,7 +185,7 @@ describe('supervision', () => {
       const ranOn = await queued;
       const successor = app.pool.listWorkers().find((w) => w.pid === ranOn)!;
       expect([old.id, ...others]).not.toContain(successor.id); // the new worker, not the other one
-      expect(sessions.workerFor(id, 'default')).toBe(successor.id);
+      expect((await sessions.get(id)).workers.default).toBe(successor.id);
       await eventually(() => !isAlive(old.pid!), 5000, 'the old worker to stop');
       expect(await rejectionOf(app.pool.recycle('default-99'))).toBeInstanceOf(WorkerNotFoundError);
     });
@@ -204,7 +204,7 @@ describe('supervision', () => {
       expect(named(seen, SnakepitEvent.WorkerRecycled).map((e) => e.payload)).toEqual([
         expect.objectContaining({ workerId: 'default-1', reason: 'manual', successorId: 'default-3' }),
       ]);
-      expect(app.module.get(SessionService).workerFor(id, 'default')).toBe('default-3');
+      expect((await app.module.get(SessionService).get(id)).workers.default).toBe('default-3');
     });
   });
 

@@ -7,7 +7,10 @@ import { PythonPackages } from './python/python-packages';
 import { boundPoolProviders, SnakepitPoolsModule } from './pool/inject-pool';
 import { PoolManager } from './pool/pool-manager';
 import { PoolService } from './pool/pool.service';
+import { SessionAccess } from './session/session-access';
+import { SessionAffinity } from './session/session-affinity';
 import { SessionService } from './session/session.service';
+import { EventBus } from './telemetry/event-bus';
 import { SNAKEPIT_CONFIG, SNAKEPIT_OPTIONS, HOST_BRIDGE } from './snakepit.constants';
 import { ConfigurableSnakepitModule, type SnakepitModuleAsyncOptions } from './snakepit.module-definition';
 import type { SnakepitModuleOptions } from './options/snakepit-options.interface';
@@ -28,8 +31,11 @@ import { ToolRegistryService } from './tools/tool-registry.service';
   providers: [
     // Validates the options (one SnakepitConfigError naming every bad field) and fills in defaults.
     { provide: SNAKEPIT_CONFIG, useFactory: resolveOptions, inject: [SNAKEPIT_OPTIONS] },
+    EventBus,
     SnakepitEvents,
     EventEmitterBridge,
+    SessionAffinity,
+    SessionAccess,
     SessionService,
     ToolRegistryService,
     SnakepitToolExplorer,

@@ -6,10 +6,10 @@ import * as grpc from '@grpc/grpc-js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InvalidCallError, SnakepitError } from '../errors';
 import type { ResolvedOptions } from '../options/resolve-options';
-import { SessionService } from '../session/session.service';
+import { SessionAccess } from '../session/session-access';
 import { SNAKEPIT_CONFIG, type HostBridge } from '../snakepit.constants';
-import { PYTHON_EVENT_PREFIX, SnakepitEvent, type SnakepitEventName } from '../telemetry/events';
-import { SnakepitEvents } from '../telemetry/snakepit-events';
+import { EventBus } from '../telemetry/event-bus';
+import { PYTHON_EVENT_PREFIX, SnakepitEvent } from '../telemetry/events';
 import { inHostToolSpan } from '../telemetry/tracing';
 import { ToolRegistryService } from '../tools/tool-registry.service';
 import { encodeValue, hostErrorInfo } from './host-codec';
@@ -40,8 +40,8 @@ export class HostBridgeServer implements HostBridge {
   constructor(
     @Inject(SNAKEPIT_CONFIG) private readonly options: ResolvedOptions,
     private readonly tools: ToolRegistryService,
-    private readonly sessions: SessionService,
-    private readonly events: SnakepitEvents,
+    private readonly sessions: SessionAccess,
+    private readonly events: EventBus,
   ) {}
 
   /** Starts listening (once), then gives what a worker needs to call back, for its environment. */
@@ -193,9 +193,9 @@ export class HostBridgeServer implements HostBridge {
 const PYTHON_EVENT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 /** The host-side name of an event Python emitted. */
-function pythonEvent(name: string): SnakepitEventName {
+function pythonEvent(name: string): `snakepit.python.${string}` {
   if (!PYTHON_EVENT_NAME.test(name)) throw new InvalidCallError([`event name must be 1-128 letters, digits, "_", "." or "-" (got "${name.slice(0, 64)}")`]);
-  return `${PYTHON_EVENT_PREFIX}${name}`;
+  return `${PYTHON_EVENT_PREFIX}${name}` as `snakepit.python.${string}`;
 }
 
 function jsonObject(raw: Buffer, what: string): Record<string, unknown> {

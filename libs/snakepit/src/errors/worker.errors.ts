@@ -134,3 +134,8 @@ export class WorkerProtocolError extends SnakepitError {
     super(`Python worker ${workerId}: ${detail}. The worker is replaced.`, options);
   }
 }
+
+/** The worker died under the call: by itself, or killed for missing its heartbeats. */
+export function isWorkerDeath(error: unknown): error is WorkerCrashError | WorkerUnresponsiveError {
+  return error instanceof WorkerCrashError || error instanceof WorkerUnresponsiveError;
+}

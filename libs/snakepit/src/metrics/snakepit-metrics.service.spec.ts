@@ -3,6 +3,7 @@ import { MetricsConflictError } from '../errors';
 import type { PoolService } from '../pool/pool.service';
 import type { PoolStats } from '../pool/pool.types';
 import { SnakepitEvent } from '../telemetry/events';
+import { EventBus } from '../telemetry/event-bus';
 import { SnakepitEvents } from '../telemetry/snakepit-events';
 import { SnakepitMetrics } from './snakepit-metrics.service';
 
@@ -16,14 +17,15 @@ describe('SnakepitMetrics', () => {
   const finished = { pool: 'default', tool: 'predict', durationMs: 12, queueWaitMs: 2, executionMs: 10, ran: true, attempts: 1, cancelled: false };
 
   it('observes calls as histograms and counters, labelling only tools that reached a worker', async () => {
-    const events = new SnakepitEvents();
+    const events = new EventBus();
     const registry = new Registry();
-    const metrics = new SnakepitMetrics(poolWith({}), events, { registry });
+    const metrics = new SnakepitMetrics(poolWith({}), new SnakepitEvents(events), { registry });
     events.emit(SnakepitEvent.RequestFinished, finished);
     events.emit(SnakepitEvent.RequestFinished, { ...finished, executionMs: 3000 });
-    events.emit(SnakepitEvent.RequestFailed, { ...finished, code: 'python_value_error' });
+    const { cancelled: _cancelled, ...failed } = finished;
+    events.emit(SnakepitEvent.RequestFailed, { ...failed, code: 'python_value_error' });
     // A call that never reached a worker: its tool name is whatever a client sent.
-    events.emit(SnakepitEvent.RequestFailed, { ...finished, tool: 'made-up-by-a-client', ran: false, code: 'unknown_tool' });
+    events.emit(SnakepitEvent.RequestFailed, { ...failed, tool: 'made-up-by-a-client', ran: false, code: 'unknown_tool' });
     const text = await metrics.metrics();
     expect(text).toContain('snakepit_execution_seconds_bucket{le="0.01",pool="default",tool="predict"} 2');
     expect(text).toContain('snakepit_execution_seconds_bucket{le="2.5",pool="default",tool="predict"} 2');
@@ -42,11 +44,11 @@ describe('SnakepitMetrics', () => {
 
   it('leaves the registry as it found it when the module goes, and refuses a registry already in use', () => {
     const registry = new Registry();
-    const first = new SnakepitMetrics(poolWith({}), new SnakepitEvents(), { registry });
-    expect(() => new SnakepitMetrics(poolWith({}), new SnakepitEvents(), { registry })).toThrow(MetricsConflictError);
+    const first = new SnakepitMetrics(poolWith({}), new SnakepitEvents(new EventBus()), { registry });
+    expect(() => new SnakepitMetrics(poolWith({}), new SnakepitEvents(new EventBus()), { registry })).toThrow(MetricsConflictError);
     first.onModuleDestroy();
     expect(registry.getMetricsAsArray()).toHaveLength(0);
-    const second = new SnakepitMetrics(poolWith({}), new SnakepitEvents(), { registry });
+    const second = new SnakepitMetrics(poolWith({}), new SnakepitEvents(new EventBus()), { registry });
     expect(registry.getSingleMetric('snakepit_requests_total')).toBeDefined();
     second.onModuleDestroy();
   });

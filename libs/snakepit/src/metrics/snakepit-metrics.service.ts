@@ -4,7 +4,8 @@ import { MetricsConflictError } from '../errors';
 import { PoolService } from '../pool/pool.service';
 import type { PoolStats } from '../pool/pool.types';
 import { SnakepitEvent } from '../telemetry/events';
-import { SnakepitEvents, type EventPayload } from '../telemetry/snakepit-events';
+import type { EventMap } from '../telemetry/events';
+import { SnakepitEvents } from '../telemetry/snakepit-events';
 import { DEFAULT_BUCKETS_SECONDS, SNAKEPIT_METRICS_OPTIONS, type SnakepitMetricsOptions } from './metrics.options';
 
 /** The pools' counters that `snakepit_events_total` exports, by `kind`. */
@@ -44,7 +45,7 @@ export class SnakepitMetrics implements OnModuleDestroy {
     this.registerAll();
     this.unsubscribe = [
       events.on(SnakepitEvent.RequestFinished, (payload) => this.observe(payload, payload.cancelled ? 'cancelled' : 'ok')),
-      events.on(SnakepitEvent.RequestFailed, (payload) => this.observe(payload, String(payload.code))),
+      events.on(SnakepitEvent.RequestFailed, (payload) => this.observe(payload, payload.code)),
     ];
   }
 
@@ -63,7 +64,7 @@ export class SnakepitMetrics implements OnModuleDestroy {
     for (const metric of this.owned) this.registry.removeSingleMetric(nameOf(metric));
   }
 
-  private observe(payload: EventPayload, outcome: string): void {
+  private observe(payload: EventMap['snakepit.request.finished'] | EventMap['snakepit.request.failed'], outcome: string): void {
     const pool = String(payload.pool);
     const ran = payload.ran === true;
     const tool = ran ? String(payload.tool) : '';

@@ -6,8 +6,10 @@ import { reapOrphans } from '../process/orphan-reaper';
 import { ProcessRegistry } from '../process/process-registry';
 import { HOST_BRIDGE, SNAKEPIT_CONFIG, type HostBridge } from '../snakepit.constants';
 import { SnakepitEvent } from '../telemetry/events';
-import { SnakepitEvents } from '../telemetry/snakepit-events';
+import { SessionAffinity } from '../session/session-affinity';
+import { EventBus } from '../telemetry/event-bus';
 import { Pool } from './pool';
+import type { FleetContext } from './worker-fleet';
 
 /**
  * Owns every pool of one Nest application and ties them to its lifecycle: started at init
@@ -26,7 +28,8 @@ export class PoolManager implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @Inject(SNAKEPIT_CONFIG) private readonly options: ResolvedOptions,
     @Inject(HOST_BRIDGE) private readonly bridge: HostBridge,
-    private readonly events: SnakepitEvents,
+    private readonly events: EventBus,
+    affinity: SessionAffinity,
   ) {
     this.registry = new ProcessRegistry(options.runtimeDir, options.instanceName, this.runId, (error) =>
       this.logger.warn(
@@ -35,13 +38,7 @@ export class PoolManager implements OnModuleInit, OnApplicationShutdown {
       ),
     );
     if (options.poolingEnabled) {
-      const context = {
-        runId: this.runId,
-        registry: this.registry,
-        emit: events.emit.bind(events),
-        listening: events.listening.bind(events),
-        killTimeoutMs: options.killTimeoutMs,
-      };
+      const context: FleetContext = { runId: this.runId, registry: this.registry, events, killTimeoutMs: options.killTimeoutMs, affinity };
       for (const config of options.pools) this.pools.set(config.name, new Pool(config, context));
     }
   }

@@ -1,13 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { PoolManager } from './pool-manager';
-import { SessionService } from '../session/session.service';
+import { SessionAccess } from '../session/session-access';
+import { SessionAffinity } from '../session/session-affinity';
 import { ChunkStream, DeferredChunkStream, type StreamChunk } from './chunk-stream';
 import { chunksAsObservable } from './chunk-observable';
-import type { SessionCall } from './pending-call';
+import type { SessionCall } from './call';
 import type { Pool } from './pool';
 import type { ExecuteOptions, PoolStats, SessionExecuteOptions } from './pool.types';
-import type { WorkerInfo } from './worker';
+import type { WorkerInfo } from './worker.types';
 
 function once(action: () => void): () => void {
   let done = false;
@@ -24,7 +25,8 @@ function once(action: () => void): () => void {
 export class PoolService {
   constructor(
     private readonly manager: PoolManager,
-    private readonly sessions: SessionService,
+    private readonly sessions: SessionAccess,
+    private readonly affinity: SessionAffinity,
   ) {}
 
   /** This application's run id: every worker it starts carries it on its command line. */
@@ -70,18 +72,22 @@ export class PoolService {
   /** Marks the session used and in a call, and tells the pool where the call should run. */
   private async sessionCall(pool: Pool, sessionId: string, options: SessionExecuteOptions): Promise<SessionCall> {
     await this.sessions.touch(sessionId);
-    const sessions = this.sessions;
+    const { affinity, sessions } = this;
     const mode = options.affinity ?? pool.config.affinity;
-    sessions.beginCall(sessionId);
+    affinity.beginCall(sessionId);
     return {
       sessionId,
       // Read when the pool queues the call: a call of the same session dispatched before it has bound it.
       get placement() {
-        const workerId = sessions.workerFor(sessionId, pool.name);
+        const workerId = affinity.workerFor(sessionId, pool.name);
         return workerId ? { workerId, mode } : undefined;
       },
-      onDispatch: (workerId) => this.sessions.bind(sessionId, pool.name, workerId),
-      onDone: once(() => this.sessions.endCall(sessionId)),
+      onDispatch: (workerId) => affinity.bind(sessionId, pool.name, workerId),
+      // The end of a call counts as use.
+      onDone: once(() => {
+        affinity.endCall(sessionId);
+        sessions.touchQuietly(sessionId);
+      }),
     };
   }
 

@@ -9,38 +9,31 @@ import { RestartBudget } from '../supervision/restart-budget';
 import type { RecycleReason } from '../supervision/recycle-policy';
 import { recycleReason } from '../supervision/recycle-policy';
 import { WorkerMonitor } from '../supervision/worker-monitor';
-import { SnakepitEvent, type SnakepitEventName } from '../telemetry/events';
+import { SnakepitEvent, type EventMap, type EventName } from '../telemetry/events';
 import { logPythonOutput } from '../telemetry/python-output';
-import { Worker, type StopReason } from './worker';
-
-/** What the fleet tells its pool. */
-export interface FleetPort {
-  /** A worker is on its way: calls placed on it strictly may wait for it. */
-  expect(workerId: string): void;
-  /** It can take calls. */
-  add(worker: Worker): void;
-  /** It takes no more calls; `successor` takes over the calls that wait for it alone. */
-  remove(workerId: string, successor?: string): void;
-  /** It takes no new call, but calls placed on it keep waiting (it is being recycled). */
-  suspend(workerId: string): void;
-  /** Whether the pool had a call running on it. */
-  busy(workerId: string): boolean;
-  /** Workers keep dying: the restart budget is spent. */
-  failed(error: PoolFailedError): void;
-}
-
-export type Emit = (event: SnakepitEventName, payload: Record<string, unknown>) => void;
+import type { CallBook } from './call-book';
+import type { Dispatcher } from './dispatcher';
+import type { EventSink } from './pool-telemetry';
+import { Worker } from './worker';
+import type { PoolWorker, StopReason, WorkerFactory } from './worker.types';
 
 /** What every pool of an application shares. */
 export interface FleetContext {
   /** Marks this application's workers. */
   runId: string;
   registry: WorkerRegistry;
-  emit: Emit;
-  /** Whether an event has listeners (see SnakepitEvents.listening). */
-  listening(event: SnakepitEventName): boolean;
+  events: EventSink;
   /** After SIGTERM, how long a worker may take to exit before SIGKILL (shutdown.killTimeoutMs). */
   killTimeoutMs: number;
+  /** Where a recycled worker's sessions go: to its successor. */
+  affinity: SessionHandOver;
+  /** Makes workers; default: real Python processes. */
+  createWorker?: WorkerFactory;
+}
+
+/** The part of session affinity the fleet uses. */
+export interface SessionHandOver {
+  handOver(pool: string, workerId: string, successorId: string): void;
 }
 
 interface SpawnPlan {
@@ -62,13 +55,11 @@ interface SpawnPlan {
  * workers to a pool that has started again.
  */
 export class WorkerFleet {
-  readonly workers = new Map<string, Worker>();
+  readonly workers = new Map<string, PoolWorker>();
   readonly counters = { crashes: 0, restarts: 0, recycled: 0, unresponsive: 0 };
   private readonly budget: RestartBudget;
   private readonly monitors = new Map<string, WorkerMonitor>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  /** Workers that had a call running when the pool retired them (the scheduler forgot them already). */
-  private readonly retiredBusy = new Set<string>();
   /** Recycled workers whose successor is not ready yet, with the promise of its readiness. They
    *  stay in the scheduler, suspended, so that calls placed on them wait for the successor. */
   private readonly successions = new Map<string, Promise<void>>();
@@ -79,20 +70,21 @@ export class WorkerFleet {
   private generation = 0;
   /** While true, workers that leave are replaced. */
   private accepting = false;
-  private readonly runId: string;
-  private readonly registry: WorkerRegistry;
-  private readonly emit: Emit;
   private readonly killTimeoutMs: number;
+  private readonly createWorker: WorkerFactory;
 
   constructor(
     private readonly config: PoolConfig,
-    context: FleetContext,
-    private readonly port: FleetPort,
+    private readonly context: FleetContext,
+    /** Where workers come and go for the scheduler. */
+    private readonly dispatcher: Dispatcher,
+    /** Who knows the calls on each worker. */
+    private readonly book: CallBook,
+    /** The restart budget is spent: the pool fails. */
+    private readonly onBudgetSpent: (error: PoolFailedError) => void,
   ) {
-    this.runId = context.runId;
-    this.registry = context.registry;
-    this.emit = context.emit;
     this.killTimeoutMs = context.killTimeoutMs;
+    this.createWorker = context.createWorker ?? ((id, pool, spec) => new Worker(id, pool, spec));
     this.budget = new RestartBudget(config.restart);
     this.logger = new Logger(`Snakepit:${config.name}`);
   }
@@ -125,16 +117,15 @@ export class WorkerFleet {
    * waiting for it. Resolves when the successor is ready; rejects if it could not start (another
    * one is then started in its place). A worker that is not ready is left alone.
    */
-  recycle(worker: Worker, reason: RecycleReason): Promise<void> {
+  recycle(worker: PoolWorker, reason: RecycleReason): Promise<void> {
     const pending = this.successions.get(worker.id);
     if (pending) return pending;
-    if (worker.recycling || worker.stopReason || worker.state !== 'ready' || !this.accepting) return Promise.resolve();
-    worker.recycling = true;
-    this.port.suspend(worker.id);
+    if (!this.accepting || !worker.markRecycling()) return Promise.resolve();
+    this.dispatcher.suspend(worker.id);
     const generation = this.generation;
     const successor = this.spawn();
     this.logger.log(`recycling worker ${worker.id} (${reason}); ${successor.id} takes over once ready`);
-    if (worker.inFlight === 0) void worker.stop(this.killTimeoutMs, 'recycle');
+    if (this.book.load(worker.id).inFlight === 0) void worker.stop(this.killTimeoutMs, 'recycle');
     const plan: SpawnPlan = { heirOf: { workerId: worker.id, reason } };
     const done = this.bringUp(successor, plan, generation).catch((error: Error) => {
       if (this.live(generation)) this.replaceFailedStart(plan, error);
@@ -149,10 +140,11 @@ export class WorkerFleet {
    * A call on `worker` is over. Returns whether it may take another: not when it is being
    * recycled (it stops now if idle) or has just reached a recycling limit.
    */
-  released(worker: Worker): boolean {
-    if (worker.recycling) {
-      if (worker.inFlight === 0) void worker.stop(this.killTimeoutMs, 'recycle');
-      else if (worker.inFlight <= worker.stuckCalls) worker.kill('stuck'); // only stuck calls are left
+  released(worker: PoolWorker): boolean {
+    if (worker.state === 'recycling') {
+      const { inFlight, stuck } = this.book.load(worker.id);
+      if (inFlight === 0) void worker.stop(this.killTimeoutMs, 'recycle');
+      else if (inFlight <= stuck) worker.kill('stuck'); // only stuck calls are left
       return false;
     }
     const reason = recycleReason(worker, this.config.recycle, Date.now());
@@ -162,12 +154,20 @@ export class WorkerFleet {
   }
 
   /** Kills a worker the pool gives up on; it gets no more calls from now, not from its exit. */
-  retire(worker: Worker, reason: StopReason): void {
-    if (!worker.recycling) {
-      if (this.port.busy(worker.id)) this.retiredBusy.add(worker.id);
-      this.port.remove(worker.id);
-    }
-    worker.kill(reason);
+  retire(worker: PoolWorker, reason: StopReason, facts?: { missedHeartbeats?: number }): void {
+    if (!worker.recycled) this.dispatcher.remove(worker.id);
+    worker.kill(reason, facts);
+  }
+
+  /**
+   * A call kept running after its caller gave up and cancelGraceMs passed: its worker is
+   * replaced. When other calls still run on it (thread profile), it is recycled instead, so they
+   * finish, and killed as soon as only stuck calls are left on it.
+   */
+  retireStuck(worker: PoolWorker): void {
+    const { inFlight, stuck } = this.book.load(worker.id);
+    if (inFlight > stuck) void this.recycle(worker, 'stuck').catch(() => undefined);
+    else this.retire(worker, 'stuck');
   }
 
   /** Stops replacing workers and stops every one: SIGTERM, then SIGKILL after `killTimeoutMs`. */
@@ -180,22 +180,22 @@ export class WorkerFleet {
   /** Stops replacing workers and SIGKILLs every one (the pool failed); none takes a call from now. */
   killAll(): void {
     for (const worker of this.haltReplacements()) {
-      this.port.remove(worker.id);
+      this.dispatcher.remove(worker.id);
       worker.kill('shutdown');
     }
   }
 
-  find(workerId: string): Worker | undefined {
+  find(workerId: string): PoolWorker | undefined {
     return this.workers.get(workerId);
   }
 
-  private haltReplacements(): Worker[] {
+  private haltReplacements(): PoolWorker[] {
     this.accepting = false;
     this.generation++;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     for (const monitor of this.monitors.values()) monitor.stop();
-    for (const recycled of this.successions.keys()) this.port.remove(recycled);
+    for (const recycled of this.successions.keys()) this.dispatcher.remove(recycled);
     this.successions.clear();
     return [...this.workers.values()];
   }
@@ -208,12 +208,12 @@ export class WorkerFleet {
   // ── one worker's life ─────────────────────────────────────────────────
 
   /** Records, then starts, one process; it is expected (not yet schedulable) until bringUp(). */
-  private spawn(): Worker {
+  private spawn(): PoolWorker {
     const id = `${this.config.name}-${++this.seq}`;
     const logger = new Logger(`Snakepit:${id}`);
     const spec: PythonProcessSpec = {
       workerId: id,
-      runId: this.runId,
+      runId: this.context.runId,
       executable: this.config.pythonExecutable,
       pythonDescription: this.config.pythonDescription,
       adapter: this.config.adapter,
@@ -227,19 +227,19 @@ export class WorkerFleet {
       shutdownGraceMs: Math.floor(this.killTimeoutMs / 2),
       onOutput: logPythonOutput(logger, this.config.pythonLogLevel),
     };
-    this.registry.reserve(id, pythonCommand(spec));
-    const worker = new Worker(id, this.config.name, spec);
-    this.registry.bind(id, worker.pid);
+    this.context.registry.reserve(id, pythonCommand(spec));
+    const worker = this.createWorker(id, this.config.name, spec);
+    this.context.registry.bind(id, worker.pid);
     this.workers.set(id, worker);
     this.generationOf.set(id, this.generation);
-    this.port.expect(id);
+    this.dispatcher.expect(id);
     void worker.exited.then((exit) => this.onExit(worker, exit));
     this.emit(SnakepitEvent.WorkerSpawned, { pool: this.config.name, workerId: id, pid: worker.pid });
     return worker;
   }
 
   /** Waits for the worker's handshake, then hands it to the pool (after its taint, if any). */
-  private async bringUp(worker: Worker, plan: SpawnPlan, generation: number): Promise<void> {
+  private async bringUp(worker: PoolWorker, plan: SpawnPlan, generation: number): Promise<void> {
     await worker.start();
     if (!this.live(generation)) {
       worker.kill('unwanted');
@@ -260,38 +260,38 @@ export class WorkerFleet {
       monitor.start();
     }
     if (plan.heirOf) this.takeOver(worker, plan.heirOf);
-    if (!plan.taintMs) return this.port.add(worker);
+    if (!plan.taintMs) return this.dispatcher.add(worker);
     this.later(plan.taintMs, () => {
-      if (this.live(generation) && worker.state === 'ready' && this.workers.has(worker.id)) this.port.add(worker);
+      if (this.live(generation) && worker.state === 'ready' && this.workers.has(worker.id)) this.dispatcher.add(worker);
     });
   }
 
   /** A successor is ready: the recycled worker's waiting calls and sessions move to it. */
-  private takeOver(successor: Worker, from: { workerId: string; reason: RecycleReason }): void {
+  private takeOver(successor: PoolWorker, from: { workerId: string; reason: RecycleReason }): void {
     this.successions.delete(from.workerId);
-    this.port.remove(from.workerId, successor.id);
+    this.context.affinity.handOver(this.config.name, from.workerId, successor.id);
+    this.dispatcher.remove(from.workerId, successor.id);
     this.counters.recycled++;
     this.emit(SnakepitEvent.WorkerRecycled, { pool: this.config.name, workerId: from.workerId, reason: from.reason, successorId: successor.id });
   }
 
-  private onUnresponsive(worker: Worker, missed: number): void {
-    worker.missedHeartbeats = missed;
+  private onUnresponsive(worker: PoolWorker, missed: number): void {
     this.counters.unresponsive++;
     this.logger.warn(`worker ${worker.id} (pid ${worker.pid}) missed ${missed} heartbeats; killing and replacing it`);
     this.emit(SnakepitEvent.WorkerUnresponsive, { pool: this.config.name, workerId: worker.id, pid: worker.pid, missedHeartbeats: missed });
-    this.retire(worker, 'unresponsive');
+    this.retire(worker, 'unresponsive', { missedHeartbeats: missed });
   }
 
-  private onExit(worker: Worker, exit: WorkerExit): void {
-    const wasBusy = this.port.busy(worker.id) || this.retiredBusy.delete(worker.id);
+  private onExit(worker: PoolWorker, exit: WorkerExit): void {
+    const wasBusy = this.book.load(worker.id).inFlight > 0;
     const generation = this.generationOf.get(worker.id)!;
     this.generationOf.delete(worker.id);
     this.monitors.get(worker.id)?.stop();
     this.monitors.delete(worker.id);
-    this.registry.forget(worker.id);
+    this.context.registry.forget(worker.id);
     this.workers.delete(worker.id);
     // A recycled worker leaves the scheduler when its successor takes over.
-    if (!this.successions.has(worker.id)) this.port.remove(worker.id);
+    if (!this.successions.has(worker.id)) this.dispatcher.remove(worker.id);
     const reason = worker.stopReason ?? 'crash';
     const pool = this.config.name;
     const facts = { pool, workerId: worker.id, pid: worker.pid, exitCode: exit.exitCode, signal: exit.signal };
@@ -301,7 +301,7 @@ export class WorkerFleet {
     }
     this.emit(SnakepitEvent.WorkerTerminated, { ...facts, reason });
     // A worker that never got ready is the start path's failure to handle; a recycled one has its successor.
-    if (!worker.readyAt || worker.recycling || !this.live(generation) || ['unwanted', 'shutdown'].includes(reason)) return;
+    if (!worker.readyAt || worker.recycled || !this.live(generation) || reason === 'unwanted' || reason === 'shutdown') return;
     const crashed = reason === 'crash' || reason === 'unresponsive';
     if (reason === 'crash') this.logger.warn(`worker ${worker.id} (pid ${worker.pid}) ${describeExit(exit)}; replacing it`);
     else if (!crashed) this.logger.log(`worker ${worker.id} (pid ${worker.pid}) was stopped (${reason}); replacing it`);
@@ -351,7 +351,11 @@ export class WorkerFleet {
 
   private giveUp(lastFailure: string): void {
     const { maxRestarts, windowMs, cooldownMs } = this.config.restart;
-    this.port.failed(new PoolFailedError(this.config.name, maxRestarts, windowMs, cooldownMs, lastFailure));
+    this.onBudgetSpent(new PoolFailedError(this.config.name, maxRestarts, windowMs, cooldownMs, lastFailure));
+  }
+
+  private emit<K extends EventName>(event: K, payload: EventMap[K]): void {
+    this.context.events.emit(event, payload);
   }
 
   private later(delayMs: number, action: () => void): void {

@@ -18,45 +18,9 @@ import {
 } from '../errors';
 import { killGroup, signalGroup, terminate } from '../process/process-killer';
 import { startPythonProcess, type PythonProcess, type PythonProcessSpec } from '../process/python-process';
+import type { PoolWorker, PythonToolInfo, StopReason, WorkerInfo, WorkerLifeState, WorkerStream } from './worker.types';
 
-export type WorkerState = 'starting' | 'ready' | 'stopping' | 'exited';
-
-/**
- * Why the host stopped a worker (none: it died by itself, a crash).
- * - `unresponsive`: it missed its heartbeats; `recycle`: it aged (TTL, requests, memory) or was
- *   recycled by hand; `stuck`: it kept running a call its caller gave up on; `protocol`: its
- *   replies were unreadable or its channel broke; `shutdown`: the pool closed or failed;
- *   `unwanted`: it became ready when the pool no longer needed it; `startup`: its start failed.
- */
-export type StopReason = 'startup' | 'unresponsive' | 'recycle' | 'stuck' | 'protocol' | 'shutdown' | 'unwanted';
-
-/** A Python tool as the worker describes it. */
-export interface PythonToolInfo {
-  name: string;
-  description: string;
-  supportsStreaming: boolean;
-  parameters: unknown[];
-}
-
-/** A snapshot of one worker, as `PoolService.listWorkers()` shows it. */
-export interface WorkerInfo {
-  id: string;
-  pool: string;
-  pid: number | undefined;
-  state: WorkerState;
-  /** Calls running on it now. */
-  inFlight: number;
-  /** Calls it has finished, in any way. */
-  requests: number;
-  startedAt: string;
-  readyAt?: string;
-  /** Resident memory when last sampled (only with recycle.memoryLimitMb). */
-  rssBytes?: number;
-  /** Being replaced by a successor (it finishes its call first). */
-  recycling: boolean;
-  /** Set once the pool has stopped it. */
-  stopReason?: StopReason;
-}
+export type { PythonToolInfo, StopReason, WorkerInfo, WorkerState } from './worker.types';
 
 /** How long to wait for the exit status of a process whose channel broke. */
 const EXIT_SETTLE_MS = 1000;
@@ -65,32 +29,34 @@ const CANCEL_RPC_TIMEOUT_MS = 2000;
 const OUTPUT_SETTLE_MS = 200;
 
 /**
- * One Python process and its gRPC channel. It starts, runs calls and stops; it reports its
- * exit through `exited`, and never decides pool policy.
+ * The life of a worker, one state at a time. `recycling`: it is being replaced by a successor,
+ * takes no new call and stops once idle. A stop remembers why, and whether the worker had been
+ * recycling; an unresponsive one, how many heartbeats it missed.
  */
-export class Worker {
-  state: WorkerState = 'starting';
-  inFlight = 0;
+type Life =
+  | { state: 'starting' }
+  | { state: 'ready' }
+  | { state: 'recycling' }
+  | { state: 'stopping'; reason: StopReason; recycled: boolean; missedHeartbeats?: number }
+  | { state: 'exited'; exit: WorkerExit; reason?: StopReason; recycled: boolean; missedHeartbeats?: number };
+
+/**
+ * One Python process and its gRPC channel. It starts, runs calls and stops; it reports its
+ * exit through `exited`, and never decides pool policy. Its state changes only through its
+ * methods: start(), markRecycling(), stop(), kill() and the process's exit.
+ */
+export class Worker implements PoolWorker {
   requests = 0;
   tools: PythonToolInfo[] = [];
   readonly startedAt = new Date();
   readyAt?: Date;
-  /** Being replaced by a successor: it takes no new call and stops once idle. */
-  recycling = false;
-  /** Calls on it that outlived their caller and cancelGraceMs (see Pool.retireStuck). */
-  stuckCalls = 0;
-  /** Why the host stopped it; unset if it died by itself. */
-  stopReason?: StopReason;
-  /** Heartbeats it missed in a row before it was declared unresponsive. */
-  missedHeartbeats = 0;
-  /** Resident memory when last sampled. */
-  rssBytes?: number;
   /** Resolves as soon as the process has exited, with how it ended. */
   readonly exited: Promise<WorkerExit>;
 
+  private life: Life = { state: 'starting' };
+  private memory?: number;
   private readonly process: PythonProcess;
   private client?: WorkerClient;
-  private exitInfo?: WorkerExit;
   private readonly maxMessageBytes: number;
   private readonly startupTimeoutMs: number;
 
@@ -101,12 +67,13 @@ export class Worker {
     const child = this.process.child;
     this.exited = new Promise((resolve) => {
       const onExit = (exitCode: number | null, signal: NodeJS.Signals | null) => {
-        this.exitInfo = { exitCode, signal };
-        this.state = 'exited';
+        const exit = { exitCode, signal };
+        const stopped = this.life.state === 'stopping' ? this.life : undefined;
+        this.life = { state: 'exited', exit, reason: stopped?.reason, recycled: this.recycled, missedHeartbeats: stopped?.missedHeartbeats };
         this.client?.close();
         // Whatever the tool started dies with the worker.
         killGroup(child.pid);
-        resolve(this.exitInfo);
+        resolve(exit);
       };
       child.once('exit', onExit);
       // A spawn failure (ENOENT) emits 'error' and no 'exit'.
@@ -114,6 +81,33 @@ export class Worker {
         if (child.pid === undefined) onExit(null, null);
       });
     });
+  }
+
+  get state(): WorkerLifeState {
+    return this.life.state;
+  }
+
+  /** Ready, or recycling: a process that still runs calls. */
+  get serving(): boolean {
+    return this.life.state === 'ready' || this.life.state === 'recycling';
+  }
+
+  /** Being replaced by a successor (also once it stops or exited after that). */
+  get recycled(): boolean {
+    return this.life.state === 'recycling' || ((this.life.state === 'stopping' || this.life.state === 'exited') && this.life.recycled);
+  }
+
+  /** Why the host stopped it; undefined while it runs, or when it died by itself. */
+  get stopReason(): StopReason | undefined {
+    return this.life.state === 'stopping' || this.life.state === 'exited' ? this.life.reason : undefined;
+  }
+
+  get missedHeartbeats(): number {
+    return (this.life.state === 'stopping' || this.life.state === 'exited' ? this.life.missedHeartbeats : undefined) ?? 0;
+  }
+
+  get rssBytes(): number | undefined {
+    return this.memory;
   }
 
   get pid(): number | undefined {
@@ -140,7 +134,7 @@ export class Worker {
       if (description.protocolVersion !== PROTOCOL_VERSION) {
         throw new WorkerStartError(
           this.id,
-          `it speaks protocol ${description.protocolVersion}, this host speaks ${PROTOCOL_VERSION}: install matching versions of the npm package and priv/python`,
+          `it speaks protocol ${description.protocolVersion}, this host speaks ${PROTOCOL_VERSION}: install matching versions of @snakepit/nestjs and snakepit-bridge`,
         );
       }
       this.tools = description.tools.map((tool) => ({
@@ -149,8 +143,8 @@ export class Worker {
         supportsStreaming: tool.supportsStreaming,
         parameters: tool.parametersJson?.length ? JSON.parse(tool.parametersJson.toString('utf8')) : [],
       }));
-      if (this.state !== 'starting') throw new WorkerStartError(this.id, 'it was stopped while starting');
-      this.state = 'ready';
+      if (this.life.state !== 'starting') throw new WorkerStartError(this.id, 'it was stopped while starting');
+      this.life = { state: 'ready' };
       this.readyAt = new Date();
     } catch (error) {
       this.kill('startup');
@@ -159,29 +153,35 @@ export class Worker {
     }
   }
 
+  /** It is being replaced: it takes no new call and stops once idle. Only a ready worker can be. */
+  markRecycling(): boolean {
+    if (this.life.state !== 'ready') return false;
+    this.life = { state: 'recycling' };
+    return true;
+  }
+
+  /** Resident memory, as the monitor last sampled it. */
+  recordMemory(rssBytes: number): void {
+    this.memory = rssBytes;
+  }
+
   /** Runs one call. Rejects with WorkerCrashError if the process dies, WorkerProtocolError if the
    *  channel breaks. `headers` go along as gRPC metadata (the trace context). */
   async execute(request: WireExecuteRequest, headers?: Record<string, string>): Promise<WireExecuteReply> {
-    this.inFlight++;
     try {
       return await this.unary<WireExecuteRequest, WireExecuteReply>('Execute', request, undefined, headers);
     } catch (error) {
       throw await this.explainFailure(error as grpc.ServiceError, request.tool);
     } finally {
-      this.inFlight--;
       this.requests++;
     }
   }
 
-  /** Opens a streaming call. Its failures go through `explain()` to become typed errors. */
-  openStream(request: WireExecuteRequest, headers?: Record<string, string>): grpc.ClientReadableStream<WireStreamChunk> {
-    this.inFlight++;
+  /** Opens a streaming call. Its failures go through `explainFailure()` to become typed errors. */
+  openStream(request: WireExecuteRequest, headers?: Record<string, string>): WorkerStream {
     const call = this.client!.ExecuteStream(request, metadataOf(headers));
-    call.once('close', () => {
-      this.inFlight--;
-      this.requests++;
-    });
-    return call;
+    call.once('close', () => this.requests++);
+    return call as WorkerStream & grpc.ClientReadableStream<WireStreamChunk>;
   }
 
   /** Asks Python to stop a running call; best effort, answers at once. */
@@ -202,28 +202,30 @@ export class Worker {
   }
 
   /** SIGKILL at once, to it and its process group, for a worker that is stuck or not wanted. */
-  kill(reason: StopReason): void {
-    this.markStopping(reason);
+  kill(reason: StopReason, facts: { missedHeartbeats?: number } = {}): void {
+    this.markStopping(reason, facts.missedHeartbeats);
     signalGroup(this.process.child, 'SIGKILL');
   }
 
-  private markStopping(reason: StopReason): void {
-    this.stopReason ??= reason;
-    if (this.state !== 'exited') this.state = 'stopping';
+  /** The first reason to stop it is the one that counts. */
+  private markStopping(reason: StopReason, missedHeartbeats?: number): void {
+    if (this.life.state === 'stopping' || this.life.state === 'exited') return;
+    this.life = { state: 'stopping', reason, recycled: this.recycled, missedHeartbeats };
   }
 
-  info(): WorkerInfo {
+  info(inFlight: number): WorkerInfo {
+    const state = this.life.state === 'recycling' ? 'ready' : this.life.state;
     return {
       id: this.id,
       pool: this.pool,
       pid: this.pid,
-      state: this.state,
-      inFlight: this.inFlight,
+      state,
+      inFlight,
       requests: this.requests,
       startedAt: this.startedAt.toISOString(),
       readyAt: this.readyAt?.toISOString(),
-      rssBytes: this.rssBytes,
-      recycling: this.recycling,
+      rssBytes: this.memory,
+      recycling: this.recycled,
       stopReason: this.stopReason,
     };
   }
@@ -245,7 +247,7 @@ export class Worker {
   /** What a broken call means: the worker crashed (with its exit), was killed for missing its
    *  heartbeats, or the channel broke. */
   async explainFailure(error: grpc.ServiceError, tool: string): Promise<SnakepitError> {
-    const exit = this.exitInfo ?? (await Promise.race([this.exited, delay(EXIT_SETTLE_MS)]));
+    const exit = this.life.state === 'exited' ? this.life.exit : await Promise.race([this.exited, delay(EXIT_SETTLE_MS)]);
     if (this.stopReason === 'unresponsive') return new WorkerUnresponsiveError(this.id, this.pid, this.missedHeartbeats, tool);
     if (exit) return new WorkerCrashError(this.id, this.pid, exit, tool, await this.lastWords());
     return new WorkerProtocolError(this.id, `the call to "${tool}" failed: ${error.details || error.message}`, {

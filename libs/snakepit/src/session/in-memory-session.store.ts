@@ -1,4 +1,4 @@
-import type { SessionRecord, SessionStore } from './session-store';
+import { isExpired, type AccessTime, type SessionLookup, type SessionRecord, type SessionStore, type StateValue } from './session-store';
 
 interface Entry {
   record: SessionRecord;
@@ -15,17 +15,12 @@ export class InMemorySessionStore implements SessionStore {
     return true;
   }
 
-  async get(id: string): Promise<SessionRecord | undefined> {
-    const entry = this.sessions.get(id);
-    return entry && structuredClone(entry.record);
+  async get(id: string, at: AccessTime): Promise<SessionLookup> {
+    return this.use(id, at, false, () => undefined);
   }
 
-  async touch(id: string, now: number, binding?: { pool: string; workerId: string }): Promise<SessionRecord | undefined> {
-    const entry = this.sessions.get(id);
-    if (!entry) return undefined;
-    entry.record.lastAccessedAt = now;
-    if (binding) entry.record.workers = { ...entry.record.workers, [binding.pool]: binding.workerId };
-    return structuredClone(entry.record);
+  async touch(id: string, at: AccessTime): Promise<SessionLookup> {
+    return this.use(id, at, true, () => undefined);
   }
 
   async delete(id: string): Promise<boolean> {
@@ -40,35 +35,43 @@ export class InMemorySessionStore implements SessionStore {
     return this.sessions.size;
   }
 
-  async getState(id: string, key: string): Promise<{ found: boolean; json?: string } | undefined> {
-    const entry = this.sessions.get(id);
-    if (!entry) return undefined;
-    const json = entry.state.get(key);
-    return json === undefined ? { found: false } : { found: true, json };
+  async getState(id: string, key: string, at: AccessTime): Promise<SessionLookup<StateValue>> {
+    return this.use(id, at, true, (entry) => {
+      const json = entry.state.get(key);
+      return json === undefined ? { found: false } : { found: true, json };
+    });
   }
 
-  async setState(id: string, key: string, json: string): Promise<boolean> {
-    const entry = this.sessions.get(id);
-    if (!entry) return false;
-    entry.state.set(key, json);
-    return true;
+  async setState(id: string, key: string, json: string, at: AccessTime): Promise<SessionLookup> {
+    return this.use(id, at, true, (entry) => void entry.state.set(key, json));
   }
 
-  async deleteState(id: string, key: string): Promise<boolean> {
-    const entry = this.sessions.get(id);
-    if (!entry) return false;
-    entry.state.delete(key);
-    return true;
+  async deleteState(id: string, key: string, at: AccessTime): Promise<SessionLookup> {
+    return this.use(id, at, true, (entry) => void entry.state.delete(key));
   }
 
-  async sweep(now: number): Promise<SessionRecord[]> {
+  async sweep(now: number, pinned: ReadonlySet<string>): Promise<SessionRecord[]> {
     const expired: SessionRecord[] = [];
     for (const [id, entry] of this.sessions) {
-      if (now - entry.record.lastAccessedAt >= entry.record.ttlMs) {
+      if (pinned.has(id)) entry.record.lastAccessedAt = now;
+      else if (isExpired(entry.record, now)) {
         this.sessions.delete(id);
         expired.push(entry.record);
       }
     }
     return expired;
+  }
+
+  /** One operation on a live session (`touch`: counting as use), or why there is none. */
+  private use<T>(id: string, at: AccessTime, touch: boolean, operation: (entry: Entry) => T): SessionLookup<T> {
+    const entry = this.sessions.get(id);
+    if (!entry) return { status: 'missing' };
+    if (!at.pinned && isExpired(entry.record, at.now)) {
+      this.sessions.delete(id);
+      return { status: 'expired', record: entry.record };
+    }
+    if (touch) entry.record.lastAccessedAt = at.now;
+    const value = operation(entry);
+    return { status: 'live', record: structuredClone(entry.record), value };
   }
 }

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { InvalidCallError, SessionExistsError, SessionLimitError, SessionNotFoundError } from '../errors';
+import { InvalidCallError, SessionExistsError, SessionLimitError } from '../errors';
 import { MAX_TIMER_MS } from '../options/options.schema';
 import type { ResolvedOptions } from '../options/resolve-options';
 import { SNAKEPIT_CONFIG } from '../snakepit.constants';
+import { EventBus } from '../telemetry/event-bus';
 import { SnakepitEvent } from '../telemetry/events';
-import { SnakepitEvents } from '../telemetry/snakepit-events';
-import type { SessionRecord, SessionStore } from './session-store';
+import { assertStateKey, SessionAccess } from './session-access';
+import { SessionAffinity } from './session-affinity';
+import { isExpired, type SessionRecord, type SessionStore } from './session-store';
 
 /** A session as SessionService shows it. */
 export interface SessionInfo {
@@ -40,24 +42,16 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
   private readonly store: SessionStore;
   private readonly logger = new Logger('Snakepit:sessions');
   private sweepTimer?: NodeJS.Timeout;
-  private readonly counters = { created: 0, expired: 0, deleted: 0 };
   /** Creates run one after another, so that maxSessions holds under concurrency. */
   private creating: Promise<unknown> = Promise.resolve();
-  /** The worker that serves each session, by pool: kept here, synchronously, so that calls
-   *  racing each other agree (worker ids only mean something to this process anyway). */
-  private readonly bindings = new Map<string, Map<string, string>>();
-  /** Calls running per session: a session with a call in flight does not expire. */
-  private readonly inFlight = new Map<string, number>();
 
   constructor(
     @Inject(SNAKEPIT_CONFIG) private readonly options: ResolvedOptions,
-    private readonly events: SnakepitEvents,
+    private readonly access: SessionAccess,
+    private readonly affinity: SessionAffinity,
+    private readonly events: EventBus,
   ) {
-    this.store = options.sessions.store;
-    // A recycled worker's sessions follow its successor (their state lives here, not in Python).
-    events.on(SnakepitEvent.WorkerRecycled, ({ pool, workerId, successorId }) =>
-      this.handOver(pool as string, workerId as string, successorId as string),
-    );
+    this.store = access.store;
   }
 
   onModuleInit(): void {
@@ -98,37 +92,29 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
       throw new SessionLimitError(max);
     }
     const now = Date.now();
-    const record: SessionRecord = {
-      id: id ?? randomUUID(),
-      createdAt: now,
-      lastAccessedAt: now,
-      ttlMs,
-      metadata: structuredClone(options.metadata ?? {}),
-      workers: {},
-    };
+    const record: SessionRecord = { id: id ?? randomUUID(), createdAt: now, lastAccessedAt: now, ttlMs, metadata: structuredClone(options.metadata ?? {}) };
     if (!(await this.store.create(record))) throw new SessionExistsError(record.id);
-    this.counters.created++;
+    this.access.counters.created++;
     this.events.emit(SnakepitEvent.SessionCreated, { sessionId: record.id });
-    return toInfo(record);
+    return this.info(record);
   }
 
   /** The session; SessionNotFoundError when it does not exist or has expired. */
   async get(id: string): Promise<SessionInfo> {
-    return toInfo(await this.live(id, await this.store.get(id)));
+    return this.info(await this.access.get(id));
   }
 
   /** Marks the session used now, restarting its TTL. */
   async touch(id: string): Promise<SessionInfo> {
-    await this.get(id);
-    return toInfo(await this.live(id, await this.store.touch(id, Date.now())));
+    return this.info(await this.access.touch(id));
   }
 
   /** Deletes the session and its state; resolves whether it existed. */
   async delete(id: string): Promise<boolean> {
     const deleted = await this.store.delete(id);
-    this.bindings.delete(id);
+    this.affinity.forget(id);
     if (deleted) {
-      this.counters.deleted++;
+      this.access.counters.deleted++;
       this.events.emit(SnakepitEvent.SessionDeleted, { sessionId: id });
     }
     return deleted;
@@ -136,130 +122,49 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
 
   async list(): Promise<SessionInfo[]> {
     const now = Date.now();
-    return (await this.store.list()).filter((record) => !isExpired(record, now)).map(toInfo);
+    return (await this.store.list()).filter((record) => !isExpired(record, now) || this.affinity.pinned(record.id)).map((record) => this.info(record));
   }
 
   async getState<T = unknown>(id: string, key: string): Promise<T | undefined> {
-    const state = await this.getStateJson(id, key);
+    const state = await this.access.getStateJson(id, key);
     return state.found ? (JSON.parse(state.json!) as T) : undefined;
   }
 
   async setState(id: string, key: string, value: unknown): Promise<void> {
-    const json = stateJson(key, value);
-    await this.setStateJson(id, key, json);
+    await this.access.setStateJson(id, key, stateJson(key, value));
   }
 
   async deleteState(id: string, key: string): Promise<void> {
-    assertKey(key);
-    await this.touch(id);
-    if (!(await this.store.deleteState(id, key))) throw new SessionNotFoundError(id);
+    await this.access.deleteState(id, key);
   }
 
   async stats(): Promise<SessionStats> {
-    return { active: await this.store.size(), ...this.counters, maxSessions: this.options.sessions.maxSessions };
+    return { active: await this.store.size(), ...this.access.counters, maxSessions: this.options.sessions.maxSessions };
   }
 
   /** Removes every expired session now (the timer does it every sessions.sweepIntervalMs). */
   async sweep(): Promise<number> {
     const now = Date.now();
-    for (const id of this.inFlight.keys()) await this.store.touch(id, now);
-    const expired = await this.store.sweep(now);
-    for (const record of expired) this.expired(record, now);
+    const expired = await this.store.sweep(now, this.affinity.pinnedIds());
+    for (const record of expired) this.access.expired(record, now);
     return expired.length;
   }
 
-  // ── used by the pool and the host bridge ──────────────────────────────
-
-  /** State as JSON text, for the bridge (Python sends and receives JSON). Counts as use. */
-  async getStateJson(id: string, key: string): Promise<{ found: boolean; json?: string }> {
-    assertKey(key);
-    await this.touch(id);
-    const state = await this.store.getState(id, key);
-    if (!state) throw new SessionNotFoundError(id);
-    return state;
-  }
-
-  async setStateJson(id: string, key: string, json: string): Promise<void> {
-    assertKey(key);
-    await this.touch(id);
-    if (!(await this.store.setState(id, key, json))) throw new SessionNotFoundError(id);
-  }
-
-  /** The worker that served the session last in this pool, if any. */
-  workerFor(id: string, pool: string): string | undefined {
-    return this.bindings.get(id)?.get(pool);
-  }
-
-  /** Records the worker that serves the session now (at once here, then in the store). */
-  bind(id: string, pool: string, workerId: string): void {
-    let byPool = this.bindings.get(id);
-    if (!byPool) this.bindings.set(id, (byPool = new Map()));
-    if (byPool.get(pool) === workerId) return;
-    byPool.set(pool, workerId);
-    this.store.touch(id, Date.now(), { pool, workerId }).catch(() => undefined);
-  }
-
-  /** Sessions bound to `workerId` in `pool` move to `successorId`. */
-  private handOver(pool: string, workerId: string, successorId: string): void {
-    for (const [id, byPool] of this.bindings) {
-      if (byPool.get(pool) === workerId) this.bind(id, pool, successorId);
-    }
-  }
-
-  /** A call in the session starts; until it ends, the session does not expire. */
-  beginCall(id: string): void {
-    this.inFlight.set(id, (this.inFlight.get(id) ?? 0) + 1);
-  }
-
-  /** A call in the session ended: its end counts as use. */
-  endCall(id: string): void {
-    const left = (this.inFlight.get(id) ?? 1) - 1;
-    if (left > 0) this.inFlight.set(id, left);
-    else this.inFlight.delete(id);
-    this.store.touch(id, Date.now()).catch(() => undefined);
-  }
-
-  private async live(id: string, record: SessionRecord | undefined): Promise<SessionRecord> {
-    if (!record) throw new SessionNotFoundError(id);
-    const now = Date.now();
-    if (isExpired(record, now) && !this.inFlight.has(id)) {
-      if (await this.store.delete(id)) this.expired(record, now);
-      throw new SessionNotFoundError(id);
-    }
-    return record;
-  }
-
-  private expired(record: SessionRecord, now: number): void {
-    this.bindings.delete(record.id);
-    this.counters.expired++;
-    this.events.emit(SnakepitEvent.SessionExpired, { sessionId: record.id, idleMs: now - record.lastAccessedAt });
-  }
-}
-
-function isExpired(record: SessionRecord, now: number): boolean {
-  return now - record.lastAccessedAt >= record.ttlMs;
-}
-
-function toInfo(record: SessionRecord): SessionInfo {
-  return {
-    id: record.id,
-    createdAt: new Date(record.createdAt).toISOString(),
-    lastAccessedAt: new Date(record.lastAccessedAt).toISOString(),
-    expiresAt: new Date(record.lastAccessedAt + record.ttlMs).toISOString(),
-    ttlMs: record.ttlMs,
-    metadata: structuredClone(record.metadata),
-    workers: { ...record.workers },
-  };
-}
-
-function assertKey(key: string): void {
-  if (typeof key !== 'string' || key.length === 0 || key.length > 256) {
-    throw new InvalidCallError(['state key must be a non-empty string of at most 256 characters']);
+  private info(record: SessionRecord): SessionInfo {
+    return {
+      id: record.id,
+      createdAt: new Date(record.createdAt).toISOString(),
+      lastAccessedAt: new Date(record.lastAccessedAt).toISOString(),
+      expiresAt: new Date(record.lastAccessedAt + record.ttlMs).toISOString(),
+      ttlMs: record.ttlMs,
+      metadata: structuredClone(record.metadata),
+      workers: this.affinity.workersOf(record.id),
+    };
   }
 }
 
 function stateJson(key: string, value: unknown): string {
-  assertKey(key);
+  assertStateKey(key);
   const json = value === undefined ? undefined : JSON.stringify(value);
   if (json === undefined) throw new InvalidCallError([`the value of state "${key}" must be a JSON value`]);
   return json;

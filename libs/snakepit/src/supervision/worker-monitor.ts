@@ -1,13 +1,13 @@
 import { residentBytes } from '../process/process-info';
-import type { Worker } from '../pool/worker';
+import type { PoolWorker } from '../pool/worker.types';
 import type { PoolConfig } from '../options/resolve-options';
 import { recycleReason, type RecycleReason } from './recycle-policy';
 
 export interface MonitorVerdicts {
   /** The worker missed `heartbeat.maxMisses` pings in a row. */
-  unresponsive(worker: Worker, missed: number): void;
+  unresponsive(worker: PoolWorker, missed: number): void;
   /** The worker reached a recycling limit (TTL, memory); the pool replaces it when it is idle. */
-  due(worker: Worker, reason: RecycleReason): void;
+  due(worker: PoolWorker, reason: RecycleReason): void;
 }
 
 /**
@@ -21,7 +21,7 @@ export class WorkerMonitor {
   private misses = 0;
 
   constructor(
-    private readonly worker: Worker,
+    private readonly worker: PoolWorker,
     private readonly config: Pick<PoolConfig, 'heartbeat' | 'recycle'>,
     private readonly verdicts: MonitorVerdicts,
   ) {}
@@ -42,7 +42,7 @@ export class WorkerMonitor {
   }
 
   private tick(): void {
-    if (this.worker.state !== 'ready') return this.stop();
+    if (!this.worker.serving) return this.stop();
     if (this.config.heartbeat.enabled && !this.pinging) this.ping();
     if (this.config.recycle.memoryLimitMb !== undefined) void this.sampleMemory();
     else this.judgeAge();
@@ -57,7 +57,7 @@ export class WorkerMonitor {
       },
       () => {
         this.pinging = false;
-        if (!this.timer || this.worker.state !== 'ready') return;
+        if (!this.timer || !this.worker.serving) return;
         this.misses++;
         if (this.misses < this.config.heartbeat.maxMisses) return;
         this.stop();
@@ -70,12 +70,12 @@ export class WorkerMonitor {
     const pid = this.worker.pid;
     if (pid === undefined) return;
     const rss = await residentBytes(pid);
-    if (rss !== undefined) this.worker.rssBytes = rss;
+    if (rss !== undefined) this.worker.recordMemory(rss);
     this.judgeAge();
   }
 
   private judgeAge(): void {
-    if (!this.timer || this.worker.state !== 'ready') return;
+    if (!this.timer || !this.worker.serving) return;
     const reason = recycleReason(this.worker, this.config.recycle, Date.now());
     if (reason) this.verdicts.due(this.worker, reason);
   }

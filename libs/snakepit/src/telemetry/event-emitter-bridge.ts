@@ -1,13 +1,18 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import type { SnakepitEventName } from './events';
-import { SnakepitEvents, type EventPayload } from './snakepit-events';
+import { EventBus } from './event-bus';
+import type { EventName } from './events';
 
 /** Events kept while @OnEvent listeners are not bound yet; beyond that the oldest go. */
 const MAX_BUFFERED = 10_000;
 
+interface Emitter {
+  emit(event: string, payload: unknown): unknown;
+  listenerCount?(event?: string): number;
+}
+
 interface EmitterPackage {
-  EventEmitter2: abstract new (...args: never[]) => { emit(event: string, payload: unknown): unknown };
+  EventEmitter2: abstract new (...args: never[]) => Emitter;
   EventEmitterReadinessWatcher?: abstract new (...args: never[]) => { waitUntilReady(): Promise<void> };
 }
 
@@ -22,28 +27,34 @@ function emitterPackage(): EmitterPackage | undefined {
 }
 
 /**
- * Sends every library event to @nestjs/event-emitter's EventEmitter2 when the application has
+ * Sends the library's events to @nestjs/event-emitter's EventEmitter2 when the application has
  * imported EventEmitterModule, so `@OnEvent('snakepit.worker.crashed')` works. Events from boot
  * (workers start during init, before @OnEvent handlers are bound) are kept and delivered, in
- * order, once they are. Without the module, nothing happens.
+ * order, once they are. After that it wants only the events EventEmitter2 has listeners for;
+ * without the module it wants none.
  */
 @Injectable()
 export class EventEmitterBridge implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Snakepit:events');
-  private buffer: Array<[SnakepitEventName, EventPayload]> = [];
+  private buffer: Array<[EventName, unknown]> = [];
   private dropped = 0;
-  private target?: { emit(event: string, payload: unknown): unknown };
-  private readonly stop: () => void;
+  /** undefined while booting (every event is kept); null once it is known there is no emitter. */
+  private target?: Emitter | null;
+  private readonly detach: () => void;
 
-  constructor(events: SnakepitEvents, private readonly moduleRef: ModuleRef) {
-    this.stop = events.onAny((event, payload) => this.forward(event, payload));
+  constructor(bus: EventBus, private readonly moduleRef: ModuleRef) {
+    this.detach = bus.attach({
+      wants: (event) => this.wants(event),
+      deliver: (event, payload) => this.forward(event, payload),
+    });
   }
 
   onApplicationBootstrap(): void {
     const pkg = emitterPackage();
     const emitter = pkg && this.find(pkg.EventEmitter2);
     if (!emitter) {
-      this.stop();
+      this.target = null;
+      this.detach();
       this.buffer = [];
       return;
     }
@@ -56,17 +67,23 @@ export class EventEmitterBridge implements OnApplicationBootstrap, OnApplication
   }
 
   onApplicationShutdown(): void {
-    this.stop();
+    this.detach();
   }
 
-  private open(emitter: { emit(event: string, payload: unknown): unknown }): void {
+  private wants(event: EventName): boolean {
+    if (this.target === undefined) return true;
+    if (this.target === null) return false;
+    return typeof this.target.listenerCount === 'function' ? this.target.listenerCount(event) > 0 : true;
+  }
+
+  private open(emitter: Emitter): void {
     if (this.dropped) this.logger.warn(`${this.dropped} events from boot were dropped (more than ${MAX_BUFFERED} waited)`);
     // Events a handler causes while the buffer drains queue up behind it, so the order holds.
     for (let next = this.buffer.shift(); next; next = this.buffer.shift()) this.deliver(emitter, ...next);
     this.target = emitter;
   }
 
-  private forward(event: SnakepitEventName, payload: EventPayload): void {
+  private forward(event: EventName, payload: unknown): void {
     if (this.target) return this.deliver(this.target, event, payload);
     this.buffer.push([event, payload]);
     if (this.buffer.length > MAX_BUFFERED) {
@@ -75,7 +92,7 @@ export class EventEmitterBridge implements OnApplicationBootstrap, OnApplication
     }
   }
 
-  private deliver(emitter: { emit(event: string, payload: unknown): unknown }, event: SnakepitEventName, payload: EventPayload): void {
+  private deliver(emitter: Emitter, event: EventName, payload: unknown): void {
     try {
       emitter.emit(event, payload);
     } catch (error) {

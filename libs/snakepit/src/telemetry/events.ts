@@ -1,3 +1,7 @@
+import type { CrashClassification } from '../errors';
+import type { RecycleReason } from '../supervision/recycle-policy';
+import type { StopReason } from '../pool/worker.types';
+
 /** Every event the library emits, by name. Listen with `SnakepitEvents.on(name, listener)`.
  *  Worker and pool events carry `pool`; worker events also `workerId`. */
 export const SnakepitEvent = {
@@ -47,6 +51,69 @@ export const SnakepitEvent = {
 } as const;
 
 /** Python's own events: `self.emit('name', …)` in an adapter arrives as `snakepit.python.name`. */
-export const PYTHON_EVENT_PREFIX = 'snakepit.python.';
+export const PYTHON_EVENT_PREFIX = 'snakepit.python.' as const;
 
-export type SnakepitEventName = (typeof SnakepitEvent)[keyof typeof SnakepitEvent] | `snakepit.python.${string}`;
+
+interface WorkerFacts {
+  pool: string;
+  workerId: string;
+}
+
+interface CallFacts {
+  pool: string;
+  tool: string;
+  durationMs: number;
+  queueWaitMs: number;
+  executionMs: number;
+  /** Whether it reached a worker. */
+  ran: boolean;
+  attempts: number;
+}
+
+interface ExitFacts extends WorkerFacts {
+  pid: number | undefined;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** The payload of each event (see the catalogue above). */
+export interface EventMap {
+  'snakepit.pool.ready': { pool: string; workers: number };
+  'snakepit.pool.failed': { pool: string; code: string; message: string };
+  'snakepit.pool.recovered': { pool: string; workers: number };
+  'snakepit.pool.saturated': { pool: string; queued: number; maxQueueSize: number };
+  'snakepit.request.finished': CallFacts & { cancelled: boolean };
+  'snakepit.request.failed': CallFacts & { code: string };
+  'snakepit.worker.spawned': WorkerFacts & { pid: number | undefined };
+  'snakepit.worker.ready': WorkerFacts & { pid: number | undefined; startupMs: number };
+  'snakepit.worker.recycled': WorkerFacts & { reason: RecycleReason; successorId: string };
+  'snakepit.worker.crashed': ExitFacts & { classification: CrashClassification; inFlight: boolean };
+  'snakepit.worker.unresponsive': WorkerFacts & { pid: number | undefined; missedHeartbeats: number };
+  'snakepit.worker.tainted': WorkerFacts & { replaces?: string; taintMs: number };
+  'snakepit.worker.restarted': WorkerFacts & { replaces?: string; delayMs: number; restartsInWindow: number };
+  'snakepit.worker.terminated': ExitFacts & { reason: StopReason | 'crash' };
+  'snakepit.call.retried': { pool: string; tool: string; attempt: number; delayMs: number; code: string };
+  'snakepit.orphans.reaped': { instanceName: string; runs: string[]; killed: number[] };
+  'snakepit.session.created': { sessionId: string };
+  'snakepit.session.expired': { sessionId: string; idleMs: number };
+  'snakepit.session.deleted': { sessionId: string };
+  'snakepit.host_tool.called': { tool: string; sessionId?: string; workerId?: string; durationMs: number; ok: boolean };
+  'snakepit.bridge.refused': { method: string; peer: string };
+  [python: `snakepit.python.${string}`]: PythonEventPayload;
+}
+
+/** What an adapter's `self.emit(name, measurements, metadata)` arrives as. */
+export interface PythonEventPayload {
+  workerId?: string;
+  sessionId?: string;
+  measurements: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+}
+
+export type SnakepitEventName = keyof EventMap;
+export type EventName = SnakepitEventName;
+
+type CatalogueName = (typeof SnakepitEvent)[keyof typeof SnakepitEvent];
+type MustBeEmpty<T extends never> = T;
+/** Fails to compile when an event of the catalogue has no payload type in EventMap. */
+export type EveryEventHasAPayload = MustBeEmpty<Exclude<CatalogueName, Exclude<keyof EventMap, `snakepit.python.${string}`>>>;

@@ -8,6 +8,7 @@ import { chunksAsObservable } from '../pool/chunk-observable';
 import type { StreamChunk } from '../pool/chunk-stream';
 import type { ExecuteOptions, PoolStats, SessionExecuteOptions } from '../pool/pool.types';
 import type { PythonToolInfo, WorkerInfo } from '../pool/worker';
+import { SessionAffinity } from '../session/session-affinity';
 import { SessionService } from '../session/session.service';
 import { CallMetrics } from '../telemetry/call-metrics';
 import { ToolRegistryService } from '../tools/tool-registry.service';
@@ -40,6 +41,7 @@ export class SnakepitTestingPool {
   constructor(
     @Inject(SNAKEPIT_TESTING_OPTIONS) options: SnakepitTestingOptions,
     private readonly sessions: SessionService,
+    private readonly affinity: SessionAffinity,
     private readonly hostTools: ToolRegistryService,
   ) {
     this.pools.set(DEFAULT_POOL_NAME, new Map(Object.entries(options.tools ?? {})));
@@ -66,12 +68,12 @@ export class SnakepitTestingPool {
   async executeInSession<T = unknown>(sessionId: string, tool: string, args?: Record<string, unknown>, options: SessionExecuteOptions = {}): Promise<T> {
     const pool = this.poolName(options.pool);
     await this.sessions.touch(sessionId);
-    this.sessions.beginCall(sessionId);
+    this.affinity.beginCall(sessionId);
     try {
-      this.sessions.bind(sessionId, pool, `${pool}-testing`);
+      this.affinity.bind(sessionId, pool, `${pool}-testing`);
       return await this.call<T>(tool, args, options, sessionId);
     } finally {
-      this.sessions.endCall(sessionId);
+      this.affinity.endCall(sessionId);
     }
   }
 
@@ -162,9 +164,9 @@ export class SnakepitTestingPool {
       async () => {
         if (sessionId !== undefined) {
           await this.sessions.touch(sessionId);
-          this.sessions.beginCall(sessionId);
+          this.affinity.beginCall(sessionId);
           inSession = true;
-          this.sessions.bind(sessionId, this.poolName(options.pool), `${this.poolName(options.pool)}-testing`);
+          this.affinity.bind(sessionId, this.poolName(options.pool), `${this.poolName(options.pool)}-testing`);
         }
         const prepared = (run = this.prepare(tool, args, options, sessionId, true));
         const produced = prepared.fn(prepared.args, prepared.context) as AsyncIterable<unknown> | Iterable<unknown>;
@@ -178,7 +180,7 @@ export class SnakepitTestingPool {
         };
       },
       (outcome) => {
-        if (inSession) this.sessions.endCall(sessionId!);
+        if (inSession) this.affinity.endCall(sessionId!);
         // A call refused before it started (unknown tool or session) counts nowhere, as in a real pool.
         run?.done(Date.now() - started, outcome.kind, outcome.kind === 'error' ? outcome.error : undefined);
       },

@@ -3,7 +3,10 @@ import { DiscoveryModule } from '@nestjs/core';
 import { resolveOptions } from '../options/resolve-options';
 import { boundPoolProviders } from '../pool/inject-pool';
 import { PoolService } from '../pool/pool.service';
+import { SessionAccess } from '../session/session-access';
+import { SessionAffinity } from '../session/session-affinity';
 import { SessionService } from '../session/session.service';
+import { EventBus } from '../telemetry/event-bus';
 import { SNAKEPIT_CONFIG } from '../snakepit.constants';
 import { SnakepitEvents } from '../telemetry/snakepit-events';
 import { SnakepitToolExplorer } from '../tools/snakepit-tool.explorer';
@@ -32,7 +35,10 @@ export class SnakepitTestingModule {
         { provide: SNAKEPIT_TESTING_OPTIONS, useValue: options },
         // Sessions need the resolved options; no worker ever starts.
         { provide: SNAKEPIT_CONFIG, useFactory: () => resolveOptions({ adapter: 'testing:Fake', poolingEnabled: false, sessions: options.sessions }) },
+        EventBus,
         SnakepitEvents,
+        SessionAffinity,
+        SessionAccess,
         SessionService,
         { provide: ToolRegistryService, useClass: TestingToolRegistry },
         SnakepitToolExplorer,

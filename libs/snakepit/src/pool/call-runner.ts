@@ -1,0 +1,206 @@
+import { Logger } from '@nestjs/common';
+import type * as grpc from '@grpc/grpc-js';
+import { decodeReply } from '../bridge/codec';
+import type { WireExecuteReply } from '../bridge/wire';
+import { isWorkerDeath, WorkerProtocolError, type SnakepitError } from '../errors';
+import type { PoolConfig } from '../options/resolve-options';
+import { backoffDelay } from '../supervision/backoff';
+import { SnakepitEvent } from '../telemetry/events';
+import type { Call } from './call';
+import type { CallBook } from './call-book';
+import type { Dispatcher } from './dispatcher';
+import type { PoolLifecycle } from './pool-lifecycle';
+import type { PoolTelemetry } from './pool-telemetry';
+import { StreamRelay } from './stream-relay';
+import type { ToolCatalog } from './tool-catalog';
+import type { WorkerFleet } from './worker-fleet';
+import type { PoolWorker } from './worker.types';
+
+/** The longest wait before retrying an idempotent call. */
+const MAX_RETRY_BACKOFF_MS = 30_000;
+
+/**
+ * Runs dispatched calls on their workers, unary or stream, until they are off the worker. It
+ * owns what happens when a caller gives up on a running call (Python is told, gets
+ * cancelGraceMs, and the worker is replaced if the call is still stuck on it), retries
+ * idempotent calls whose worker died (crash barrier), and frees the worker for its next call.
+ */
+export class CallRunner {
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly config: PoolConfig,
+    private readonly book: CallBook,
+    private readonly dispatcher: Dispatcher,
+    private readonly fleet: WorkerFleet,
+    private readonly tools: ToolCatalog,
+    private readonly lifecycle: PoolLifecycle,
+    private readonly telemetry: PoolTelemetry,
+  ) {
+    this.logger = new Logger(`Snakepit:${config.name}`);
+  }
+
+  /** A worker took the call. */
+  run(call: Call, worker: PoolWorker): void {
+    clearTimeout(call.queueTimer);
+    try {
+      this.tools.assertKind(call.tool, call.kind === 'stream'); // checked at dispatch while the pool booted
+    } catch (error) {
+      this.book.settle(call, { error: error as SnakepitError });
+      this.free(worker);
+      return;
+    }
+    this.book.move(call, 'running', worker.id);
+    call.dispatchedAt ??= performance.now(); // a retry's execution counts from the first attempt
+    call.session?.onDispatch(worker.id);
+    if (call.kind === 'stream') return this.runStream(call, worker);
+    call.stopWork = () => worker.cancel(call.id); // a tool that polls session_context.cancelled can stop early
+    worker.execute(this.request(call), call.span?.headers).then(
+      (reply) => {
+        if (call.state === 'running') this.settleWithReply(call, worker, reply);
+        this.book.move(call, 'done');
+        this.free(worker);
+      },
+      (error: SnakepitError) => {
+        this.lost(call, worker, error, true);
+        // A dead worker is replaced when its exit is seen; any other channel failure: replace it now.
+        if (!isWorkerDeath(error)) this.fleet.retire(worker, 'protocol');
+      },
+    );
+  }
+
+  /**
+   * The caller gave up on a running call (timeout, abort): it gets its error now, Python is
+   * asked to stop, and after cancelGraceMs a call still on the worker is stuck.
+   */
+  abandon(call: Call, error: SnakepitError): void {
+    this.book.settle(call, { error });
+    this.stopAbandoned(call);
+  }
+
+  private runStream(call: Call, worker: PoolWorker): void {
+    const chunks = call.chunks!;
+    const stream = worker.openStream(this.request(call), call.span?.headers);
+    const relay = new StreamRelay(chunks, call.tool, call.session?.sessionId);
+    call.stopWork = () => {
+      worker.cancel(call.id);
+      stream.resume(); // read to the end, discarding, so the worker is seen to finish
+    };
+    chunks.attach({
+      pause: () => stream.pause(),
+      resume: () => stream.resume(),
+      // The consumer stopped reading (break, return()): stop Python, free the worker when it has.
+      cancel: () => {
+        if (call.state !== 'running') return;
+        this.book.settle(call, { value: undefined, cancelled: true });
+        this.stopAbandoned(call);
+      },
+    });
+    stream.on('data', (wire) => {
+      if (call.state !== 'running' || relay.failed) return;
+      try {
+        const pythonError = relay.take(wire);
+        if (pythonError) this.book.settle(call, { error: pythonError });
+      } catch (error) {
+        relay.failed = true;
+        this.book.settle(call, { error: new WorkerProtocolError(worker.id, `its stream of "${call.tool}" is unreadable`, { cause: error }) });
+        this.book.move(call, 'abandoned');
+        this.fleet.retire(worker, 'protocol'); // a worker that speaks garbage is not trusted with another call
+      }
+    });
+    // The failure is settled on 'close', after the chunks the host had already read.
+    let transportError: Promise<SnakepitError> | undefined;
+    stream.on('error', (error: grpc.ServiceError) => {
+      transportError ??= worker.explainFailure(error, call.tool);
+    });
+    stream.on('close', () => void this.streamClosed(call, worker, relay, transportError));
+  }
+
+  /** A stream's gRPC call is over: finish the caller's side and free (or replace) the worker. */
+  private async streamClosed(call: Call, worker: PoolWorker, relay: StreamRelay, transportError: Promise<SnakepitError> | undefined): Promise<void> {
+    // Until the failure is explained (it may wait for the exit), the call stays running, so a
+    // timeout, an abort or the consumer leaving still reach it.
+    const error = transportError ? await transportError : undefined;
+    const delivering = call.state === 'running' && !relay.failed;
+    if (delivering) relay.flush();
+    if (error) {
+      // A stream that sent nothing yet may run again.
+      if (delivering) this.lost(call, worker, error, relay.received === 0);
+      else this.book.move(call, 'done');
+      if (!isWorkerDeath(error)) this.fleet.retire(worker, 'protocol');
+      return;
+    }
+    if (delivering) {
+      call.chunks!.end();
+      this.book.settle(call, { value: undefined });
+    }
+    this.book.move(call, 'done');
+    this.free(worker);
+  }
+
+  /** The transport under the call failed. A running call is retried elsewhere when it may be
+   *  (`retryable` and idempotent, crash barrier), else its caller gets the error. */
+  private lost(call: Call, worker: PoolWorker, error: SnakepitError, retryable: boolean): void {
+    if (call.state !== 'running') return this.book.move(call, 'done');
+    if (retryable && this.mayRetry(call, error)) return this.retry(call, error);
+    this.book.move(call, 'done');
+    this.book.settle(call, { error: this.lifecycle.explainLoss(call.tool, error, worker) });
+  }
+
+  private mayRetry(call: Call, error: SnakepitError): boolean {
+    const barrier = this.config.crashBarrier;
+    return barrier.enabled && call.idempotent && isWorkerDeath(error) && call.attempts < barrier.maxRetries && this.lifecycle.accepting;
+  }
+
+  /** Crash barrier: an idempotent call whose worker died goes back to the head of the queue, after its backoff. */
+  private retry(call: Call, error: SnakepitError): void {
+    call.attempts++;
+    this.book.move(call, 'backoff');
+    this.book.counters.retries++;
+    const { maxRetries, retryBackoffMs } = this.config.crashBarrier;
+    const delayMs = backoffDelay(retryBackoffMs, call.attempts - 1, MAX_RETRY_BACKOFF_MS);
+    this.logger.warn(`retrying "${call.tool}" (attempt ${call.attempts} of ${maxRetries}) in ${delayMs} ms: ${error.message.split('\n')[0]}`);
+    this.telemetry.emit(SnakepitEvent.CallRetried, { pool: this.config.name, tool: call.tool, attempt: call.attempts, delayMs, code: error.code });
+    const timer = setTimeout(() => {
+      if (call.state === 'backoff' && this.book.isOpen(call)) this.dispatcher.resubmit(call);
+    }, delayMs);
+    call.cleanup.push(() => clearTimeout(timer));
+  }
+
+  /** Asks Python to stop a call whose caller has its answer; a call still on the worker after
+   *  cancelGraceMs is stuck, and its worker is replaced. */
+  private stopAbandoned(call: Call): void {
+    const worker = call.workerId === undefined ? undefined : this.fleet.find(call.workerId);
+    this.book.move(call, 'abandoned');
+    call.stopWork?.();
+    if (!worker) return;
+    call.graceTimer = setTimeout(() => {
+      if (call.state !== 'abandoned') return;
+      this.book.move(call, 'stuck');
+      this.logger.warn(`worker ${worker.id} still runs "${call.tool}" after the caller gave up; replacing it`);
+      this.fleet.retireStuck(worker);
+    }, this.config.cancelGraceMs);
+    call.graceTimer.unref();
+  }
+
+  private settleWithReply(call: Call, worker: PoolWorker, reply: WireExecuteReply): void {
+    let outcome: ReturnType<typeof decodeReply>;
+    try {
+      outcome = decodeReply(call.tool, reply, call.session?.sessionId);
+    } catch (error) {
+      outcome = { ok: false, error: new WorkerProtocolError(worker.id, `its reply to "${call.tool}" is unreadable`, { cause: error }) };
+      this.fleet.retire(worker, 'protocol'); // a worker that speaks garbage is not trusted with another call
+    }
+    this.book.settle(call, outcome.ok ? { value: outcome.value } : { error: outcome.error });
+  }
+
+  /** A call on the worker is over: it takes the next one, unless it is due for recycling. */
+  private free(worker: PoolWorker): void {
+    if (!worker.serving || !this.fleet.find(worker.id)) return;
+    if (this.fleet.released(worker)) this.dispatcher.release(worker.id);
+  }
+
+  private request(call: Call) {
+    return { tool: call.tool, argsJson: call.args, requestId: call.id, sessionId: call.session?.sessionId ?? '' };
+  }
+}

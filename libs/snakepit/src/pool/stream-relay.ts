@@ -1,0 +1,48 @@
+import { decodeError, decodeValue } from '../bridge/codec';
+import type { WireStreamChunk } from '../bridge/wire';
+import type { SnakepitError } from '../errors';
+import type { ChunkStream, SizedChunk } from './chunk-stream';
+
+/**
+ * The chunks of one stream on their way from the worker to the caller's ChunkStream, one chunk
+ * behind, so that the last one can be marked final when the worker says the stream ended.
+ */
+export class StreamRelay {
+  private held?: SizedChunk;
+  private count = 0;
+  /** Python reported an error: the stream is over for the caller. */
+  failed = false;
+
+  constructor(private readonly chunks: ChunkStream, private readonly tool: string, private readonly sessionId?: string) {}
+
+  /** How many chunks the worker has sent. */
+  get received(): number {
+    return this.count;
+  }
+
+  /** One message from the worker. Returns Python's error when it reported one (after the
+   *  chunks before it). Throws when the message cannot be read. */
+  take(wire: WireStreamChunk): SnakepitError | undefined {
+    if (wire.payload === 'error') {
+      this.flush();
+      this.failed = true;
+      return decodeError(this.tool, wire.error!, this.sessionId);
+    }
+    const hasData = wire.payload === 'data';
+    if (this.held && (hasData || !wire.final)) this.chunks.push(this.held);
+    else if (this.held) this.held = { ...this.held, final: true };
+    if (hasData) this.held = { data: decodeValue(wire.data), index: this.count++, final: wire.final, size: wire.data?.json?.length ?? wire.data?.binary?.length ?? 0 };
+    else if (!wire.final) this.held = undefined;
+    if (wire.final && this.held) {
+      this.chunks.push({ ...this.held, final: true });
+      this.held = undefined;
+    }
+    return undefined;
+  }
+
+  /** The chunk held back goes out (the stream ended, or broke). */
+  flush(): void {
+    if (this.held) this.chunks.push(this.held);
+    this.held = undefined;
+  }
+}

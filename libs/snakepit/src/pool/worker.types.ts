@@ -1,0 +1,88 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { WireExecuteReply, WireExecuteRequest, WireStreamChunk } from '../bridge/wire';
+import type { SnakepitError, WorkerExit } from '../errors';
+import type { PythonProcessSpec } from '../process/python-process';
+
+/** A worker's state as `PoolService.listWorkers()` shows it (a recycling worker is `ready`, with `recycling: true`). */
+export type WorkerState = 'starting' | 'ready' | 'stopping' | 'exited';
+
+/** A worker's own state: `recycling` is being replaced by a successor. */
+export type WorkerLifeState = 'starting' | 'ready' | 'recycling' | 'stopping' | 'exited';
+
+/**
+ * Why the host stopped a worker (none: it died by itself, a crash).
+ * - `unresponsive`: it missed its heartbeats; `recycle`: it aged (TTL, requests, memory) or was
+ *   recycled by hand; `stuck`: it kept running a call its caller gave up on; `protocol`: its
+ *   replies were unreadable or its channel broke; `shutdown`: the pool closed or failed;
+ *   `unwanted`: it became ready when the pool no longer needed it; `startup`: its start failed.
+ */
+export type StopReason = 'startup' | 'unresponsive' | 'recycle' | 'stuck' | 'protocol' | 'shutdown' | 'unwanted';
+
+/** A Python tool as the worker describes it. */
+export interface PythonToolInfo {
+  name: string;
+  description: string;
+  supportsStreaming: boolean;
+  parameters: unknown[];
+}
+
+/** A snapshot of one worker, as `PoolService.listWorkers()` shows it. */
+export interface WorkerInfo {
+  id: string;
+  pool: string;
+  pid: number | undefined;
+  state: WorkerState;
+  /** Calls running on it now. */
+  inFlight: number;
+  /** Calls it has finished, in any way. */
+  requests: number;
+  startedAt: string;
+  readyAt?: string;
+  /** Resident memory when last sampled (only with recycle.memoryLimitMb). */
+  rssBytes?: number;
+  /** Being replaced by a successor (it finishes its call first). */
+  recycling: boolean;
+  /** Set once the pool has stopped it. */
+  stopReason?: StopReason;
+}
+
+/** A streaming call on a worker, as the pool reads it: its chunks, its end, and flow control. */
+export interface WorkerStream {
+  on(event: 'data', listener: (chunk: WireStreamChunk) => void): unknown;
+  on(event: 'error', listener: (error: grpc.ServiceError) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+}
+
+/** What the pool and its fleet use of a worker (the seam for tests with a fake one). */
+export interface PoolWorker {
+  readonly id: string;
+  readonly pool: string;
+  readonly pid: number | undefined;
+  readonly startedAt: Date;
+  readonly readyAt?: Date;
+  readonly tools: PythonToolInfo[];
+  /** Calls it has finished. */
+  readonly requests: number;
+  readonly state: WorkerLifeState;
+  readonly serving: boolean;
+  readonly recycled: boolean;
+  readonly stopReason?: StopReason;
+  readonly rssBytes?: number;
+  readonly exited: Promise<WorkerExit>;
+  start(): Promise<void>;
+  markRecycling(): boolean;
+  recordMemory(rssBytes: number): void;
+  execute(request: WireExecuteRequest, headers?: Record<string, string>): Promise<WireExecuteReply>;
+  openStream(request: WireExecuteRequest, headers?: Record<string, string>): WorkerStream;
+  cancel(requestId: string): void;
+  ping(timeoutMs: number): Promise<void>;
+  stop(killTimeoutMs: number, reason: StopReason): Promise<void>;
+  kill(reason: StopReason, facts?: { missedHeartbeats?: number }): void;
+  explainFailure(error: grpc.ServiceError, tool: string): Promise<SnakepitError>;
+  info(inFlight: number): WorkerInfo;
+}
+
+/** Makes the workers of a pool: real Python processes, or fakes in unit tests. */
+export type WorkerFactory = (id: string, pool: string, spec: Omit<PythonProcessSpec, 'workerId'>) => PoolWorker;
