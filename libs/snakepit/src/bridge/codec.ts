@@ -66,7 +66,6 @@ function strictReplacer(this: any, key: string, value: unknown): unknown {
   }
 }
 
-/** The tool's result, or the typed error the reply carries. */
 /** A wire Value as a JS value: JSON parsed, bytes as a Buffer. */
 export function decodeValue(value: WireValue | undefined): unknown {
   if (value?.kind === 'binary') return value.binary ?? Buffer.alloc(0);
@@ -74,6 +73,7 @@ export function decodeValue(value: WireValue | undefined): unknown {
   return null;
 }
 
+/** The tool's result, or the typed error the reply carries. */
 export function decodeReply(
   tool: string,
   reply: WireExecuteReply,

@@ -123,7 +123,13 @@ export class WorkerStartError extends SnakepitError {
     readonly lastOutput: string[] = [],
     readonly pythonType?: string,
   ) {
-    super(withLastOutput(`Python worker ${workerId} failed to start: ${reason}`, lastOutput));
+    super(withLastOutput(workerId ? `Python worker ${workerId} failed to start: ${reason}` : reason, lastOutput));
+  }
+
+  /** The pool's workers could not start for a reason of the host's (its bridge did not
+   *  listen, say): there is no worker to name (`workerId` is empty). */
+  static ofPool(pool: string, reason: string): WorkerStartError {
+    return new WorkerStartError('', `The workers of pool "${pool}" could not start: ${reason}`);
   }
 }
 

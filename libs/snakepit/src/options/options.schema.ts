@@ -14,6 +14,7 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
+import { AFFINITY_MODES } from './snakepit-options.interface';
 
 /** Python "package.module:Class" or "package.module.Class". */
 export const ADAPTER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*[:.][A-Za-z_][A-Za-z0-9_]*$/;
@@ -91,7 +92,7 @@ class PoolOptionsSchema {
   @IsOptional() @IsInt() @Min(MIN_MESSAGE_BYTES) @Max(MAX_MESSAGE_BYTES_LIMIT) maxMessageBytes?: number;
 
   @IsOptional() @IsObject() @ValidateNested() @Type(() => QueueOptionsSchema) queue?: QueueOptionsSchema;
-  @IsOptional() @IsIn(['hint', 'strictQueue', 'strictFailFast']) affinity?: string;
+  @IsOptional() @IsIn([...AFFINITY_MODES]) affinity?: string;
   @IsOptional() @IsIn(['verbose', 'debug', 'log', 'warn', 'error', 'off']) pythonLogLevel?: string;
   @IsOptional() @IsObject() @ValidateNested() @Type(() => HeartbeatOptionsSchema) heartbeat?: HeartbeatOptionsSchema;
   @IsOptional() @IsObject() @ValidateNested() @Type(() => RestartOptionsSchema) restart?: RestartOptionsSchema;

@@ -1,7 +1,8 @@
 import { availableParallelism, tmpdir, userInfo } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { plainToInstance } from 'class-transformer';
-import { validateSync, ValidationError } from 'class-validator';
+import { validateSync } from 'class-validator';
+import { validationProblems } from '../validation/validation-problems';
 import { SnakepitConfigError } from '../errors';
 import { ModuleOptionsSchema } from './options.schema';
 import { findProjectRoot, inProject } from '../python/project-root';
@@ -135,18 +136,7 @@ function validateShape(raw: unknown): string[] {
   }
   const instance = plainToInstance(ModuleOptionsSchema, raw);
   const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: false });
-  return errors.flatMap((error) => flatten(error, ''));
-}
-
-/** class-validator messages start with the property name: put the full path there instead. */
-function flatten(error: ValidationError, parent: string): string[] {
-  const path = !parent ? error.property : /^\d+$/.test(error.property) ? `${parent}[${error.property}]` : `${parent}.${error.property}`;
-  const own = Object.values(error.constraints ?? {}).map((message) =>
-    message === `property ${error.property} should not exist`
-      ? `${path} is not a known option`
-      : message.startsWith(error.property) ? `${path}${message.slice(error.property.length)}` : `${path}: ${message}`,
-  );
-  return [...own, ...(error.children ?? []).flatMap((child) => flatten(child, path))];
+  return validationProblems(errors, 'option');
 }
 
 function crossFieldProblems(options: SnakepitModuleOptions, entries: NamedPoolOptions[]): string[] {

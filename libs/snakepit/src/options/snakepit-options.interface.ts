@@ -98,7 +98,8 @@ export interface PoolOptions {
  * - `strictFailFast`: always the session's last worker; WorkerBusyError when it is busy.
  * In the strict modes a session whose worker is gone gets SessionWorkerUnavailableError.
  */
-export type AffinityMode = 'hint' | 'strictQueue' | 'strictFailFast';
+export const AFFINITY_MODES = ['hint', 'strictQueue', 'strictFailFast'] as const;
+export type AffinityMode = (typeof AFFINITY_MODES)[number];
 
 export type WorkerProfile = 'process' | 'thread';
 

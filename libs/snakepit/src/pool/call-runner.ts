@@ -118,6 +118,7 @@ export class CallRunner {
 
   /** A stream's gRPC call is over: finish the caller's side and free (or replace) the worker. */
   private async streamClosed(call: Call, worker: PoolWorker, relay: StreamRelay, transportError: Promise<SnakepitError> | undefined): Promise<void> {
+    if (call.state === 'done') return; // gRPC closes a call once; nothing else may end it twice
     // Until the failure is explained (it may wait for the exit), the call stays running, so a
     // timeout, an abort or the consumer leaving still reach it.
     const error = transportError ? await transportError : undefined;

@@ -1,5 +1,6 @@
 import { InvalidCallError } from '../errors';
 import { MAX_TIMER_MS } from '../options/options.schema';
+import { AFFINITY_MODES } from '../options/snakepit-options.interface';
 import type { ExecuteOptions } from './pool.types';
 
 /** Checks a call's own arguments (not the tool's), so mistakes fail loudly before anything queues. */
@@ -11,8 +12,8 @@ export function assertValidCall(tool: unknown, options: ExecuteOptions): void {
     problems.push(`timeoutMs must be a number of milliseconds from 1 to ${MAX_TIMER_MS} (got ${String(timeoutMs)})`);
   }
   const affinity = (options as { affinity?: unknown }).affinity;
-  if (affinity !== undefined && !['hint', 'strictQueue', 'strictFailFast'].includes(affinity as string)) {
-    problems.push(`affinity must be "hint", "strictQueue" or "strictFailFast" (got ${String(affinity)})`);
+  if (affinity !== undefined && !(AFFINITY_MODES as readonly unknown[]).includes(affinity)) {
+    problems.push(`affinity must be ${AFFINITY_MODES.map((mode) => `"${mode}"`).join(', ')} (got ${String(affinity)})`);
   }
   if (options.idempotent !== undefined && typeof options.idempotent !== 'boolean') {
     problems.push(`idempotent must be a boolean (got ${String(options.idempotent)})`);

@@ -56,18 +56,24 @@ const HIGH_WATER_BYTES = 8 * 1024 * 1024;
 const LOW_WATER_MARK = 4;
 
 /**
+ * Where a stream is. `open`: the producer pushes (and may be `paused`, its buffer full);
+ * `ended`: it has said the stream is over, the buffer drains; `failed`: its error comes after
+ * the buffered chunks; `closed`: the consumer has everything (or left early).
+ */
+type Flow = { state: 'open'; paused: boolean } | { state: 'ended' } | { state: 'failed'; error: Error } | { state: 'closed' };
+
+type Waiter = { resolve(result: IteratorResult<StreamChunk<never>>): void; reject(error: Error): void };
+
+/**
  * The consumer's end of a stream: an AsyncIterableIterator with a small bounded buffer. When
  * the buffer fills, the producer is paused (and gRPC flow control then slows Python down);
  * when it drains, the producer resumes. A failure is delivered after the chunks before it.
  */
 export class ChunkStream<T = unknown> implements AsyncIterableIterator<StreamChunk<T>> {
+  private flow: Flow = { state: 'open', paused: false };
   private readonly buffer: SizedChunk<T>[] = [];
   private bufferedBytes = 0;
-  private readonly waiters: Array<{ resolve(result: IteratorResult<StreamChunk<T>>): void; reject(error: Error): void }> = [];
-  private error?: Error;
-  private ended = false;
-  private closed = false;
-  private paused = false;
+  private readonly waiters: Waiter[] = [];
   private control?: ChunkStreamControl;
   private markFinished!: () => void;
   /** Resolves once the stream has ended, failed, or been closed by the consumer. */
@@ -82,38 +88,40 @@ export class ChunkStream<T = unknown> implements AsyncIterableIterator<StreamChu
 
   attach(control: ChunkStreamControl): void {
     this.control = control;
-    if (this.closed) control.cancel();
+    if (this.flow.state === 'closed') control.cancel();
   }
 
   /** `size`, when given, is the chunk's size on the wire, for the byte bound. */
   push(chunk: SizedChunk<T>): void {
-    if (this.closed || this.ended || this.error) return;
+    if (this.flow.state !== 'open') return;
     const { size = 0, ...plain } = chunk;
-    if (this.waiters.length) return this.deliver({ value: plain as StreamChunk<T>, done: false });
+    if (this.waiters.length) return this.waiters.shift()!.resolve({ value: plain as StreamChunk<never>, done: false });
     this.buffer.push(chunk);
     this.bufferedBytes += size;
-    if (!this.paused && (this.buffer.length >= HIGH_WATER_MARK || this.bufferedBytes >= HIGH_WATER_BYTES)) {
-      this.paused = true;
+    if (!this.flow.paused && (this.buffer.length >= HIGH_WATER_MARK || this.bufferedBytes >= HIGH_WATER_BYTES)) {
+      this.flow.paused = true;
       this.control?.pause();
     }
   }
 
   end(): void {
-    if (this.closed || this.ended || this.error) return;
-    this.ended = true;
-    if (this.buffer.length === 0) this.finish();
-    if (this.buffer.length === 0) while (this.waiters.length) this.deliver({ value: undefined, done: true });
+    if (this.flow.state !== 'open') return;
+    this.flow = { state: 'ended' };
+    if (this.buffer.length > 0) return;
+    this.markFinished();
+    for (const waiter of this.waiters.splice(0)) waiter.resolve({ value: undefined, done: true });
   }
 
   fail(error: Error): void {
-    if (this.closed || this.ended || this.error) return;
-    this.error = error;
-    if (this.buffer.length === 0) this.finish();
-    if (this.buffer.length === 0 && this.waiters.length) {
-      this.error = undefined;
-      this.closed = true;
-      for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+    if (this.flow.state !== 'open') return;
+    if (this.buffer.length > 0 || this.waiters.length === 0) {
+      this.flow = { state: 'failed', error };
+      if (this.buffer.length === 0) this.markFinished();
+      return;
     }
+    this.flow = { state: 'closed' };
+    this.markFinished();
+    for (const waiter of this.waiters.splice(0)) waiter.reject(error);
   }
 
   next(): Promise<IteratorResult<StreamChunk<T>>> {
@@ -121,30 +129,29 @@ export class ChunkStream<T = unknown> implements AsyncIterableIterator<StreamChu
     if (buffered) {
       const { size = 0, ...chunk } = buffered;
       this.bufferedBytes -= size;
-      if (this.paused && this.buffer.length <= LOW_WATER_MARK && this.bufferedBytes < HIGH_WATER_BYTES / 4) {
-        this.paused = false;
+      if (this.flow.state === 'open' && this.flow.paused && this.buffer.length <= LOW_WATER_MARK && this.bufferedBytes < HIGH_WATER_BYTES / 4) {
+        this.flow.paused = false;
         this.control?.resume();
       }
-      if (this.buffer.length === 0 && (this.ended || this.error)) this.finish();
+      if (this.buffer.length === 0 && (this.flow.state === 'ended' || this.flow.state === 'failed')) this.markFinished();
       return Promise.resolve({ value: chunk as StreamChunk<T>, done: false });
     }
-    if (this.error) {
-      const error = this.error;
-      this.error = undefined;
-      this.closed = true;
+    if (this.flow.state === 'failed') {
+      const { error } = this.flow;
+      this.flow = { state: 'closed' };
       return Promise.reject(error);
     }
-    if (this.ended || this.closed) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (this.flow.state !== 'open') return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => this.waiters.push({ resolve: resolve as Waiter['resolve'], reject }));
   }
 
   /** The consumer stops early: the producer is told to cancel. */
   return(): Promise<IteratorResult<StreamChunk<T>>> {
-    if (!this.closed && !this.ended && !this.error) this.control?.cancel();
-    this.closed = true;
+    if (this.flow.state === 'open') this.control?.cancel();
+    this.flow = { state: 'closed' };
     this.buffer.length = 0;
     this.bufferedBytes = 0;
-    this.finish();
+    this.markFinished();
     for (const waiter of this.waiters.splice(0)) waiter.resolve({ value: undefined, done: true });
     return Promise.resolve({ value: undefined, done: true });
   }
@@ -156,13 +163,5 @@ export class ChunkStream<T = unknown> implements AsyncIterableIterator<StreamChu
 
   [Symbol.asyncIterator](): this {
     return this;
-  }
-
-  private deliver(result: IteratorResult<StreamChunk<T>>): void {
-    this.waiters.shift()!.resolve(result);
-  }
-
-  private finish(): void {
-    this.markFinished();
   }
 }

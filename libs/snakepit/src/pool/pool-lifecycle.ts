@@ -123,7 +123,7 @@ export class PoolLifecycle {
    */
   toFailed(error: Error, stopAll: (failure: SnakepitError) => void): boolean {
     if (!this.accepting) return false;
-    const failure = error instanceof SnakepitError ? error : new WorkerStartError(this.telemetry.pool, error.message);
+    const failure = error instanceof SnakepitError ? error : WorkerStartError.ofPool(this.telemetry.pool, error.message);
     const waiting = this.phase.status === 'starting' ? this.phase.readiness : undefined;
     const cooldown = setTimeout(() => {
       this.logger.log(`trying to start again after ${this.cooldownMs} ms (restart.cooldownMs)`);

@@ -1,13 +1,6 @@
-/**
- * The pool's decision-maker, as pure data: which call goes to which worker, who waits,
- * who is refused. It keeps no timers and touches no I/O; every method takes an event and
- * returns the actions the pool must carry out, so it can be tested exhaustively.
- *
- * Rules: calls are served FIFO within their constraints; a call goes to the worker that has
- * been free longest (or to its session's worker, see Placement); a worker takes at most
- * `capacity` calls at once; when no worker can take a call it waits in the queue, up to
- * `maxQueueSize` calls, and beyond that calls are refused.
- */
+import type { AffinityMode } from '../options/snakepit-options.interface';
+
+/** Why a call is refused: the queue is full, or its session's worker is busy (strictFailFast) or gone (strict modes). */
 export type RejectReason = 'saturated' | 'worker_busy' | 'worker_unavailable';
 
 export type SchedulerAction =
@@ -17,7 +10,7 @@ export type SchedulerAction =
 /** Where a session's call should run: `hint` prefers the worker, the strict modes require it. */
 export interface Placement {
   workerId: string;
-  mode: 'hint' | 'strictQueue' | 'strictFailFast';
+  mode: AffinityMode;
 }
 
 interface WorkerSlot {
@@ -27,6 +20,17 @@ interface WorkerSlot {
   ready: boolean;
 }
 
+/**
+ * The pool's decision-maker, as pure data: which call goes to which worker, who waits,
+ * who is refused. It keeps no timers and touches no I/O; every method takes an event and
+ * returns the actions the pool must carry out, so it can be tested exhaustively.
+ *
+ * Rules: calls are served FIFO within their constraints; a call goes to the worker that has
+ * been free longest (or to its session's worker, see Placement); a worker takes at most
+ * `capacity` calls at once; when no worker can take a call it waits in the queue, up to
+ * `maxQueueSize` calls, and beyond that calls are refused. Its slot counts are its own
+ * admission bookkeeping; how many calls physically run on a worker is the CallBook's.
+ */
 export class Scheduler {
   private readonly workers = new Map<string, WorkerSlot>();
   /** Workers with a free slot, longest-free first (a Set keeps insertion order). */

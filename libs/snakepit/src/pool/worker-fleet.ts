@@ -1,49 +1,20 @@
 import { Logger } from '@nestjs/common';
 import { classifyExit, describeExit, PoolFailedError, type WorkerExit } from '../errors';
 import type { PoolConfig } from '../options/resolve-options';
-import { pythonCommand, type PythonProcessSpec } from '../process/python-process';
-import type { WorkerRegistry } from '../process/process-registry';
-import { bridgePaths } from '../python/bridge-paths';
-import { SNAKEPIT_VERSION } from '../version';
+import { pythonCommand } from '../process/python-process';
 import { RestartBudget } from '../supervision/restart-budget';
 import type { RecycleReason } from '../supervision/recycle-policy';
 import { recycleReason } from '../supervision/recycle-policy';
 import { WorkerMonitor } from '../supervision/worker-monitor';
 import { SnakepitEvent, type EventMap, type EventName } from '../telemetry/events';
-import { logPythonOutput } from '../telemetry/python-output';
 import type { CallBook } from './call-book';
 import type { Dispatcher } from './dispatcher';
-import type { EventSink } from './pool-telemetry';
 import { Worker } from './worker';
 import type { PoolWorker, StopReason, WorkerFactory } from './worker.types';
+import { workerSpec } from './worker-spec';
+import type { FleetContext, SpawnPlan } from './fleet.types';
 
-/** What every pool of an application shares. */
-export interface FleetContext {
-  /** Marks this application's workers. */
-  runId: string;
-  registry: WorkerRegistry;
-  events: EventSink;
-  /** After SIGTERM, how long a worker may take to exit before SIGKILL (shutdown.killTimeoutMs). */
-  killTimeoutMs: number;
-  /** Where a recycled worker's sessions go: to its successor. */
-  affinity: SessionHandOver;
-  /** Makes workers; default: real Python processes. */
-  createWorker?: WorkerFactory;
-}
-
-/** The part of session affinity the fleet uses. */
-export interface SessionHandOver {
-  handOver(pool: string, workerId: string, successorId: string): void;
-}
-
-interface SpawnPlan {
-  /** The dead worker it replaces. */
-  replaces?: string;
-  /** It gets no work for this long once ready (crash barrier). */
-  taintMs?: number;
-  /** The recycled worker it takes over from once ready: its sessions and the calls waiting for it. */
-  heirOf?: { workerId: string; reason: RecycleReason };
-}
+export type { FleetContext, SessionHandOver } from './fleet.types';
 
 /**
  * The processes of one pool: it starts them, watches them (heartbeats, age, memory), replaces
@@ -210,23 +181,7 @@ export class WorkerFleet {
   /** Records, then starts, one process; it is expected (not yet schedulable) until bringUp(). */
   private spawn(): PoolWorker {
     const id = `${this.config.name}-${++this.seq}`;
-    const logger = new Logger(`Snakepit:${id}`);
-    const spec: PythonProcessSpec = {
-      workerId: id,
-      runId: this.context.runId,
-      executable: this.config.pythonExecutable,
-      pythonDescription: this.config.pythonDescription,
-      adapter: this.config.adapter,
-      pythonPath: [...(this.config.bridge === 'bundled' ? [bridgePaths().pythonDir] : []), ...this.config.pythonPath],
-      env: { ...this.config.env, ...this.hostEnv },
-      maxMessageBytes: this.config.maxMessageBytes,
-      startupTimeoutMs: this.config.startupTimeoutMs,
-      concurrentCalls: this.config.concurrentCalls,
-      bridgeVersion: SNAKEPIT_VERSION,
-      // Half for the running calls, half for the adapter's on_stop, before the SIGKILL.
-      shutdownGraceMs: Math.floor(this.killTimeoutMs / 2),
-      onOutput: logPythonOutput(logger, this.config.pythonLogLevel),
-    };
+    const spec = workerSpec(this.config, id, this.context.runId, this.hostEnv, this.killTimeoutMs);
     this.context.registry.reserve(id, pythonCommand(spec));
     const worker = this.createWorker(id, this.config.name, spec);
     this.context.registry.bind(id, worker.pid);

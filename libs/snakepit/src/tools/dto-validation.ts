@@ -1,6 +1,7 @@
 import type { Type } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
-import { getMetadataStorage, validate, type ValidationError } from 'class-validator';
+import { getMetadataStorage, validate } from 'class-validator';
+import { validationProblems } from '../validation/validation-problems';
 
 /** Whether a class carries class-validator rules (so it can serve as a DTO). */
 export function isDtoClass(value: unknown): value is Type<object> {
@@ -27,13 +28,5 @@ export async function validateDto(
   const instance = plainToInstance(dto, args);
   const errors = await validate(instance, { whitelist: true, forbidNonWhitelisted: true });
   if (errors.length === 0) return { ok: true, value: instance };
-  return { ok: false, problems: errors.flatMap((error) => problemsOf(error, '')) };
-}
-
-function problemsOf(error: ValidationError, parent: string): string[] {
-  const path = parent ? `${parent}.${error.property}` : error.property;
-  const own = Object.values(error.constraints ?? {}).map((message) =>
-    message === `property ${error.property} should not exist` ? `${path} is not a known argument` : message.replace(error.property, path),
-  );
-  return [...own, ...(error.children ?? []).flatMap((child) => problemsOf(child, path))];
+  return { ok: false, problems: validationProblems(errors, 'argument') };
 }

@@ -1,0 +1,236 @@
+import { Logger } from '@nestjs/common';
+import { PoolClosedError, PoolFailedError, QueueTimeoutError, RequestTimeoutError, WorkerCrashError, WorkerStartError } from '../errors';
+import { defaultBehaviour, fakePoolSetup, settleDown, type FakeWorker } from '../../test-support/fake-worker';
+import { SnakepitEvent } from '../telemetry/events';
+import { Pool } from './pool';
+
+Logger.overrideLogger(false);
+
+const rejectionOf = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error);
+
+function poolOf(setup: ReturnType<typeof fakePoolSetup>): Pool {
+  return new Pool(setup.config, setup.context);
+}
+
+/** The first unanswered call of a fake worker. */
+async function callOn(worker: FakeWorker) {
+  for (let i = 0; i < 100 && worker.calls.length === 0; i++) await settleDown(1);
+  return worker.calls[0];
+}
+
+/** The first worker, other than `not`, that has a call. */
+async function workerWithCall(workers: FakeWorker[], not?: FakeWorker): Promise<FakeWorker> {
+  for (let i = 0; i < 200; i++) {
+    const found = workers.find((worker) => worker !== not && worker.calls.length > 0);
+    if (found) return found;
+    await settleDown(1);
+  }
+  throw new Error('no worker got the call');
+}
+
+describe('Pool lifecycle (fake workers)', () => {
+  it('starting → ready: ready() resolves and the pool serves', async () => {
+    const setup = fakePoolSetup();
+    const pool = poolOf(setup);
+    expect(pool.stats().status).toBe('starting');
+    const early = pool.execute('add', { a: 1, b: 2 }); // waits for a worker
+    await pool.start(Promise.resolve({}));
+    await expect(pool.ready()).resolves.toBeUndefined();
+    expect(pool.stats()).toMatchObject({ status: 'ready', workers: { total: 2, ready: 2 } });
+    expect(await early).toBe(3);
+    expect(setup.names()).toContain(SnakepitEvent.PoolReady);
+    await pool.close(100, 100);
+  });
+
+  it('starting → failed: a worker that cannot start fails the pool, its waiting calls and ready()', async () => {
+    const setup = fakePoolSetup({}, defaultBehaviour({ startup: async (worker) => { if (worker.id === 'default-2') throw new WorkerStartError(worker.id, 'no module'); } }));
+    const pool = poolOf(setup);
+    const waiting = rejectionOf(pool.execute('sleep', {}));
+    await expect(pool.start(Promise.resolve({}))).rejects.toBeInstanceOf(WorkerStartError);
+    expect(pool.stats().status).toBe('failed');
+    expect(await rejectionOf(pool.ready())).toBeInstanceOf(WorkerStartError);
+    expect(await waiting).toBeInstanceOf(WorkerStartError);
+    expect(await rejectionOf(pool.execute('add', { a: 1, b: 1 }))).toBeInstanceOf(WorkerStartError);
+    expect(setup.workers.every((worker) => worker.state === 'exited')).toBe(true);
+    expect(setup.names().filter((name) => name.startsWith('snakepit.pool'))).toEqual([SnakepitEvent.PoolFailed]);
+    await pool.close(100, 100);
+  });
+
+  it('failed → starting → ready: restart() recovers the pool', async () => {
+    let failing = true;
+    const setup = fakePoolSetup({ poolSize: 1 }, defaultBehaviour({ startup: async (worker) => { if (failing) throw new WorkerStartError(worker.id, 'not yet'); } }));
+    const pool = poolOf(setup);
+    await pool.start(Promise.resolve({})).catch(() => undefined);
+    expect(pool.stats().status).toBe('failed');
+    failing = false;
+    await pool.restart();
+    expect(pool.stats().status).toBe('ready');
+    expect(await pool.execute('add', { a: 2, b: 2 })).toBe(4);
+    expect(setup.names()).toContain(SnakepitEvent.PoolRecovered);
+    await pool.close(100, 100);
+  });
+
+  it('failed → starting by itself after restart.cooldownMs', async () => {
+    let failing = true;
+    const setup = fakePoolSetup({ poolSize: 1, restart: { cooldownMs: 20 } }, defaultBehaviour({ startup: async (worker) => { if (failing) throw new WorkerStartError(worker.id, 'not yet'); } }));
+    const pool = poolOf(setup);
+    await pool.start(Promise.resolve({})).catch(() => undefined);
+    failing = false;
+    for (let i = 0; i < 100 && pool.stats().status !== 'ready'; i++) await settleDown(5);
+    expect(pool.stats().status).toBe('ready');
+    await pool.close(100, 100);
+  });
+
+  it('ready → failed when the restart budget is spent, with PoolFailedError for waiting and new calls', async () => {
+    const setup = fakePoolSetup({ poolSize: 1, restart: { maxRestarts: 1, backoffMs: 0, cooldownMs: 60_000 } });
+    const pool = poolOf(setup);
+    await pool.start(Promise.resolve({}));
+    setup.workers[0].crash();
+    for (let i = 0; i < 100 && setup.workers.length < 2; i++) await settleDown(1);
+    for (let i = 0; i < 100 && setup.workers[1].state !== 'ready'; i++) await settleDown(1);
+    setup.workers[1].crash();
+    for (let i = 0; i < 100 && pool.stats().status !== 'failed'; i++) await settleDown(1);
+    expect(pool.stats().status).toBe('failed');
+    expect(await rejectionOf(pool.execute('add', { a: 1, b: 1 }))).toBeInstanceOf(PoolFailedError);
+    expect(await rejectionOf(pool.ready())).toBeInstanceOf(PoolFailedError);
+    await pool.close(100, 100);
+  });
+
+  it('starting → closing → closed: ready() rejects with PoolClosedError, no worker starts afterwards', async () => {
+    const setup = fakePoolSetup();
+    const pool = poolOf(setup);
+    let env!: (value: Record<string, string>) => void;
+    const started = pool.start(new Promise((resolve) => (env = resolve)));
+    const closed = pool.close(100, 100);
+    expect(pool.stats().status).toBe('closing');
+    expect(await rejectionOf(pool.ready())).toBeInstanceOf(PoolClosedError);
+    env({});
+    await started;
+    await closed;
+    expect(pool.stats().status).toBe('closed');
+    expect(setup.workers).toHaveLength(0);
+    expect(await rejectionOf(pool.restart())).toBeInstanceOf(PoolClosedError);
+    expect(pool.close(100, 100)).toBe(closed); // a second close is the same one
+  });
+
+  it('ready → closing → closed: running calls finish within the grace, waiting ones fail, workers stop', async () => {
+    const setup = fakePoolSetup({ poolSize: 1 });
+    const pool = poolOf(setup);
+    await pool.start(Promise.resolve({}));
+    const running = pool.execute('sleep', {});
+    const waiting = rejectionOf(pool.execute('sleep', {}));
+    const call = await callOn(setup.workers[0]);
+    const closed = pool.close(50, 100);
+    expect(await rejectionOf(pool.execute('add', { a: 1, b: 1 }))).toBeInstanceOf(PoolClosedError);
+    call.reply('done');
+    expect(await running).toBe('done');
+    await closed;
+    expect(await waiting).toBeInstanceOf(PoolClosedError);
+    expect(setup.workers[0].stopReason).toBe('shutdown');
+    expect(pool.stats().status).toBe('closed');
+  });
+
+  it('failed → closing: a failed pool closes too', async () => {
+    const setup = fakePoolSetup({ poolSize: 1 }, defaultBehaviour({ startup: async (worker) => { throw new WorkerStartError(worker.id, 'broken'); } }));
+    const pool = poolOf(setup);
+    await pool.start(Promise.resolve({})).catch(() => undefined);
+    await pool.close(10, 10);
+    expect(pool.stats().status).toBe('closed');
+  });
+});
+
+describe('Pool calls (fake workers)', () => {
+  it('queued → done: a call that waits too long for a busy pool leaves the queue', async () => {
+    const setup = fakePoolSetup({ poolSize: 1, queue: { timeoutMs: 20 } });
+    const pool = poolOf(setup);
+    await pool.start(Promise.resolve({}));
+    const busy = pool.execute('sleep', {});
+    expect(await rejectionOf(pool.execute('sleep', {}))).toBeInstanceOf(QueueTimeoutError);
+    (await callOn(setup.workers[0])).reply(1);
+    await busy;
+    expect(pool.stats()).toMatchObject({ queued: 0, busy: 0, timeouts: 1 });
+    await pool.close(10, 10);
+  });
+
+  it('running → abandoned → done: a timed-out call is cancelled in Python and its worker taken again once it ends', async () => {
+    const setup = fakePoolSetup({ poolSize: 1, cancelGraceMs: 1000 });
+    const pool = poolOf(setup);
+    await pool.start(Promise.resolve({}));
+    const worker = setup.workers[0];
+    expect(await rejectionOf(pool.execute('sleep', {}, { timeoutMs: 10 }))).toBeInstanceOf(RequestTimeoutError);
+    expect(worker.cancelled).toHaveLength(1);
+    expect(pool.listWorkers()[0].inFlight).toBe(1); // still on the worker
+    const next = pool.execute('add', { a: 1, b: 1 });
+    worker.calls[0].reply('late'); // Python stopped after all
+    expect(await next).toBe(2);
+    expect(pool.listWorkers()[0].inFlight).toBe(0);
+    await pool.close(10, 10);
+  });
+
+  it('abandoned → stuck: a call still running after cancelGraceMs gets its worker replaced', async () => {
+    const setup = fakePoolSetup({ poolSize: 1, cancelGraceMs: 10 });
+    const pool = poolOf(setup);
+    await pool.start(Promise.resolve({}));
+    await rejectionOf(pool.execute('sleep', {}, { timeoutMs: 5 }));
+    for (let i = 0; i < 100 && setup.workers[0].state !== 'exited'; i++) await settleDown(2);
+    expect(setup.workers[0].stopReason).toBe('stuck');
+    for (let i = 0; i < 100 && pool.stats().workers.ready < 1; i++) await settleDown(2);
+    expect(await pool.execute('add', { a: 3, b: 4 })).toBe(7); // on the replacement
+    await pool.close(10, 10);
+  });
+
+  it('running → backoff → queued → running: an idempotent call whose worker died runs again elsewhere', async () => {
+    const setup = fakePoolSetup({ poolSize: 2, crashBarrier: { retryBackoffMs: 1, taintMs: 0 } });
+    const pool = poolOf(setup);
+    await pool.start(Promise.resolve({}));
+    const call = pool.execute('sleep', {}, { idempotent: true });
+    const first = await workerWithCall(setup.workers);
+    first.crash();
+    const second = await workerWithCall(setup.workers, first);
+    second.calls[0].reply('again');
+    expect(await call).toBe('again');
+    expect(pool.stats()).toMatchObject({ retries: 1, crashes: 1 });
+    expect(setup.names()).toContain(SnakepitEvent.CallRetried);
+    await pool.close(10, 10);
+  });
+
+  it('running → done with the crash, for a call that may not run twice', async () => {
+    const setup = fakePoolSetup({ poolSize: 1 });
+    const pool = poolOf(setup);
+    await pool.start(Promise.resolve({}));
+    const call = rejectionOf(pool.execute('sleep', {}));
+    await callOn(setup.workers[0]);
+    setup.workers[0].crash({ exitCode: 139, signal: null });
+    const error = await call;
+    expect(error).toBeInstanceOf(WorkerCrashError);
+    expect((error as WorkerCrashError).classification).toBe('segfault');
+    await pool.close(10, 10);
+  });
+
+  it('streams: chunks in order with the last one final; a consumer that leaves frees the worker', async () => {
+    const setup = fakePoolSetup({ poolSize: 1, cancelGraceMs: 1000 });
+    const pool = poolOf(setup);
+    await pool.start(Promise.resolve({}));
+    const worker = setup.workers[0];
+    const chunks = pool.executeStream('count', {});
+    for (let i = 0; i < 100 && worker.streams.length === 0; i++) await settleDown(1);
+    const stream = worker.streams[0];
+    stream.send(0);
+    stream.send(1);
+    stream.finish();
+    const seen = [];
+    for await (const chunk of chunks) seen.push([chunk.data, chunk.final]);
+    expect(seen).toEqual([[0, false], [1, true]]);
+    const left = pool.executeStream('count', {});
+    for (let i = 0; i < 100 && worker.streams.length < 2; i++) await settleDown(1);
+    worker.streams[1].send('a');
+    worker.streams[1].send('b');
+    expect((await left.next()).value).toMatchObject({ data: 'a' });
+    await left.return!();
+    expect(worker.cancelled).toHaveLength(1);
+    worker.streams[1].close(); // Python stopped
+    await settleDown(1);
+    expect(pool.stats()).toMatchObject({ cancelled: 1, busy: 0 });
+    await pool.close(10, 10);
+  });
+});

@@ -1,0 +1,151 @@
+import { Logger } from '@nestjs/common';
+import { SessionWorkerUnavailableError, WorkerBusyError, WorkerStartError, WorkerUnresponsiveError } from '../errors';
+import { defaultBehaviour, fakePoolSetup, settleDown, type FakeWorker } from '../../test-support/fake-worker';
+import type { SessionAffinity } from '../session/session-affinity';
+import { SnakepitEvent } from '../telemetry/events';
+import type { SessionCall } from './call';
+import { Pool } from './pool';
+import type { Placement } from './scheduler';
+
+Logger.overrideLogger(false);
+
+const rejectionOf = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error);
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (condition()) return;
+    await settleDown(2);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** What PoolService builds for executeInSession, over the same SessionAffinity. */
+function inSession(affinity: SessionAffinity, id: string, mode: Placement['mode']): SessionCall {
+  return {
+    sessionId: id,
+    get placement() {
+      const workerId = affinity.workerFor(id, 'default');
+      return workerId ? { workerId, mode } : undefined;
+    },
+    onDispatch: (workerId) => affinity.bind(id, 'default', workerId),
+  };
+}
+
+const ready = (workers: FakeWorker[]) => workers.filter((worker) => worker.state === 'ready');
+
+describe('WorkerFleet (fake workers)', () => {
+  it('replaces a worker that died, in the documented order of events, and taints it after a crash mid-call', async () => {
+    const setup = fakePoolSetup({ poolSize: 1, crashBarrier: { taintMs: 30 } });
+    const pool = new Pool(setup.config, setup.context);
+    await pool.start(Promise.resolve({}));
+    const call = rejectionOf(pool.execute('sleep', {}));
+    await until(() => setup.workers[0].calls.length === 1, 'the call to run');
+    const before = setup.seen.length;
+    setup.workers[0].crash();
+    await call;
+    await until(() => setup.workers.length === 2 && setup.workers[1].state === 'ready', 'the replacement');
+    const events = setup.seen.slice(before).map((e) => e.event).filter((name) => name.startsWith('snakepit.worker'));
+    expect(events).toEqual([
+      SnakepitEvent.WorkerCrashed,
+      SnakepitEvent.WorkerTerminated,
+      SnakepitEvent.WorkerSpawned,
+      SnakepitEvent.WorkerRestarted,
+      SnakepitEvent.WorkerTainted,
+      SnakepitEvent.WorkerReady,
+    ]);
+    // Tainted: no call for taintMs, then it serves.
+    const next = pool.execute('add', { a: 1, b: 1 });
+    await settleDown(10);
+    expect(pool.stats().queued).toBe(1);
+    expect(await next).toBe(2);
+    await pool.close(10, 10);
+  });
+
+  it('recycles a worker after maxRequestsPerWorker; its sessions and the calls waiting for it follow the successor', async () => {
+    const setup = fakePoolSetup({ poolSize: 1, recycle: { maxRequestsPerWorker: 2 } });
+    const pool = new Pool(setup.config, setup.context);
+    await pool.start(Promise.resolve({}));
+    const session = inSession(setup.affinity, 's1', 'strictQueue');
+    expect(await pool.execute('add', { a: 1, b: 1 }, {}, session)).toBe(2);
+    expect(setup.affinity.workerFor('s1', 'default')).toBe('default-1');
+    expect(await pool.execute('add', { a: 1, b: 2 }, {}, session)).toBe(3); // the second: due for recycling
+    const waiting = pool.execute('add', { a: 2, b: 2 }, {}, session); // strict: waits for the heir
+    expect(await waiting).toBe(4);
+    expect(setup.affinity.workerFor('s1', 'default')).toBe('default-2');
+    expect(setup.workers[0].stopReason).toBe('recycle');
+    expect(setup.seen.find((e) => e.event === SnakepitEvent.WorkerRecycled)?.payload).toMatchObject({ workerId: 'default-1', reason: 'requests', successorId: 'default-2' });
+    expect(pool.stats().recycled).toBe(1);
+    await pool.close(10, 10);
+  });
+
+  it('starts another successor when the first cannot start, and that one takes over', async () => {
+    const setup = fakePoolSetup({ poolSize: 1 }, defaultBehaviour({ startup: async (worker) => { if (worker.id === 'default-2') throw new WorkerStartError(worker.id, 'broken'); } }));
+    const pool = new Pool(setup.config, setup.context);
+    await pool.start(Promise.resolve({}));
+    await pool.execute('add', { a: 1, b: 1 }, {}, inSession(setup.affinity, 's1', 'strictQueue'));
+    expect(await rejectionOf(pool.recycle('default-1'))).toBeInstanceOf(WorkerStartError);
+    await until(() => setup.affinity.workerFor('s1', 'default') === 'default-3', 'the session to move to default-3');
+    expect(await pool.execute('add', { a: 2, b: 3 }, {}, inSession(setup.affinity, 's1', 'strictQueue'))).toBe(5);
+    await pool.close(10, 10);
+  });
+
+  it('kills a worker that misses its heartbeats; its call fails as unresponsive', async () => {
+    let answering = true;
+    const setup = fakePoolSetup({ poolSize: 1, heartbeat: { enabled: true, intervalMs: 5, timeoutMs: 5, maxMisses: 2 } });
+    const pool = new Pool(setup.config, setup.context);
+    await pool.start(Promise.resolve({}));
+    const worker = setup.workers[0];
+    worker.ping = async () => {
+      if (!answering) throw new Error('no answer');
+    };
+    const call = rejectionOf(pool.execute('sleep', {}));
+    await until(() => worker.calls.length === 1, 'the call');
+    answering = false;
+    const error = await call;
+    expect(error).toBeInstanceOf(WorkerUnresponsiveError);
+    expect((error as WorkerUnresponsiveError).missedHeartbeats).toBe(2);
+    expect(worker.stopReason).toBe('unresponsive');
+    await until(() => ready(setup.workers).length === 1, 'a replacement');
+    expect(pool.stats().unresponsive).toBe(1);
+    await pool.close(10, 10);
+  });
+
+  it('recycles a thread-profile worker with a stuck call while others run on it, and kills it once only stuck calls are left', async () => {
+    const setup = fakePoolSetup({ poolSize: 1, workerProfile: 'thread', threadsPerWorker: 2, cancelGraceMs: 5 });
+    const pool = new Pool(setup.config, setup.context);
+    await pool.start(Promise.resolve({}));
+    const worker = setup.workers[0];
+    const healthy = pool.execute('sleep', {});
+    await rejectionOf(pool.execute('sleep', {}, { timeoutMs: 5 }));
+    await until(() => worker.state === 'recycling', 'the worker to be recycled');
+    expect(worker.state).toBe('recycling');
+    worker.calls[0].reply('healthy call done');
+    expect(await healthy).toBe('healthy call done');
+    await until(() => worker.state === 'exited', 'the stuck worker to be killed');
+    expect(worker.stopReason).toBe('stuck');
+    await pool.close(10, 10);
+  });
+});
+
+describe('session affinity (fake workers)', () => {
+  it('hint prefers the session’s worker and moves when it is busy; strictFailFast refuses; a dead worker is unavailable to strict modes', async () => {
+    const setup = fakePoolSetup({ poolSize: 2 });
+    const pool = new Pool(setup.config, setup.context);
+    await pool.start(Promise.resolve({}));
+    await pool.execute('add', { a: 0, b: 0 }, {}, inSession(setup.affinity, 's1', 'hint'));
+    const home = setup.affinity.workerFor('s1', 'default')!;
+    const blocker = pool.execute('sleep', {}, {}, inSession(setup.affinity, 's1', 'hint')); // occupies home
+    await until(() => setup.workers.find((w) => w.id === home)!.calls.length === 1, 'the session call');
+    expect(await rejectionOf(pool.execute('add', { a: 1, b: 1 }, {}, inSession(setup.affinity, 's1', 'strictFailFast')))).toBeInstanceOf(WorkerBusyError);
+    expect(await pool.execute('add', { a: 1, b: 1 }, {}, inSession(setup.affinity, 's1', 'hint'))).toBe(2);
+    expect(setup.affinity.workerFor('s1', 'default')).not.toBe(home); // it moved
+    setup.workers.find((w) => w.id === home)!.calls[0].reply('ok');
+    await blocker;
+    setup.affinity.bind('s1', 'default', home);
+    setup.workers.find((w) => w.id === home)!.crash();
+    await until(() => !pool.hasWorker(home), 'the worker to go');
+    expect(await rejectionOf(pool.execute('add', { a: 1, b: 1 }, {}, inSession(setup.affinity, 's1', 'strictQueue')))).toBeInstanceOf(SessionWorkerUnavailableError);
+    expect(await pool.execute('add', { a: 2, b: 1 }, {}, inSession(setup.affinity, 's1', 'hint'))).toBe(3);
+    await pool.close(10, 10);
+  });
+});

@@ -1,0 +1,26 @@
+import { Logger } from '@nestjs/common';
+import type { PoolConfig } from '../options/resolve-options';
+import type { PythonProcessSpec } from '../process/python-process';
+import { bridgePaths } from '../python/bridge-paths';
+import { logPythonOutput } from '../telemetry/python-output';
+import { SNAKEPIT_VERSION } from '../version';
+
+/** Everything one worker of the pool is started with. */
+export function workerSpec(config: PoolConfig, workerId: string, runId: string, hostEnv: Record<string, string>, killTimeoutMs: number): PythonProcessSpec {
+  return {
+    workerId,
+    runId,
+    executable: config.pythonExecutable,
+    pythonDescription: config.pythonDescription,
+    adapter: config.adapter,
+    pythonPath: [...(config.bridge === 'bundled' ? [bridgePaths().pythonDir] : []), ...config.pythonPath],
+    env: { ...config.env, ...hostEnv },
+    maxMessageBytes: config.maxMessageBytes,
+    startupTimeoutMs: config.startupTimeoutMs,
+    concurrentCalls: config.concurrentCalls,
+    bridgeVersion: SNAKEPIT_VERSION,
+    // Half for the running calls, half for the adapter's on_stop, before the SIGKILL.
+    shutdownGraceMs: Math.floor(killTimeoutMs / 2),
+    onOutput: logPythonOutput(new Logger(`Snakepit:${workerId}`), config.pythonLogLevel),
+  };
+}
