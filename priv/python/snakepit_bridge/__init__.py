@@ -3,10 +3,11 @@
 Write an adapter by subclassing :class:`BaseAdapter` and marking methods with
 :func:`tool`; run it with ``python -m snakepit_bridge.server --adapter module:Class``.
 Inside a tool, ``self.session_context`` gives the call's session state and the host's tools.
+Everything public is here; the modules whose names start with ``_`` are the bridge's own.
 """
-from .adapter import BaseAdapter
-from .decorators import tool
-from .host_errors import (
+from ._adapter import BaseAdapter
+from ._decorators import tool
+from ._host_errors import (
     HostError,
     HostPayloadTooLargeError,
     HostTimeoutError,
@@ -16,8 +17,9 @@ from .host_errors import (
     HostUnavailableError,
     SessionNotFoundError,
 )
-from .errors import StreamCancelled
-from .session import SessionContext
+from ._errors import StreamCancelled
+from ._session import SessionContext
+from ._streaming import Stream
 
 __version__ = "0.1.0"
 PROTOCOL_VERSION = 1
@@ -27,6 +29,7 @@ __all__ = [
     "tool",
     "SessionContext",
     "StreamCancelled",
+    "Stream",
     "HostError",
     "HostUnavailableError",
     "HostTimeoutError",

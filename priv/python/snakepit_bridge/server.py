@@ -17,8 +17,9 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional
 
-from . import PROTOCOL_VERSION, __version__, lifeline
-from .protocol import DEFAULT_MAX_MESSAGE_BYTES, SERVICE_NAME
+from . import PROTOCOL_VERSION, __version__
+from . import _lifeline as lifeline
+from ._protocol import DEFAULT_MAX_MESSAGE_BYTES, SERVICE_NAME
 
 DEFAULT_SHUTDOWN_GRACE_MS = 1000
 EXIT_WATCHDOG_SECONDS = 5.0
@@ -152,10 +153,10 @@ class AdapterNotThreadSafeError(RuntimeError):
 
 
 def _load_worker(args: argparse.Namespace) -> Any:
-    from .dispatch import Worker
-    from .host_client import configure
-    from .invoke import run_coroutine
-    from .loader import load_adapter
+    from ._dispatch import Worker
+    from ._host_client import configure
+    from ._invoke import run_coroutine
+    from ._loader import load_adapter
 
     # For the host client, created when a tool first uses session state or host tools.
     # This also takes SNAKEPIT_HOST_ADDRESS / SNAKEPIT_HOST_SECRET out of os.environ,
@@ -178,7 +179,7 @@ def _load_worker(args: argparse.Namespace) -> Any:
 def _build_server(worker: Any, args: argparse.Namespace) -> Any:
     import grpc
 
-    from .messages import pb2
+    from ._messages import pb2
 
     # Worker methods return serialized replies: no response_serializer.
     unary, stream = grpc.unary_unary_rpc_method_handler, grpc.unary_stream_rpc_method_handler
@@ -216,7 +217,7 @@ def _shutdown(server: Any, worker: Any, grace: float) -> int:
     try:
         result = worker.adapter.on_stop()
         if result is not None and hasattr(result, "__await__"):
-            from .invoke import run_coroutine
+            from ._invoke import run_coroutine
 
             run_coroutine(result)
     except BaseException:

@@ -16,7 +16,7 @@ class FakeHost:
     def __init__(self, address: str = "127.0.0.1:0", secret: str = SECRET) -> None:
         import grpc
 
-        from snakepit_bridge.messages import pb2
+        from snakepit_bridge._messages import pb2
 
         self.pb2 = pb2
         self.secret = secret

@@ -115,7 +115,7 @@ class WorkerProcess:
 
     def stub(self, method: str) -> Any:
         """A unary-unary callable for Ping, Describe or Execute."""
-        from snakepit_bridge.messages import pb2
+        from snakepit_bridge._messages import pb2
 
         request, reply = {
             "Ping": (pb2.PingRequest, pb2.PingReply),
@@ -153,9 +153,9 @@ class HostEnv:
         self.saved_host: Optional[Dict[str, str]] = None
 
     def __enter__(self) -> "HostEnv":
-        from snakepit_bridge import host_client
+        from snakepit_bridge import _host_client as host_client
 
-        self.saved_host = host_client._host_env
+        self.saved_host = host_client._process.host_env
         for name, value in self.values.items():
             self.saved[name] = os.environ.get(name)
             _set_env(name, value)
@@ -164,11 +164,11 @@ class HostEnv:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        from snakepit_bridge import host_client
+        from snakepit_bridge import _host_client as host_client
 
         for name, value in self.saved.items():
             _set_env(name, value)
-        host_client._host_env = self.saved_host
+        host_client._process.host_env = self.saved_host
         host_client.reset_client()
 
 

@@ -4,7 +4,7 @@ from typing import List, Optional
 
 from tests import PRIV_PYTHON  # noqa: F401  (sys.path)
 from snakepit_bridge import PROTOCOL_VERSION, BaseAdapter, __version__, tool
-from snakepit_bridge.decorators import tool_spec
+from snakepit_bridge._decorators import tool_spec
 
 
 class Sample(BaseAdapter):

@@ -12,8 +12,8 @@ pb2 = Worker = None
 def setUpModule():
     global pb2, Worker
     ensure_stubs()
-    from snakepit_bridge.dispatch import Worker as _Worker
-    from snakepit_bridge.messages import pb2 as _pb2
+    from snakepit_bridge._dispatch import Worker as _Worker
+    from snakepit_bridge._messages import pb2 as _pb2
 
     pb2, Worker = _pb2, _Worker
 
@@ -108,7 +108,7 @@ class FramingTest(unittest.TestCase):
     """Hand-framed success replies must equal what protobuf itself serializes."""
 
     def test_matches_protobuf(self):
-        from snakepit_bridge.codec import result_reply
+        from snakepit_bridge._codec import result_reply
 
         for size in [0, 1, 126, 127, 128, 300, 16383, 16384, 70000, 2100000]:
             for kind in ["json", "binary"]:

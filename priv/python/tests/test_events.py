@@ -4,7 +4,7 @@ from unittest import mock
 
 from tests import PRIV_PYTHON  # noqa: F401  (sys.path)
 from snakepit_bridge import BaseAdapter
-from snakepit_bridge import host_client
+from snakepit_bridge import _host_client as host_client
 
 
 class EmitTest(unittest.TestCase):
@@ -23,7 +23,7 @@ class EmitTest(unittest.TestCase):
             adapter.emit("ok", [1, 2])
 
     def test_without_a_host_it_does_nothing_and_raises_nothing(self):
-        with mock.patch.object(host_client, "_host_env", {}):  # no address, no secret
+        with mock.patch.object(host_client._process, "host_env", {}):  # no address, no secret
             BaseAdapter().emit("model.loaded", {"ms": 1})
 
 

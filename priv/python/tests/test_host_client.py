@@ -51,7 +51,7 @@ class HostTestCase(unittest.TestCase):
     def setUp(self):
         host.reset()
         self.clock = FakeClock()
-        patcher = mock.patch("snakepit_bridge.ttl_cache._now", self.clock)
+        patcher = mock.patch("snakepit_bridge._ttl_cache._now", self.clock)
         patcher.start()
         self.addCleanup(patcher.stop)
         env = HostEnv(host.address, host.secret, SNAKEPIT_STATE_CACHE_TTL_MS=self.ttl_ms)
@@ -122,16 +122,16 @@ class SecretTest(HostTestCase):
 
 class HostEnvTest(unittest.TestCase):
     def tearDown(self):
-        from snakepit_bridge.host_client import reset_client
+        from snakepit_bridge._host_client import reset_client
 
         reset_client()
 
     def test_address_and_secret_are_taken_out_of_the_environment(self):
-        from snakepit_bridge import host_client
+        from snakepit_bridge import _host_client as host_client
 
         host.reset()
-        saved = host_client._host_env
-        self.addCleanup(setattr, host_client, "_host_env", saved)
+        saved = host_client._process.host_env
+        self.addCleanup(setattr, host_client._process, "host_env", saved)
         env = {"SNAKEPIT_HOST_ADDRESS": host.address, "SNAKEPIT_HOST_SECRET": host.secret}
         with mock.patch.dict(os.environ, env):
             host_client.configure()
@@ -142,7 +142,7 @@ class HostEnvTest(unittest.TestCase):
         self.assertEqual(host.secrets_seen, [host.secret])
 
     def test_from_env_takes_an_explicit_mapping(self):
-        from snakepit_bridge.host_client import HostClient
+        from snakepit_bridge._host_client import HostClient
 
         client = HostClient.from_env({"SNAKEPIT_HOST_ADDRESS": host.address,
                                       "SNAKEPIT_HOST_SECRET": host.secret})
@@ -230,7 +230,7 @@ class CacheTest(HostTestCase):
         self.assertEqual(host.count("get_state"), 4)
 
     def test_no_process_wide_state_cache(self):
-        from snakepit_bridge.host_client import get_client
+        from snakepit_bridge._host_client import get_client
 
         self.assertFalse(hasattr(get_client(), "state_cache"))
         self.ctx.set_state("k", 1)

@@ -7,7 +7,7 @@ from snakepit_bridge import (
     HostTimeoutError,
     HostUnavailableError,
 )
-from snakepit_bridge.host_errors import unavailable_from_rpc
+from snakepit_bridge._host_errors import unavailable_from_rpc
 
 
 class _Status:

@@ -4,7 +4,7 @@ import functools
 import unittest
 
 from tests import PRIV_PYTHON  # noqa: F401  (sys.path)
-from snakepit_bridge.invoke import make_invoker, run_coroutine
+from snakepit_bridge._invoke import make_invoker, run_coroutine
 
 
 class Tools:

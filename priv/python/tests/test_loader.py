@@ -2,7 +2,7 @@
 import unittest
 
 from tests import PRIV_PYTHON  # noqa: F401  (sys.path)
-from snakepit_bridge.loader import load_adapter, load_adapter_class, parse_adapter_spec
+from snakepit_bridge._loader import load_adapter, load_adapter_class, parse_adapter_spec
 from tests import sample_adapters
 
 

@@ -17,7 +17,7 @@ LIMIT = 200_000
 def setUpModule():
     global pb2
     ensure_stubs()
-    from snakepit_bridge.messages import pb2 as _pb2
+    from snakepit_bridge._messages import pb2 as _pb2
 
     pb2 = _pb2
 

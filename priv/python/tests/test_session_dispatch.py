@@ -17,8 +17,8 @@ pb2 = Worker = host = None
 def setUpModule():
     global pb2, Worker, host
     ensure_stubs()
-    from snakepit_bridge.dispatch import Worker as _Worker
-    from snakepit_bridge.messages import pb2 as _pb2
+    from snakepit_bridge._dispatch import Worker as _Worker
+    from snakepit_bridge._messages import pb2 as _pb2
     from tests.fake_host import FakeHost
 
     pb2, Worker = _pb2, _Worker
@@ -126,7 +126,7 @@ class DispatchTest(unittest.TestCase):
         self.assertEqual(host.sessions["s2"]["v"], b'{"a":1}')
 
     def test_async_context_on_pythons_before_3_11(self):
-        with mock.patch("snakepit_bridge.invoke._TASK_TAKES_CONTEXT", False):
+        with mock.patch("snakepit_bridge._invoke._TASK_TAKES_CONTEXT", False):
             self.assertEqual(call(self.worker, "ainfo", session_id="s1")["session_id"], "s1")
 
     def test_concurrent_async_calls_keep_their_own_sessions(self):

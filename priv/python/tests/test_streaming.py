@@ -13,8 +13,8 @@ pb2 = Worker = showcase = None
 def setUpModule():
     global pb2, Worker, showcase
     ensure_stubs()
-    from snakepit_bridge.dispatch import Worker as _Worker
-    from snakepit_bridge.messages import pb2 as _pb2
+    from snakepit_bridge._dispatch import Worker as _Worker
+    from snakepit_bridge._messages import pb2 as _pb2
     from snakepit_showcase import adapter as _showcase
 
     pb2, Worker, showcase = _pb2, _Worker, _showcase

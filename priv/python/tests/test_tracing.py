@@ -1,11 +1,11 @@
-"""W3C trace context between host, tools and host tools (snakepit_bridge.tracing)."""
+"""W3C trace context between host, tools and host tools (snakepit_bridge._tracing)."""
 import importlib
 import sys
 import types
 import unittest
 
 from tests import PRIV_PYTHON  # noqa: F401  (sys.path)
-from snakepit_bridge import tracing
+from snakepit_bridge import _tracing as tracing
 
 PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 

@@ -33,13 +33,13 @@ facts["grpc"] = attempt("grpc", lambda: importlib.import_module("grpc").__versio
 facts["protobuf"] = attempt("protobuf", lambda: importlib.import_module("google.protobuf").__version__)
 def bridge():
     import snakepit_bridge
-    from snakepit_bridge import messages  # the generated stubs against the installed protobuf
+    from snakepit_bridge import _messages  # the generated stubs against the installed protobuf
     return {"protocol": snakepit_bridge.PROTOCOL_VERSION, "version": snakepit_bridge.__version__, "file": snakepit_bridge.__file__}
 facts["bridge"] = attempt("snakepit_bridge", bridge)
 spec = sys.argv[1] if len(sys.argv) > 1 else ""
 if spec and facts["bridge"]:
     try:
-        from snakepit_bridge.loader import load_adapter_class
+        from snakepit_bridge._loader import load_adapter_class
         facts["adapter"] = {"tools": sorted(load_adapter_class(spec).tool_index())}
     except BaseException as exc:
         facts["adapter"] = {"error": str(exc), "type": type(exc).__name__}

@@ -53,7 +53,7 @@ class SessionContext:
     @property
     def trace_id(self) -> Optional[str]:
         """The trace this call belongs to (32 hex digits), or None when the host sent none."""
-        from .tracing import trace_id
+        from ._tracing import trace_id
 
         return trace_id(self.traceparent)
 
@@ -85,7 +85,7 @@ class SessionContext:
         """Store a JSON-serialisable ``value`` under ``key`` (TypeError if it is not)."""
         _check_key(key)
         if self.ephemeral:
-            from .codec import dump_json  # codec needs the protobuf stubs: import on use
+            from ._codec import dump_json  # codec needs the protobuf stubs: import on use
 
             payload = dump_json(value, f"the value of session state {key!r}")
             if self._local is None:
@@ -108,7 +108,7 @@ class SessionContext:
     def _state_cache(self, client: Any) -> Any:
         cache = self._cache
         if cache is None:
-            from .ttl_cache import TtlCache
+            from ._ttl_cache import TtlCache
 
             cache = self._cache = TtlCache(client.cache_ttl)
         return cache
@@ -123,7 +123,7 @@ class SessionContext:
         when the host no longer knows the session, HostUnavailableError when the host
         cannot be reached.
         """
-        from .tracing import outgoing
+        from ._tracing import outgoing
 
         session_id = "" if self.ephemeral else self.session_id
         return _client().call_tool(name, kwargs, session_id, outgoing(self.traceparent, self.tracestate))
@@ -170,6 +170,6 @@ def _check_key(key: Any) -> None:
 
 
 def _client() -> Any:
-    from .host_client import get_client
+    from ._host_client import get_client
 
     return get_client()

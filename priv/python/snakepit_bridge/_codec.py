@@ -8,8 +8,8 @@ import json
 import traceback
 from typing import Any, Dict, Optional
 
-from .errors import BridgeError, PayloadTooLargeError, ResultNotSerializableError
-from .messages import pb2
+from ._errors import BridgeError, PayloadTooLargeError, ResultNotSerializableError
+from ._messages import pb2
 
 _ExecuteReply = pb2.ExecuteReply
 _ErrorInfo = pb2.ErrorInfo

@@ -20,30 +20,22 @@ _TASK_TAKES_CONTEXT = sys.version_info >= (3, 11)
 def make_invoker(fn: Callable[..., Any]) -> Invoker:
     """Return ``call(args_dict)`` for ``fn``, with the convention decided once.
 
-    A tool whose only parameter is named ``params`` receives the whole dict;
-    any other tool receives the dict as keyword arguments. Coroutine results
-    are run to completion on the shared event loop.
+    A tool whose only parameter is named ``params`` receives the whole dict (by keyword when
+    it is keyword-only); any other tool receives the dict as keyword arguments. A coroutine it
+    returns (an async tool) runs to completion on the shared event loop.
     """
     param = _sole_params_parameter(fn)
-    if inspect.iscoroutinefunction(fn):
-        if param is None:
-            return lambda args: run_coroutine(fn(**args))
-        if param.kind is _P.KEYWORD_ONLY:
-            return lambda args: run_coroutine(fn(params=args))
-        return lambda args: run_coroutine(fn(args))
-
     if param is None:
-        def call(args: Dict[str, Any]) -> Any:
-            result = fn(**args)
-            return run_coroutine(result) if _iscoroutine(result) else result
+        bind: Invoker = lambda args: fn(**args)
     elif param.kind is _P.KEYWORD_ONLY:
-        def call(args: Dict[str, Any]) -> Any:
-            result = fn(params=args)
-            return run_coroutine(result) if _iscoroutine(result) else result
+        bind = lambda args: fn(params=args)
     else:
-        def call(args: Dict[str, Any]) -> Any:
-            result = fn(args)
-            return run_coroutine(result) if _iscoroutine(result) else result
+        bind = fn
+
+    def call(args: Dict[str, Any]) -> Any:
+        result = bind(args)
+        return run_coroutine(result) if _iscoroutine(result) else result
+
     return call
 
 

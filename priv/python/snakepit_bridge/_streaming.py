@@ -22,9 +22,9 @@ from concurrent.futures import CancelledError as FutureCancelled
 from contextvars import Context
 from typing import Any, Callable, Dict, Iterator, Optional
 
-from .codec import exception_reply, result_reply
-from .errors import StreamCancelled
-from .invoke import Invoker, run_coroutine
+from ._codec import exception_reply, result_reply
+from ._errors import StreamCancelled
+from ._invoke import Invoker, run_coroutine
 
 log = logging.getLogger("snakepit_bridge")
 
@@ -117,9 +117,7 @@ def _iterate_gen(tool: str, gen: Any, ctx: Context, cancel: threading.Event,
     try:
         while True:
             if cancel.is_set():
-                _quietly(run, gen.close)
-                if _caller_active(grpc_context):
-                    yield FINAL_CANCELLED
+                yield from _cancelled(lambda: _quietly(run, gen.close), grpc_context)
                 return
             try:
                 value = run(next, gen)
@@ -157,18 +155,14 @@ def _iterate_agen(tool: str, agen: Any, ctx: Context, cancel: threading.Event,
         while True:
             if cancel.is_set():
                 closed = True
-                _quietly(run, run_coroutine, _aclose(agen))
-                if _caller_active(grpc_context):
-                    yield FINAL_CANCELLED
+                yield from _cancelled(lambda: _quietly(run, run_coroutine, _aclose(agen)), grpc_context)
                 return
             try:
                 # Cancellable: a cancel interrupts the step (CancelledError inside the generator).
                 done, value = run(run_coroutine, _anext(agen), cancel)
             except FutureCancelled:
                 closed = True
-                _quietly(run, run_coroutine, _aclose(agen))
-                if _caller_active(grpc_context):
-                    yield FINAL_CANCELLED
+                yield from _cancelled(lambda: _quietly(run, run_coroutine, _aclose(agen)), grpc_context)
                 return
             except BaseException as exc:
                 closed = True
@@ -207,9 +201,8 @@ def _iterate_send(tool: str, invoker: Invoker, args: Dict[str, Any], ctx: Contex
     try:
         while True:
             if cancel.is_set():
-                thread.join()  # stream.send raises StreamCancelled in the tool
-                if _caller_active(grpc_context):
-                    yield FINAL_CANCELLED
+                # stream.send raises StreamCancelled in the tool
+                yield from _cancelled(thread.join, grpc_context)
                 return
             try:
                 kind, value = get(timeout=POLL_SECONDS)
@@ -229,6 +222,14 @@ def _iterate_send(tool: str, invoker: Invoker, args: Dict[str, Any], ctx: Contex
     finally:
         cancel.set()  # the stream ended (error, or the caller went away): stop the tool
         thread.join()
+
+
+def _cancelled(stop_tool: Callable[[], Any], grpc_context: Any) -> Iterator[bytes]:
+    """A cancelled stream: the tool is stopped (its `finally` runs), then the caller, if it is
+    still there (the host asked), learns the stream ended cancelled."""
+    stop_tool()
+    if _caller_active(grpc_context):
+        yield FINAL_CANCELLED
 
 
 def _final(tool: str, value: Any, chunk_limit: int) -> bytes:

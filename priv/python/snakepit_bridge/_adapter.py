@@ -4,9 +4,9 @@ import logging
 import re
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from .decorators import ToolSpec, tool_spec
-from .invoke import describe_parameters
-from .session import SessionContext, get_current_session
+from ._decorators import ToolSpec, tool_spec
+from ._invoke import describe_parameters
+from ._session import SessionContext, get_current_session
 
 _INDEX_ATTR = "_snakepit_tool_index"
 _EVENT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
@@ -53,8 +53,8 @@ class BaseAdapter:
         for label, value in (("measurements", measurements), ("metadata", metadata)):
             if value is not None and not isinstance(value, Mapping):
                 raise TypeError(f"{label} must be a dict, got {type(value).__name__}")
-        from .host_client import get_client
-        from .host_errors import HostError
+        from ._host_client import get_client
+        from ._host_errors import HostError
 
         try:
             context = get_current_session()

@@ -10,10 +10,10 @@ import os
 import threading
 from typing import Any, Dict, List, Mapping, MutableMapping, Optional, Sequence, Tuple
 
-from .codec import decode_value, dump_json
-from .host_errors import HostError, HostToolError, error_from_info, not_configured, unavailable_from_rpc
-from .protocol import DEFAULT_MAX_MESSAGE_BYTES
-from .ttl_cache import MISS, TtlCache
+from ._codec import decode_value, dump_json
+from ._host_errors import HostError, HostToolError, error_from_info, not_configured, unavailable_from_rpc
+from ._protocol import DEFAULT_MAX_MESSAGE_BYTES
+from ._ttl_cache import MISS, TtlCache
 
 HOST_SERVICE = "snakepit.bridge.Host"
 SECRET_METADATA = "x-snakepit-secret"
@@ -52,7 +52,7 @@ class HostClient:
     ) -> None:
         import grpc
 
-        from .messages import pb2
+        from ._messages import pb2
 
         self.address = address
         self.worker_id = worker_id
@@ -95,7 +95,7 @@ class HostClient:
         """A client configured from the SNAKEPIT_* variables of ``env`` (HostUnavailableError
         if the address or secret is unset). Without ``env``: the host address and secret
         taken at start-up (``take_host_env``) over the other variables of ``os.environ``."""
-        env = _process_env() if env is None else env
+        env = _process.process_env() if env is None else env
         address, secret = env.get(ENV_ADDRESS, ""), env.get(ENV_SECRET, "")
         missing = [name for name, v in ((ENV_ADDRESS, address), (ENV_SECRET, secret)) if not v]
         if missing:
@@ -256,73 +256,80 @@ def _env_ms(env: Mapping[str, str], name: str, default_ms: int) -> float:
 
 # -- the process-wide client --------------------------------------------------------
 
-_client: Optional[HostClient] = None
-_client_pid = 0
-_client_lock = threading.Lock()
-_settings: Dict[str, Any] = {}
-_env_lock = threading.RLock()
-_host_env: Optional[Dict[str, str]] = None  # ENV_ADDRESS / ENV_SECRET, once taken
 _HOST_VARIABLES = (ENV_ADDRESS, ENV_SECRET)
 
 
-def take_host_env(environ: Optional[MutableMapping[str, str]] = None) -> None:
-    """Move the host's address and secret out of ``environ`` (default ``os.environ``)
-    into this module, replacing what an earlier call took, so that the subprocesses a
-    tool starts do not inherit the secret. The worker calls it once at start-up, before
-    loading the adapter; the client created next uses these values."""
-    global _host_env
-    environ = os.environ if environ is None else environ
-    with _env_lock:
-        taken = {}
-        for name in _HOST_VARIABLES:
-            value = environ.pop(name, None)
-            if value is not None:
-                taken[name] = value
-        _host_env = taken
+class _ProcessHost:
+    """The host as this process reaches it: its address and secret (taken out of the
+    environment at start-up), the worker's settings, and one client, made on first use (and
+    again after a fork)."""
+
+    def __init__(self) -> None:
+        self._env_lock = threading.RLock()
+        self._client_lock = threading.Lock()
+        self.host_env: Optional[Dict[str, str]] = None  # ENV_ADDRESS / ENV_SECRET, once taken
+        self.settings: Dict[str, Any] = {}
+        self._client: Optional[HostClient] = None
+        self._client_pid = 0
+
+    def take_host_env(self, environ: Optional[MutableMapping[str, str]] = None) -> None:
+        """Move the host's address and secret out of ``environ`` (default ``os.environ``),
+        replacing what an earlier call took, so that the subprocesses a tool starts do not
+        inherit the secret. The worker calls it once at start-up, before loading the adapter;
+        the client created next uses these values."""
+        environ = os.environ if environ is None else environ
+        with self._env_lock:
+            taken = {}
+            for name in _HOST_VARIABLES:
+                value = environ.pop(name, None)
+                if value is not None:
+                    taken[name] = value
+            self.host_env = taken
+
+    def process_env(self) -> Dict[str, str]:
+        """os.environ with the host variables taken at start-up (taken now if they were not:
+        a client used outside the worker process)."""
+        with self._env_lock:
+            if self.host_env is None:
+                self.take_host_env()
+            env = dict(os.environ)
+            for name in _HOST_VARIABLES:
+                env.pop(name, None)
+            env.update(self.host_env or {})
+        return env
+
+    def configure(self, *, max_message_bytes: Optional[int] = None, worker_id: Optional[str] = None) -> None:
+        """Settings from the worker's command line, for the client created on first use
+        (SNAKEPIT_WORKER_ID wins over ``worker_id``); also takes the host's address and
+        secret out of the environment (``take_host_env``)."""
+        self.take_host_env()
+        if max_message_bytes is not None:
+            self.settings["max_message_bytes"] = max_message_bytes
+        if worker_id is not None:
+            self.settings["worker_id"] = worker_id
+
+    def client(self) -> HostClient:
+        """This process's client, created on first use (again after a fork)."""
+        client = self._client
+        if client is not None and self._client_pid == os.getpid():
+            return client
+        with self._client_lock:
+            if self._client is None or self._client_pid != os.getpid():
+                self._client = HostClient.from_env(self.process_env(), **self.settings)
+                self._client_pid = os.getpid()
+            return self._client
+
+    def reset(self) -> None:
+        """Close and forget the process's client; the next one is built from the host
+        variables taken last (``take_host_env``) and the rest of ``os.environ``."""
+        with self._client_lock:
+            client, self._client = self._client, None
+        if client is not None and self._client_pid == os.getpid():
+            client.close()
 
 
-def _process_env() -> Dict[str, str]:
-    """os.environ with the host variables taken at start-up (taken now if they were not:
-    a client used outside the worker process)."""
-    with _env_lock:
-        if _host_env is None:
-            take_host_env()
-    env = dict(os.environ)
-    for name in _HOST_VARIABLES:
-        env.pop(name, None)
-    env.update(_host_env or {})
-    return env
-
-
-def configure(*, max_message_bytes: Optional[int] = None, worker_id: Optional[str] = None) -> None:
-    """Settings from the worker's command line, for the client created on first use
-    (SNAKEPIT_WORKER_ID wins over ``worker_id``); also takes the host's address and
-    secret out of the environment (``take_host_env``)."""
-    take_host_env()
-    if max_message_bytes is not None:
-        _settings["max_message_bytes"] = max_message_bytes
-    if worker_id is not None:
-        _settings["worker_id"] = worker_id
-
-
-def get_client() -> HostClient:
-    """This process's client, created on first use (again after a fork)."""
-    global _client, _client_pid
-    client = _client
-    if client is not None and _client_pid == os.getpid():
-        return client
-    with _client_lock:
-        if _client is None or _client_pid != os.getpid():
-            _client = HostClient.from_env(_process_env(), **_settings)
-            _client_pid = os.getpid()
-        return _client
-
-
-def reset_client() -> None:
-    """Close and forget the process's client; the next one is built from the host
-    variables taken last (``take_host_env``) and the rest of ``os.environ``."""
-    global _client
-    with _client_lock:
-        client, _client = _client, None
-    if client is not None and _client_pid == os.getpid():
-        client.close()
+_process = _ProcessHost()
+take_host_env = _process.take_host_env
+configure = _process.configure
+get_client = _process.client
+reset_client = _process.reset

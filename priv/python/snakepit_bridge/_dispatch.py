@@ -8,18 +8,19 @@ import time
 from contextvars import copy_context
 from typing import Any, Dict, Iterator
 
-from . import PROTOCOL_VERSION, tracing
-from .adapter import BaseAdapter
-from .codec import bridge_error_reply, decode_args, exception_reply, result_reply
-from .errors import NotAStreamingToolError, StreamingToolError, UnknownToolError
-from .invoke import Invoker, make_invoker
-from .messages import pb2
-from .protocol import DEFAULT_MAX_MESSAGE_BYTES
+from . import PROTOCOL_VERSION
+from . import _tracing as tracing
+from ._adapter import BaseAdapter
+from ._codec import bridge_error_reply, decode_args, exception_reply, result_reply
+from ._errors import NotAStreamingToolError, StreamingToolError, UnknownToolError
+from ._invoke import Invoker, make_invoker
+from ._messages import pb2
+from ._protocol import DEFAULT_MAX_MESSAGE_BYTES
+from ._session import CancelFlag, SessionContext, current_session
+from ._streaming import iterate, stream_style
 
 # How long a Cancel for a call that has not started yet is remembered.
 EARLY_CANCEL_TTL_S = 30.0
-from .session import CancelFlag, SessionContext, current_session
-from .streaming import iterate, stream_style
 
 _session_for = SessionContext.for_request
 _set_session = current_session.set
@@ -81,13 +82,7 @@ class Worker:
         session.traceparent, session.tracestate = tracing.incoming(context)
         rid = request.request_id
         cancel = session._cancel = CancelFlag()  # session_context.cancelled
-        lock = self._lock
-        with lock:
-            self._in_flight += 1
-            if rid:
-                self._running[rid] = cancel
-                if self._early_cancels and self._early_cancels.pop(rid, None) is not None:
-                    cancel.set()  # the Cancel overtook the call
+        self._begin(rid, cancel)
         token = _set_session(session)  # read by BaseAdapter.session_context
         try:
             with tracing.continued(session.traceparent, session.tracestate):
@@ -97,10 +92,7 @@ class Worker:
             return exception_reply(exc, self.max_message_bytes)
         finally:
             _reset_session(token)
-            with lock:
-                self._in_flight -= 1
-                if rid and self._running.get(rid) is cancel:
-                    del self._running[rid]
+            self._end(rid, cancel)
 
     def execute_stream(self, request: Any, context: Any = None) -> Iterator[bytes]:
         """Serialized StreamChunks: the tool's chunks, then one with final = true (its
@@ -123,13 +115,7 @@ class Worker:
         session.traceparent, session.tracestate = tracing.incoming(context)
         rid = request.request_id
         cancel = session._cancel = _Event()
-        lock = self._lock
-        with lock:
-            self._in_flight += 1
-            if rid:
-                self._running[rid] = cancel
-                if self._early_cancels.pop(rid, None) is not None:
-                    cancel.set()  # the Cancel overtook the call
+        self._begin(rid, cancel)
         try:
             if context is not None:
                 try:  # the caller went away (or the call ended): stop the tool
@@ -148,10 +134,23 @@ class Worker:
                 style, tool, invoker, args, ctx, cancel, context, self.max_message_bytes
             )
         finally:
-            with lock:
-                self._in_flight -= 1
-                if rid and self._running.get(rid) is cancel:
-                    del self._running[rid]
+            self._end(rid, cancel)
+
+    def _begin(self, rid: str, cancel: Any) -> None:
+        """A call starts: counted in flight, and cancellable by its request id (a Cancel that
+        overtook it applies at once)."""
+        with self._lock:
+            self._in_flight += 1
+            if rid:
+                self._running[rid] = cancel
+                if self._early_cancels and self._early_cancels.pop(rid, None) is not None:
+                    cancel.set()
+
+    def _end(self, rid: str, cancel: Any) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            if rid and self._running.get(rid) is cancel:
+                del self._running[rid]
 
     def cancel(self, request: Any, context: Any = None) -> bytes:
         """Ask the running call ``request.request_id`` to stop; found = false when there is

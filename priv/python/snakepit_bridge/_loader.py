@@ -2,7 +2,7 @@
 import importlib
 from typing import Tuple
 
-from .adapter import BaseAdapter
+from ._adapter import BaseAdapter
 
 
 def parse_adapter_spec(spec: str) -> Tuple[str, str]:
