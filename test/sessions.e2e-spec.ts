@@ -6,6 +6,7 @@ import {
   SessionWorkerUnavailableError,
   SnakepitEvent,
   SnakepitEvents,
+  ToolRegistryService,
   WorkerBusyError,
 } from '@snakepit/nestjs';
 import { bootApp, rejectionOf, type TestApp } from './support/app';
@@ -197,6 +198,32 @@ describe('sessions under concurrency and failure', () => {
     (info.metadata.a as any).b = 999;
     expect((await sessions.get('meta')).metadata).toEqual({ a: { b: 1 } });
     await sessions.delete('meta');
+  });
+});
+
+describe('sessions without a sweep in between', () => {
+  let app: TestApp;
+  let sessions: SessionService;
+  beforeAll(async () => {
+    app = await bootApp({ poolSize: 1, sessions: { sweepIntervalMs: 600_000 } });
+    sessions = app.module.get(SessionService);
+    app.module.get(ToolRegistryService).register('drop_session', (_args, context) => sessions.delete(context.sessionId!));
+    await app.pool.ready();
+  });
+  afterAll(() => app.close());
+
+  it('counts the end of a call that outlived the TTL as use: the session is still there', async () => {
+    const { id } = await sessions.create(undefined, { ttlMs: 200 });
+    await app.pool.executeInSession(id, 'sleep', { ms: 500 });
+    await expect(sessions.touch(id)).resolves.toMatchObject({ id });
+    await sessions.delete(id);
+  });
+
+  it('gives SessionNotFoundError when Python reads the state of a session deleted during its call', async () => {
+    const { id } = await sessions.create();
+    const error = await rejectionOf(app.pool.executeInSession(id, 'state_after_host_call', { name: 'drop_session', key: 'k' }));
+    expect(error).toBeInstanceOf(SessionNotFoundError);
+    expect(error.sessionId).toBe(id);
   });
 });
 

@@ -133,6 +133,21 @@ describe('streaming', () => {
     expect(error.traceback).toContain('stream_then_fail');
   });
 
+  it('frees the worker of a stream that failed while its consumer was behind (its buffer full)', async () => {
+    // 16 chunks and the error, read by no one for a while: the error's arrival pushes the 16th
+    // chunk, which fills the buffer and pauses the producer just as the stream fails.
+    const stream = app.pool.executeStream('stream_then_fail', { n: 16, type: 'ValueError' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const error = await rejectionOf((async () => {
+      for await (const _chunk of stream) {
+        /* the rest */
+      }
+    })());
+    expect(error).toBeInstanceOf(PythonValueError);
+    await eventually(() => app.pool.stats().busy === 0, 5000, 'the worker to be free');
+    await expect(app.pool.execute('add', { a: 1, b: 1 })).resolves.toBe(2);
+  });
+
   it('tells the caller when a tool is called the wrong way', async () => {
     await expect(app.pool.execute('count', { n: 1 })).rejects.toBeInstanceOf(ToolKindError);
     await expect(collect(app.pool.executeStream('add', { a: 1, b: 2 }))).rejects.toBeInstanceOf(ToolKindError);

@@ -19,7 +19,7 @@ from ._host_errors import (
 )
 from ._errors import StreamCancelled
 from ._session import SessionContext
-from ._streaming import Stream
+from ._stream import Stream
 
 __version__ = "0.1.0"
 PROTOCOL_VERSION = 1

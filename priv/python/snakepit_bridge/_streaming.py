@@ -23,20 +23,17 @@ from contextvars import Context
 from typing import Any, Callable, Dict, Iterator, Optional
 
 from ._codec import exception_reply, result_reply
-from ._errors import StreamCancelled
 from ._invoke import Invoker, run_coroutine
+from ._stream import _DONE, _FAILED, _ITEM, POLL_SECONDS, Stream
 
 log = logging.getLogger("snakepit_bridge")
 
-SEND_QUEUE_SIZE = 8
-POLL_SECONDS = 0.05
 
 FINAL = b"\x18\x01"  # final = true
 FINAL_CANCELLED = b"\x18\x01\x20\x01"  # final = true, cancelled = true
 FRAMING_SLACK = len(FINAL)  # room kept under the limit for the final flag
 _ERROR_TAG = 0x12  # first byte of a reply carrying ErrorInfo (field 2)
 
-_ITEM, _DONE, _FAILED = 0, 1, 2
 
 
 def stream_style(fn: Callable[..., Any]) -> str:
@@ -50,36 +47,6 @@ def stream_style(fn: Callable[..., Any]) -> str:
     except (TypeError, ValueError):
         return "call"
     return "send" if "stream" in params else "call"
-
-
-class Stream:
-    """What a ``stream``-style tool receives: ``stream.send(value)`` emits one chunk."""
-
-    __slots__ = ("_queue", "_cancel")
-
-    def __init__(self, cancel: threading.Event) -> None:
-        self._queue: "queue.Queue[Any]" = queue.Queue(SEND_QUEUE_SIZE)
-        self._cancel = cancel
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    def send(self, value: Any) -> None:
-        """Emit ``value`` (a JSON value, or bytes) as one chunk. Blocks while the host is
-        behind; raises StreamCancelled once the call is cancelled."""
-        if not self._put((_ITEM, value)):
-            raise StreamCancelled("the stream was cancelled")
-
-    def _put(self, item: Any) -> bool:
-        cancel, put = self._cancel, self._queue.put
-        while not cancel.is_set():
-            try:
-                put(item, timeout=POLL_SECONDS)
-                return True
-            except queue.Full:
-                pass
-        return False
 
 
 def iterate(

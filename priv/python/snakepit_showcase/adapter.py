@@ -232,6 +232,12 @@ class ShowcaseAdapter(BaseAdapter):
         return self.session_context.get_state(key)
 
     @tool
+    def state_after_host_call(self, name: str, key: str) -> Any:
+        """Call the host tool name, then read key from the session state (an error propagates)."""
+        self.session_context.call_host_tool(name)
+        return self.session_context.get_state(key)
+
+    @tool
     def set_state(self, key: str, value: Any) -> Dict[str, Any]:
         """Store value under key in the session state."""
         self.session_context.set_state(key, value)

@@ -40,3 +40,19 @@ class PyprojectTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ImportTest(unittest.TestCase):
+    def test_the_package_imports_without_grpc_or_protobuf(self):
+        """Adapters (and their unit tests) import snakepit_bridge in environments without them."""
+        import subprocess
+        import sys
+
+        code = (
+            "import sys; sys.modules['google'] = None; sys.modules['grpc'] = None\n"
+            f"sys.path.insert(0, {PRIV_PYTHON!r})\n"
+            "import snakepit_bridge\n"
+            "from snakepit_bridge import BaseAdapter, Stream, tool\n"
+        )
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+        self.assertEqual(result.returncode, 0, result.stderr)

@@ -83,11 +83,14 @@ export function decodeReply(
   return { ok: true, value: decodeValue(reply.result) };
 }
 
+/** Where the bridge's own host errors live in Python (priv/python/snakepit_bridge/_host_errors.py). */
+const BRIDGE_HOST_ERRORS_MODULE = 'snakepit_bridge._host_errors';
+
 /** Maps a Python-side failure to the typed error for it. */
 export function decodeError(tool: string, info: WireErrorInfo, sessionId?: string): SnakepitError {
   const details = parseDetails(info.detailsJson);
   // The tool let the bridge's own "session is gone" through: say so, not "KeyError".
-  if (info.type === 'SessionNotFoundError' && details.module === 'snakepit_bridge.host_errors') {
+  if (info.type === 'SessionNotFoundError' && details.module === BRIDGE_HOST_ERRORS_MODULE) {
     return new SessionNotFoundError(sessionId ?? '');
   }
   switch (info.type) {

@@ -55,6 +55,16 @@ describe('ChunkStream', () => {
     await expect(stream.finished).resolves.toBeUndefined();
   });
 
+  it('lets a paused producer go on when the stream fails or ends, so that its call can close', () => {
+    for (const over of ['fail', 'end'] as const) {
+      const { stream, log } = controlled();
+      for (let i = 0; i < 16; i++) stream.push(chunk(i));
+      if (over === 'fail') stream.fail(new Error('boom'));
+      else stream.end();
+      expect(log).toEqual(['pause', 'resume']);
+    }
+  });
+
   it('fails at once when created failed', async () => {
     await expect(ChunkStream.failed(new Error('refused')).next()).rejects.toThrow('refused');
   });

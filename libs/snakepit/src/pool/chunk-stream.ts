@@ -106,6 +106,7 @@ export class ChunkStream<T = unknown> implements AsyncIterableIterator<StreamChu
 
   end(): void {
     if (this.flow.state !== 'open') return;
+    this.releaseProducer();
     this.flow = { state: 'ended' };
     if (this.buffer.length > 0) return;
     this.markFinished();
@@ -114,6 +115,7 @@ export class ChunkStream<T = unknown> implements AsyncIterableIterator<StreamChu
 
   fail(error: Error): void {
     if (this.flow.state !== 'open') return;
+    this.releaseProducer();
     if (this.buffer.length > 0 || this.waiters.length === 0) {
       this.flow = { state: 'failed', error };
       if (this.buffer.length === 0) this.markFinished();
@@ -154,6 +156,12 @@ export class ChunkStream<T = unknown> implements AsyncIterableIterator<StreamChu
     this.markFinished();
     for (const waiter of this.waiters.splice(0)) waiter.resolve({ value: undefined, done: true });
     return Promise.resolve({ value: undefined, done: true });
+  }
+
+  /** The stream is over for the producer: a paused one goes on, so that its call can end
+   *  (gRPC does not close a paused call); nothing more it sends is kept. */
+  private releaseProducer(): void {
+    if (this.flow.state === 'open' && this.flow.paused) this.control?.resume();
   }
 
   throw(error?: unknown): Promise<IteratorResult<StreamChunk<T>>> {

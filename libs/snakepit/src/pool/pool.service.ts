@@ -83,10 +83,11 @@ export class PoolService {
         return workerId ? { workerId, mode } : undefined;
       },
       onDispatch: (workerId) => affinity.bind(sessionId, pool.name, workerId),
-      // The end of a call counts as use.
+      // The end of a call counts as use (touched while it still counts as in flight, so a call
+      // that outlived the TTL does not find its session expired).
       onDone: once(() => {
-        affinity.endCall(sessionId);
         sessions.touchQuietly(sessionId);
+        affinity.endCall(sessionId);
       }),
     };
   }

@@ -183,10 +183,10 @@ export class Pool {
   close(graceMs: number, killTimeoutMs: number): Promise<void> {
     const under = this.lifecycle.closed;
     if (under) return under;
-    let done!: () => void;
-    const closed = new Promise<void>((resolve) => (done = resolve));
+    let finish!: (outcome: Promise<void>) => void;
+    const closed = new Promise<void>((resolve) => (finish = resolve));
     this.lifecycle.toClosing(closed);
-    void this.shutDown(graceMs, killTimeoutMs).then(done);
+    finish(this.shutDown(graceMs, killTimeoutMs));
     return closed;
   }
 

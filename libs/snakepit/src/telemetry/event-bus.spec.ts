@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
+import { EventEmitter2, EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
 import { SnakepitModule } from '../snakepit.module';
 import { EventBus } from './event-bus';
@@ -63,6 +63,12 @@ describe('EventBus', () => {
     const crash = { pool: 'p', workerId: 'p-1', pid: 1, exitCode: 1, signal: null, classification: 'other' as const, inFlight: false };
     bus.emit(SnakepitEvent.WorkerCrashed, crash);
     expect(module.get(CrashWatcher).seen).toEqual([crash]);
+    // EventEmitter2's onAny() hears every event.
+    const any: string[] = [];
+    module.get(EventEmitter2).onAny((event: string | string[]) => any.push(String(event)));
+    expect(bus.listening(SnakepitEvent.RequestFinished)).toBe(true);
+    bus.emit(SnakepitEvent.SessionCreated, { sessionId: 's1' });
+    expect(any).toEqual([SnakepitEvent.SessionCreated]);
     await module.close();
   });
 });

@@ -9,6 +9,7 @@ const MAX_BUFFERED = 10_000;
 interface Emitter {
   emit(event: string, payload: unknown): unknown;
   listenerCount?(event?: string): number;
+  listenersAny?(): unknown[];
 }
 
 interface EmitterPackage {
@@ -73,7 +74,9 @@ export class EventEmitterBridge implements OnApplicationBootstrap, OnApplication
   private wants(event: EventName): boolean {
     if (this.target === undefined) return true;
     if (this.target === null) return false;
-    return typeof this.target.listenerCount === 'function' ? this.target.listenerCount(event) > 0 : true;
+    if (typeof this.target.listenerCount !== 'function') return true;
+    // EventEmitter2's onAny() listeners hear every event, and listenerCount() does not count them.
+    return this.target.listenerCount(event) > 0 || (this.target.listenersAny?.().length ?? 0) > 0;
   }
 
   private open(emitter: Emitter): void {

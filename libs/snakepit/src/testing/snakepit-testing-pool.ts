@@ -8,6 +8,7 @@ import { chunksAsObservable } from '../pool/chunk-observable';
 import type { StreamChunk } from '../pool/chunk-stream';
 import type { ExecuteOptions, PoolStats, SessionExecuteOptions } from '../pool/pool.types';
 import type { PythonToolInfo, WorkerInfo } from '../pool/worker';
+import { SessionAccess } from '../session/session-access';
 import { SessionAffinity } from '../session/session-affinity';
 import { SessionService } from '../session/session.service';
 import { CallMetrics } from '../telemetry/call-metrics';
@@ -42,6 +43,7 @@ export class SnakepitTestingPool {
     @Inject(SNAKEPIT_TESTING_OPTIONS) options: SnakepitTestingOptions,
     private readonly sessions: SessionService,
     private readonly affinity: SessionAffinity,
+    private readonly access: SessionAccess,
     private readonly hostTools: ToolRegistryService,
   ) {
     this.pools.set(DEFAULT_POOL_NAME, new Map(Object.entries(options.tools ?? {})));
@@ -73,7 +75,7 @@ export class SnakepitTestingPool {
       this.affinity.bind(sessionId, pool, `${pool}-testing`);
       return await this.call<T>(tool, args, options, sessionId);
     } finally {
-      this.affinity.endCall(sessionId);
+      this.endSessionCall(sessionId);
     }
   }
 
@@ -180,7 +182,7 @@ export class SnakepitTestingPool {
         };
       },
       (outcome) => {
-        if (inSession) this.affinity.endCall(sessionId!);
+        if (inSession) this.endSessionCall(sessionId!);
         // A call refused before it started (unknown tool or session) counts nowhere, as in a real pool.
         run?.done(Date.now() - started, outcome.kind, outcome.kind === 'error' ? outcome.error : undefined);
       },
@@ -215,6 +217,12 @@ export class SnakepitTestingPool {
         this.metricsOf(pool).record(tool, 0, executionMs, outcome !== 'error');
       },
     };
+  }
+
+  /** As in a real pool: the end of a session's call counts as use. */
+  private endSessionCall(sessionId: string): void {
+    this.access.touchQuietly(sessionId);
+    this.affinity.endCall(sessionId);
   }
 
   private failed(pool: string, error: unknown): void {
