@@ -102,15 +102,15 @@ describe.each(['tcp', 'unix'] as const)('host tools called from Python (%s bridg
   });
 
   it('refuses a stray client that lacks the secret, and logs it as an event', async () => {
-    const env = await app.module.get(HostBridgeServer).workerEnv();
+    const access = await app.module.get(HostBridgeServer).workerAccess();
     if (transport === 'unix') {
-      const socket = env.SNAKEPIT_HOST_ADDRESS.replace(/^unix:/, '');
+      const socket = access.address.replace(/^unix:/, '');
       expect(statSync(socket).mode & 0o777).toBe(0o600);
     }
     const refused: unknown[] = [];
     const off = app.module.get(SnakepitEvents).on(SnakepitEvent.BridgeCallRefused, (payload) => refused.push(payload));
     const Client = grpc.makeGenericClientConstructor(hostServiceDefinition(), 'Host') as any;
-    const client = new Client(env.SNAKEPIT_HOST_ADDRESS, grpc.credentials.createInsecure());
+    const client = new Client(access.address, grpc.credentials.createInsecure());
     const list = (secret?: string) =>
       new Promise<any>((resolve) => {
         const metadata = new grpc.Metadata();
@@ -120,7 +120,7 @@ describe.each(['tcp', 'unix'] as const)('host tools called from Python (%s bridg
     try {
       expect((await list()).code).toBe(grpc.status.UNAUTHENTICATED);
       expect((await list('00'.repeat(32))).code).toBe(grpc.status.UNAUTHENTICATED);
-      expect((await list(env.SNAKEPIT_HOST_SECRET)).tools.map((t: any) => t.name)).toContain('repeat');
+      expect((await list(access.secret)).tools.map((t: any) => t.name)).toContain('repeat');
       expect(refused).toHaveLength(2);
     } finally {
       off();
@@ -132,9 +132,9 @@ describe.each(['tcp', 'unix'] as const)('host tools called from Python (%s bridg
 describe('the host bridge at shutdown', () => {
   it('stops listening even when the app closes while the bridge is still starting', async () => {
     const app = await bootApp({ poolSize: 1 });
-    const env = app.module.get(HostBridgeServer).workerEnv();
+    const pending = app.module.get(HostBridgeServer).workerAccess();
     await app.close();
-    const { SNAKEPIT_HOST_ADDRESS: address, SNAKEPIT_HOST_SECRET: secret } = await env;
+    const { address, secret } = await pending;
     const Client = grpc.makeGenericClientConstructor(hostServiceDefinition(), 'Host') as any;
     const client = new Client(address, grpc.credentials.createInsecure());
     const metadata = new grpc.Metadata();

@@ -155,11 +155,34 @@ describe('sample app over HTTP', () => {
     expect(JSON.parse(events[0].data)).toMatchObject({ index: 0, final: false, data: { step: 1, of: 3 } });
   });
 
-  it('reports a stream error as an SSE error event, and bad args as 400', async () => {
-    const text = await fetch(`${url}/stream/add`).then((r) => r.text());
-    expect(text).toContain('event: error');
-    expect(text).toContain('tool_kind_mismatch');
+  it('answers a stream that cannot start with its HTTP status, one that fails later with an SSE error event', async () => {
+    const unknown = await fetch(`${url}/stream/nope`);
+    expect([unknown.status, unknown.headers.get('content-type')]).toEqual([404, expect.stringContaining('application/json')]);
+    expect(((await unknown.json()) as any).error.code).toBe('unknown_tool');
+    const unary = await fetch(`${url}/stream/add`);
+    expect([unary.status, ((await unary.json()) as any).error.code]).toEqual([400, 'tool_kind_mismatch']);
     expect((await fetch(`${url}/stream/progress?args=notjson`)).status).toBe(400);
+    const args = encodeURIComponent(JSON.stringify({ n: 2 }));
+    const late = await fetch(`${url}/stream/stream_then_fail?args=${args}`);
+    expect(late.status).toBe(200);
+    expect([...(await late.text()).matchAll(/^event: (\w+)$/gm)].map((m) => m[1])).toEqual(['chunk', 'chunk', 'error']);
+  });
+
+  it('ends a stream that yields nothing with an end event', async () => {
+    const args = encodeURIComponent(JSON.stringify({ steps: 0 }));
+    const response = await fetch(`${url}/stream/progress?args=${args}`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('event: end\ndata: null\n\n');
+  });
+
+  it('refuses bodies that are not JSON with 415', async () => {
+    const form = await fetch(`${url}/execute/add`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1&b=2' });
+    expect(form.status).toBe(415);
+    expect(((await form.json()) as any).error.code).toBe('unsupported_media_type');
+    const text = await fetch(`${url}/sessions`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
+    expect(text.status).toBe(415);
+    await text.text();
+    expect((await fetch(`${url}/sessions`, { method: 'POST' })).status).toBe(201);
   });
 
   it('stops the Python generator when the HTTP client disconnects', async () => {

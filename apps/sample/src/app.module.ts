@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { SnakepitModule, type SnakepitModuleOptions } from '@snakepit/nestjs';
 import { SnakepitHealthModule } from '@snakepit/nestjs/health';
@@ -13,9 +13,14 @@ import { StreamController } from './stream.controller';
 import { ToolsController } from './tools.controller';
 import { PoolController } from './pool.controller';
 import { MetricsController } from './metrics.controller';
+import { JsonBodyOnlyMiddleware } from './json-body-only.middleware';
 
 @Module({})
-export class AppModule {
+export class AppModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(JsonBodyOnlyMiddleware).forRoutes('*');
+  }
+
   static register(snakepit: SnakepitModuleOptions) {
     return {
       module: AppModule,

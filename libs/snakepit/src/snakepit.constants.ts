@@ -7,10 +7,17 @@ export const SNAKEPIT_CONFIG = Symbol('snakepit:config');
 /** Injection token of the HostBridge (the pools see it through this, not through its class). */
 export const HOST_BRIDGE = Symbol('snakepit:host-bridge');
 
+/** What a worker needs to call the host back: handed to it over a pipe, never in its environment. */
+export interface HostAccess {
+  /** "unix:/path" or "127.0.0.1:port". */
+  address: string;
+  secret: string;
+}
+
 /** The server workers call back, as the pools need it. */
 export interface HostBridge {
-  /** Starts listening if needed; resolves with the variables for the workers' environment. */
-  workerEnv(): Promise<Record<string, string>>;
+  /** Starts listening if needed; resolves with how workers reach it. */
+  workerAccess(): Promise<HostAccess>;
   stop(): Promise<void>;
 }
 

@@ -40,6 +40,11 @@ export class FakeStream extends EventEmitter implements WorkerStream {
   send(value: unknown, final = false): void {
     this.emit('data', { payload: 'data', data: { kind: 'json', json: Buffer.from(JSON.stringify(value)) }, final } as WireStreamChunk);
   }
+  /** The worker says the stream stopped because of a Cancel (whoever sent it). */
+  endCancelled(): void {
+    this.emit('data', { payload: undefined, final: true, cancelled: true } as unknown as WireStreamChunk);
+    this.close();
+  }
   finish(): void {
     this.emit('data', { payload: undefined, final: true } as unknown as WireStreamChunk);
     this.close();
@@ -257,6 +262,7 @@ export function fakePoolSetup(options: Partial<SnakepitModuleOptions> = {}, beha
     events,
     killTimeoutMs: 100,
     affinity,
+    sockets: { pathFor: () => undefined },
     createWorker: (id, pool) => {
       const worker = new FakeWorker(id, pool, behaviour);
       workers.push(worker);
@@ -265,6 +271,9 @@ export function fakePoolSetup(options: Partial<SnakepitModuleOptions> = {}, beha
   };
   return { config, context, workers, events, affinity, seen, names: () => seen.map((e) => e.event) };
 }
+
+/** How the fakes "reach" a host they never call. */
+export const NO_HOST = { address: '', secret: '' };
 
 /** Lets promise callbacks and immediate timers run. */
 export function settleDown(ms = 0): Promise<void> {

@@ -19,8 +19,9 @@ from ._protocol import DEFAULT_MAX_MESSAGE_BYTES
 from ._session import CancelFlag, SessionContext, current_session
 from ._streaming import iterate, stream_style
 
-# How long a Cancel for a call that has not started yet is remembered.
+# How long a Cancel for a call that has not started yet is remembered, and how many at most.
 EARLY_CANCEL_TTL_S = 30.0
+MAX_EARLY_CANCELS = 256
 
 _session_for = SessionContext.for_request
 _set_session = current_session.set
@@ -143,8 +144,10 @@ class Worker:
             self._in_flight += 1
             if rid:
                 self._running[rid] = cancel
-                if self._early_cancels and self._early_cancels.pop(rid, None) is not None:
-                    cancel.set()
+                if self._early_cancels:
+                    at = self._early_cancels.pop(rid, None)
+                    if at is not None and time.monotonic() - at <= EARLY_CANCEL_TTL_S:
+                        cancel.set()
 
     def _end(self, rid: str, cancel: Any) -> None:
         with self._lock:
@@ -160,12 +163,15 @@ class Worker:
             event = self._running.get(rid) if rid else None
             if event is None and rid:
                 # The call may not have started yet (a stream starts when gRPC first pulls it):
-                # remember the cancel for a while, so that it is not lost.
+                # remember the cancel for a while, so that it is not lost; the oldest are
+                # forgotten first, and none is kept past EARLY_CANCEL_TTL_S.
                 now = time.monotonic()
-                self._early_cancels[rid] = now
                 for old, at in list(self._early_cancels.items()):
-                    if now - at > EARLY_CANCEL_TTL_S:
+                    if now - at > EARLY_CANCEL_TTL_S or len(self._early_cancels) >= MAX_EARLY_CANCELS:
                         del self._early_cancels[old]
+                    else:
+                        break
+                self._early_cancels[rid] = now
         if event is not None:
             event.set()
         return pb2.CancelReply(found=event is not None).SerializeToString()

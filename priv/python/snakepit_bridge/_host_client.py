@@ -298,11 +298,22 @@ class _ProcessHost:
             env.update(self.host_env or {})
         return env
 
-    def configure(self, *, max_message_bytes: Optional[int] = None, worker_id: Optional[str] = None) -> None:
-        """Settings from the worker's command line, for the client created on first use
-        (SNAKEPIT_WORKER_ID wins over ``worker_id``); also takes the host's address and
-        secret out of the environment (``take_host_env``)."""
-        self.take_host_env()
+    def configure(
+        self,
+        *,
+        max_message_bytes: Optional[int] = None,
+        worker_id: Optional[str] = None,
+        host: Optional[Tuple[str, str]] = None,
+    ) -> None:
+        """Settings from the worker's start, for the client created on first use
+        (SNAKEPIT_WORKER_ID wins over ``worker_id``): ``host`` is the host's address and
+        secret, as the secrets pipe gave them. Without it they come from the environment
+        (``take_host_env``: a client used outside a worker the host started)."""
+        if host is not None:
+            with self._env_lock:
+                self.host_env = {ENV_ADDRESS: host[0], ENV_SECRET: host[1]}
+        else:
+            self.take_host_env()
         if max_message_bytes is not None:
             self.settings["max_message_bytes"] = max_message_bytes
         if worker_id is not None:

@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional
 from . import PROTOCOL_VERSION, __version__
 from . import _lifeline as lifeline
 from ._protocol import DEFAULT_MAX_MESSAGE_BYTES, SERVICE_NAME
+from ._secrets import Secrets, read_secrets
 
 DEFAULT_SHUTDOWN_GRACE_MS = 1000
 EXIT_WATCHDOG_SECONDS = 5.0
@@ -36,7 +37,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--run-id", default="", help="host run id (identifies its processes)")
     p.add_argument("--worker-id", default="", help="host-assigned worker id, for logs")
     p.add_argument("--ready-fd", type=int, default=None, help="fd for the handshake line")
-    p.add_argument("--host", default="127.0.0.1", help="interface to bind (port is OS-chosen)")
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (port is OS-chosen), without --socket")
+    p.add_argument("--socket", default=None, help="a Unix socket path to listen on instead of TCP")
+    p.add_argument(
+        "--secrets-fd", type=int, default=None,
+        help="fd with the host's address and secret and this worker's own secret (JSON); "
+             "with it, every call must carry the worker's secret",
+    )
     p.add_argument("--max-message-bytes", type=_positive_int, default=DEFAULT_MAX_MESSAGE_BYTES)
     p.add_argument(
         "--concurrent-calls", type=_positive_int, default=1,
@@ -77,6 +84,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         log.error("--ready-fd %s is not an open file descriptor: %s", args.ready_fd, exc)
         return EXIT_FAILED
 
+    try:
+        secrets = read_secrets(args.secrets_fd)
+    except (OSError, ValueError, KeyError) as exc:
+        _report_failure(sink, exc)
+        return EXIT_FAILED
     log.info(
         "starting snakepit_bridge %s: adapter=%s run_id=%s worker_id=%s pid=%d python=%s",
         __version__, args.adapter, args.run_id, args.worker_id, os.getpid(),
@@ -86,8 +98,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     lifeline.watch(lambda reason: _die(reason, holder.get("server")))
 
     try:
-        worker = _load_worker(args)
-        server, address = _build_server(worker, args)
+        worker = _load_worker(args, secrets)
+        server, address = _build_server(worker, args, secrets)
     except BaseException as exc:  # import errors, SystemExit in the adapter, bind errors...
         _report_failure(sink, exc)
         return EXIT_FAILED
@@ -152,16 +164,19 @@ class AdapterNotThreadSafeError(RuntimeError):
     """The thread profile was asked of an adapter that does not declare thread_safe = True."""
 
 
-def _load_worker(args: argparse.Namespace) -> Any:
+def _load_worker(args: argparse.Namespace, secrets: Optional[Secrets]) -> Any:
     from ._dispatch import Worker
     from ._host_client import configure
     from ._invoke import run_coroutine
     from ._loader import load_adapter
 
-    # For the host client, created when a tool first uses session state or host tools.
-    # This also takes SNAKEPIT_HOST_ADDRESS / SNAKEPIT_HOST_SECRET out of os.environ,
-    # before any adapter code runs, so subprocesses started by tools never see the secret.
-    configure(max_message_bytes=args.max_message_bytes, worker_id=args.worker_id)
+    # For the host client, created when a tool first uses session state or host tools: where
+    # the host is and its secret, from the secrets pipe (never the environment), before any
+    # adapter code runs.
+    configure(
+        max_message_bytes=args.max_message_bytes, worker_id=args.worker_id,
+        host=(secrets.host_address, secrets.host_secret) if secrets else None,
+    )
     adapter, name = load_adapter(args.adapter)
     if args.concurrent_calls > 1 and not getattr(adapter, "thread_safe", False):
         raise AdapterNotThreadSafeError(
@@ -176,8 +191,10 @@ def _load_worker(args: argparse.Namespace) -> Any:
     return worker
 
 
-def _build_server(worker: Any, args: argparse.Namespace) -> Any:
+def _build_server(worker: Any, args: argparse.Namespace, secrets: Optional[Secrets]) -> Any:
     import grpc
+
+    from ._auth import WorkerAuthentication
 
     from ._messages import pb2
 
@@ -197,12 +214,19 @@ def _build_server(worker: Any, args: argparse.Namespace) -> Any:
     server = grpc.server(
         ThreadPoolExecutor(max_workers=args.threads or args.concurrent_calls + 3, thread_name_prefix="snakepit-call"),
         handlers=(grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),),
+        # The host always sends a secret; a worker started by hand without one accepts anyone.
+        interceptors=(WorkerAuthentication(secrets.worker_secret),) if secrets else (),
         options=[
             ("grpc.max_send_message_length", args.max_message_bytes),
             ("grpc.max_receive_message_length", args.max_message_bytes),
             ("grpc.so_reuseport", 0),
         ],
     )
+    if args.socket:
+        address = f"unix:{args.socket}"
+        if not server.add_insecure_port(address):
+            raise RuntimeError(f"could not listen on {address}")
+        return server, address
     host = f"[{args.host}]" if ":" in args.host and not args.host.startswith("[") else args.host
     port = server.add_insecure_port(f"{host}:0")
     if not port:  # older grpcio returns 0 instead of raising

@@ -244,16 +244,27 @@ class ShowcaseAdapter(BaseAdapter):
         return {"ok": True}
 
     @tool
-    def host_secret_visible(self) -> Dict[str, bool]:
-        """Whether SNAKEPIT_HOST_SECRET is in this worker's os.environ, and in that of a
-        subprocess it starts (both false: the worker takes it out at start-up)."""
-        child = subprocess.run(
-            [sys.executable, "-c",
-             "import os, sys; sys.exit(0 if 'SNAKEPIT_HOST_SECRET' in os.environ else 1)"],
-            timeout=30,
-        )
-        return {"in_environ": "SNAKEPIT_HOST_SECRET" in os.environ,
-                "in_subprocess": child.returncode == 0}
+    def host_secret_visible(self, secret: str = "") -> Dict[str, bool]:
+        """Whether a secret of the host shows in this worker's environment: os.environ, the
+        process's initial environment (/proc/self/environ, which other processes of the user
+        can read), or a subprocess's. ``secret``, when given, is searched for by value too."""
+        names = ("SNAKEPIT_HOST_SECRET", "SNAKEPIT_WORKER_SECRET")
+
+        def shows(text: str) -> bool:
+            return any(name in text for name in names) or bool(secret and secret in text)
+
+        try:
+            with open("/proc/self/environ", "rb") as handle:
+                initial = handle.read().decode("utf-8", "replace")
+        except OSError:
+            initial = ""
+        probe = "import os, sys; sys.stdout.write(chr(0).join(f'{k}={v}' for k, v in os.environ.items()))"
+        child = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=30)
+        return {
+            "in_environ": shows("\0".join(f"{k}={v}" for k, v in os.environ.items())),
+            "in_initial_environ": shows(initial),
+            "in_subprocess": shows(child.stdout),
+        }
 
     @tool
     def call_host(self, name: str, args: Optional[Dict[str, Any]] = None) -> Any:

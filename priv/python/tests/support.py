@@ -1,5 +1,6 @@
 """Test helpers: stub generation, and a real worker subprocess."""
 import json
+import secrets
 import os
 import select
 import signal
@@ -77,19 +78,34 @@ class WorkerProcess:
     """``python -m snakepit_bridge.server`` as a child, with the ready line parsed."""
 
     def __init__(self, adapter: str = SHOWCASE, extra: Optional[List[str]] = None,
-                 stdin: Any = subprocess.PIPE, env: Optional[Dict[str, str]] = None) -> None:
+                 stdin: Any = subprocess.PIPE, env: Optional[Dict[str, str]] = None,
+                 host: Optional[Any] = None, authenticated: bool = True) -> None:
+        """As the host starts a worker: its secret (and ``host``'s address and secret, when
+        given) over a pipe, unless ``authenticated`` is false (a worker started by hand)."""
         read_fd, write_fd = os.pipe()
         self.stderr = tempfile.TemporaryFile()
+        self.worker_secret = secrets.token_hex(32) if authenticated else None
+        pass_fds = [write_fd]
+        args = [*(extra or [])]
+        if self.worker_secret is not None:
+            secrets_read, secrets_write = os.pipe()
+            os.write(secrets_write, json.dumps({
+                "hostAddress": host.address if host else "", "hostSecret": host.secret if host else "",
+                "workerSecret": self.worker_secret,
+            }).encode())
+            os.close(secrets_write)
+            pass_fds.append(secrets_read)
+            args += ["--secrets-fd", str(secrets_read)]
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "snakepit_bridge.server", "--adapter", adapter,
-                 "--ready-fd", str(write_fd), "--run-id", "unittest", "--worker-id", "t1",
-                 *(extra or [])],
-                pass_fds=(write_fd,), stdin=stdin, stdout=subprocess.DEVNULL,
+                 "--ready-fd", str(write_fd), "--run-id", "unittest", "--worker-id", "t1", *args],
+                pass_fds=tuple(pass_fds), stdin=stdin, stdout=subprocess.DEVNULL,
                 stderr=self.stderr, env={**worker_env(), **(env or {})}, cwd=PRIV_PYTHON,
             )
         finally:
-            os.close(write_fd)
+            for fd in pass_fds:
+                os.close(fd)
         try:
             line = read_line(read_fd, timeout=15)
         finally:
@@ -113,20 +129,29 @@ class WorkerProcess:
             grpc.channel_ready_future(self._channel).result(timeout=10)
         return self._channel
 
-    def stub(self, method: str) -> Any:
-        """A unary-unary callable for Ping, Describe or Execute."""
+    @property
+    def metadata(self) -> tuple:
+        """What the host sends with every call: the worker's secret."""
+        return (("x-snakepit-worker-secret", self.worker_secret),) if self.worker_secret else ()
+
+    def stub(self, method: str, secret: Optional[str] = None) -> Any:
+        """A unary-unary callable for Ping, Describe, Execute or Cancel, sending the worker's
+        secret (or ``secret`` instead)."""
         from snakepit_bridge._messages import pb2
 
         request, reply = {
             "Ping": (pb2.PingRequest, pb2.PingReply),
             "Describe": (pb2.DescribeRequest, pb2.DescribeReply),
             "Execute": (pb2.ExecuteRequest, pb2.ExecuteReply),
+            "Cancel": (pb2.CancelRequest, pb2.CancelReply),
         }[method]
-        return self.channel().unary_unary(
+        call = self.channel().unary_unary(
             f"/snakepit.bridge.Worker/{method}",
             request_serializer=request.SerializeToString,
             response_deserializer=reply.FromString,
         )
+        metadata = (("x-snakepit-worker-secret", secret),) if secret is not None else self.metadata
+        return WithMetadata(call, metadata)
 
     def close(self) -> None:
         if self._channel is not None:
@@ -138,6 +163,19 @@ class WorkerProcess:
         if self.proc.stdin:
             self.proc.stdin.close()
         self.stderr.close()
+
+
+class WithMetadata:
+    """A gRPC callable that always sends ``metadata``."""
+
+    def __init__(self, call: Any, metadata: tuple) -> None:
+        self._call, self._metadata = call, metadata
+
+    def __call__(self, request: Any, **kwargs: Any) -> Any:
+        return self._call(request, metadata=self._metadata, **kwargs)
+
+    def future(self, request: Any, **kwargs: Any) -> Any:
+        return self._call.future(request, metadata=self._metadata, **kwargs)
 
 
 class HostEnv:

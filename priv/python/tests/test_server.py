@@ -106,6 +106,54 @@ class RunningWorkerTest(unittest.TestCase):
         self.assertIn(str(LIMIT), err.message)
 
 
+class AuthenticationTest(unittest.TestCase):
+    """A worker the host started takes calls only with its secret, refused before being read."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.worker = WorkerProcess(SHOWCASE)
+        if cls.worker.event.get("event") != "ready":
+            cls.worker.close()
+            raise AssertionError(f"worker did not start: {cls.worker.event}")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.worker.close()
+
+    def test_refuses_calls_without_the_secret_or_with_another(self):
+        import grpc
+
+        for secret in ("", "0" * 64):
+            for method, request in (("Ping", pb2.PingRequest()), ("Execute", execute_request("add", a=1, b=2)),
+                                    ("Cancel", pb2.CancelRequest(request_id="x"))):
+                with self.assertRaises(grpc.RpcError) as refused:
+                    self.worker.stub(method, secret=secret)(request, timeout=10)
+                self.assertEqual(refused.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
+        self.assertEqual(json.loads(self.worker.stub("Execute")(execute_request("add", a=1, b=2), timeout=10).result.json), 3)
+
+    def test_refuses_a_large_message_without_reading_it(self):
+        import grpc
+
+        big = execute_request("echo", blob="x" * (8 * 1024 * 1024))
+        with self.assertRaises(grpc.RpcError) as refused:
+            self.worker.stub("Execute", secret="wrong")(big, timeout=30)
+        self.assertEqual(refused.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
+
+
+class UnixSocketTest(unittest.TestCase):
+    def test_serves_on_a_unix_socket(self):
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as directory:
+            path = os.path.join(directory, "w.sock")
+            worker = WorkerProcess(SHOWCASE, extra=["--socket", path])
+            try:
+                self.assertEqual(worker.event.get("address"), f"unix:{path}")
+                self.assertEqual(json.loads(worker.stub("Execute")(execute_request("add", a=2, b=2), timeout=10).result.json), 4)
+            finally:
+                worker.close()
+
+
 class ShutdownTest(unittest.TestCase):
     def setUp(self):
         self.worker = WorkerProcess(SHOWCASE)

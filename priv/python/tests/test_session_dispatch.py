@@ -192,15 +192,14 @@ class ShowcaseTest(unittest.TestCase):
 
 
 class RealWorkerTest(unittest.TestCase):
-    """The worker process takes the host's address and secret out of its environment."""
+    """The worker process gets the host's address and secret over a pipe, never in its environment."""
 
     def test_counter_through_a_worker_process(self):
         host.reset()
         with socket.socket() as s:  # a proxy nobody listens on: the worker must ignore it
             s.bind(("127.0.0.1", 0))
             proxy = f"http://127.0.0.1:{s.getsockname()[1]}"
-        worker = WorkerProcess(SHOWCASE, env={
-            "SNAKEPIT_HOST_ADDRESS": host.address, "SNAKEPIT_HOST_SECRET": host.secret,
+        worker = WorkerProcess(SHOWCASE, host=host, env={
             "SNAKEPIT_WORKER_ID": "w9", "http_proxy": proxy, "https_proxy": proxy,
             "grpc_proxy": proxy, "no_proxy": "", "NO_PROXY": ""})
         try:
@@ -214,9 +213,11 @@ class RealWorkerTest(unittest.TestCase):
                 self.assertEqual(reply.WhichOneof("outcome"), "result", reply)
                 return json.loads(reply.result.json)
 
-            # Taken out of the environment at start-up, before any host call...
-            self.assertEqual(run("host_secret_visible"),
-                             {"in_environ": False, "in_subprocess": False})
+            # Never in the environment (it came over a pipe), not even the process's initial one...
+            self.assertEqual(run("host_secret_visible", secret=host.secret),
+                             {"in_environ": False, "in_initial_environ": False, "in_subprocess": False})
+            self.assertEqual(run("host_secret_visible", secret=worker.worker_secret),
+                             {"in_environ": False, "in_initial_environ": False, "in_subprocess": False})
             # ...yet host calls work (through the proxy variables, which are ignored).
             self.assertEqual(run("counter")["counter"], 1)
             self.assertEqual(run("counter", step=2)["counter"], 3)

@@ -5,7 +5,7 @@ import time
 import unittest
 
 from tests import PRIV_PYTHON  # noqa: F401  (sys.path)
-from tests.support import SHOWCASE, WorkerProcess, ensure_stubs
+from tests.support import SHOWCASE, WorkerProcess, ensure_stubs, WithMetadata
 
 pb2 = Worker = showcase = None
 
@@ -313,16 +313,12 @@ class ServerStreamTest(unittest.TestCase):
             cls.worker.close()
             raise AssertionError(f"worker did not start: {cls.worker.event}")
         channel = cls.worker.channel()
-        cls.stream = channel.unary_stream(
+        cls.stream = WithMetadata(channel.unary_stream(
             "/snakepit.bridge.Worker/ExecuteStream",
             request_serializer=pb2.ExecuteRequest.SerializeToString,
             response_deserializer=pb2.StreamChunk.FromString,
-        )
-        cls.cancel_rpc = channel.unary_unary(
-            "/snakepit.bridge.Worker/Cancel",
-            request_serializer=pb2.CancelRequest.SerializeToString,
-            response_deserializer=pb2.CancelReply.FromString,
-        )
+        ), cls.worker.metadata)
+        cls.cancel_rpc = cls.worker.stub("Cancel")
         cls.execute = cls.worker.stub("Execute")
 
     @classmethod
@@ -378,11 +374,11 @@ class ServerStreamTest(unittest.TestCase):
         worker = WorkerProcess(SHOWCASE)
         try:
             channel = worker.channel()
-            stream = channel.unary_stream(
+            stream = WithMetadata(channel.unary_stream(
                 "/snakepit.bridge.Worker/ExecuteStream",
                 request_serializer=pb2.ExecuteRequest.SerializeToString,
                 response_deserializer=pb2.StreamChunk.FromString,
-            )
+            ), worker.metadata)
             got = []
             with self.assertRaises(grpc.RpcError) as caught:
                 for chunk in stream(request("stream_then_crash", n=2), timeout=10):

@@ -7,7 +7,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InvalidCallError, SnakepitError } from '../errors';
 import type { ResolvedOptions } from '../options/resolve-options';
 import { SessionAccess } from '../session/session-access';
-import { SNAKEPIT_CONFIG, type HostBridge } from '../snakepit.constants';
+import { SNAKEPIT_CONFIG, type HostAccess, type HostBridge } from '../snakepit.constants';
 import { EventBus } from '../telemetry/event-bus';
 import { PYTHON_EVENT_PREFIX, SnakepitEvent } from '../telemetry/events';
 import { inHostToolSpan } from '../telemetry/tracing';
@@ -24,8 +24,9 @@ const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 /**
  * The gRPC server inside the host that workers call back: host tools and session state.
- * It listens on loopback (or a private Unix socket) and answers only callers that present
- * this boot's secret, which only this app's workers receive (in their environment).
+ * It listens on a private Unix socket (or loopback) and answers only callers that present
+ * this boot's secret, which only this app's workers receive (over a pipe, never in their
+ * environment). A caller without it is refused on its metadata, before its message is read.
  */
 @Injectable()
 export class HostBridgeServer implements HostBridge {
@@ -44,11 +45,11 @@ export class HostBridgeServer implements HostBridge {
     private readonly events: EventBus,
   ) {}
 
-  /** Starts listening (once), then gives what a worker needs to call back, for its environment. */
-  async workerEnv(): Promise<Record<string, string>> {
+  /** Starts listening (once), then gives what a worker needs to call back. */
+  async workerAccess(): Promise<HostAccess> {
     this.starting ??= this.listen();
     await this.starting;
-    return { SNAKEPIT_HOST_ADDRESS: this.address!, SNAKEPIT_HOST_SECRET: this.secret.toString('hex') };
+    return { address: this.address!, secret: this.secret.toString('hex') };
   }
 
   async stop(): Promise<void> {
@@ -67,6 +68,7 @@ export class HostBridgeServer implements HostBridge {
 
   private async listen(): Promise<void> {
     const server = new grpc.Server({
+      interceptors: [(method, call) => this.authenticate(method.path, call)],
       'grpc.max_receive_message_length': this.maxMessageBytes,
       'grpc.max_send_message_length': this.maxMessageBytes,
     });
@@ -154,16 +156,28 @@ export class HostBridgeServer implements HostBridge {
     }
   }
 
-  /** Wraps a handler: refuses callers without the secret, and never lets a rejection escape. */
-  private guard<Req, Rep>(method: string, handler: Handler<Req, Rep>): grpc.handleUnaryCall<Req, Rep> {
-    return (call, callback) => {
-      if (!this.authorized(call.metadata)) {
+  /**
+   * Lets a call through only with the secret in its metadata. A refused call ends there: its
+   * handler never starts, so its message is never read (a stranger cannot make the host take
+   * in a large message first).
+   */
+  private authenticate(path: string, call: grpc.ServerInterceptingCallInterface): grpc.ServerInterceptingCall {
+    const listener = new grpc.ServerListenerBuilder()
+      .withOnReceiveMetadata((metadata, next) => {
+        if (this.authorized(metadata)) return next(metadata);
+        const method = path.slice(path.lastIndexOf('/') + 1);
         const peer = call.getPeer();
         this.logRefusal(method, peer);
         this.events.emit(SnakepitEvent.BridgeCallRefused, { method, peer });
-        callback({ code: grpc.status.UNAUTHENTICATED, details: `missing or wrong ${SECRET_METADATA_KEY}` });
-        return;
-      }
+        call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details: `missing or wrong ${SECRET_METADATA_KEY}` });
+      })
+      .build();
+    return new grpc.ServerInterceptingCall(call, { start: (next) => next(listener) });
+  }
+
+  /** Wraps a handler (the caller is authenticated by then) so that no rejection escapes. */
+  private guard<Req, Rep>(_method: string, handler: Handler<Req, Rep>): grpc.handleUnaryCall<Req, Rep> {
+    return (call, callback) => {
       handler(call.request, call.metadata).then(
         (reply) => callback(null, reply),
         (error: Error) => callback({ code: grpc.status.INTERNAL, details: error.message }),

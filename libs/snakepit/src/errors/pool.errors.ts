@@ -102,6 +102,7 @@ export class InvalidCallError extends SnakepitError {
  *  `restart.windowMs`. The pool stopped spawning; calls fail with this error until it recovers. */
 export class PoolFailedError extends SnakepitError {
   readonly code = 'pool_failed';
+  private readonly failedAt = Date.now();
   constructor(
     readonly pool: string,
     readonly restarts: number,
@@ -115,6 +116,11 @@ export class PoolFailedError extends SnakepitError {
         `(restart.cooldownMs), or at once on PoolService.restart("${pool}"). Fix the cause first` +
         (lastFailure ? `; the last failure: ${lastFailure}` : '.'),
     );
+  }
+
+  /** How long until the pool tries to start again (HTTP answers it as Retry-After). */
+  get retryAfterMs(): number {
+    return Math.max(0, this.failedAt + this.cooldownMs - Date.now());
   }
 }
 

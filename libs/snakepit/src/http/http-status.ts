@@ -29,9 +29,9 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   queue_timeout: HttpStatus.GATEWAY_TIMEOUT,
 };
 
-/** Codes after which a client may well succeed in a moment: the filter adds `Retry-After`. (A
- *  failed pool waits out restart.cooldownMs, a minute by default: no point in asking clients back sooner.) */
-export const RETRYABLE_CODES: ReadonlySet<string> = new Set(['pool_saturated', 'queue_timeout', 'session_limit_reached']);
+/** Codes other than 503s after which a client may well succeed in a moment: they carry
+ *  `Retry-After` too (see retryAfterSecondsOf). */
+export const RETRYABLE_CODES: ReadonlySet<string> = new Set(['queue_timeout']);
 
 /** The HTTP status for a library error: the table above; arguments that cannot be sent are 400,
  *  a result that cannot be sent 500; everything else 500. */

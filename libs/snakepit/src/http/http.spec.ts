@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { ArgumentsHost } from '@nestjs/common';
 import { lastValueFrom, type Observable } from 'rxjs';
-import { PoolSaturatedError, PythonValueError, UnknownToolError, WorkerCrashError, WorkerStartError } from '../errors';
+import { PoolClosedError, PoolFailedError, PoolSaturatedError, PythonValueError, UnknownToolError, WorkerCrashError, WorkerStartError } from '../errors';
 import type { StreamChunk } from '../pool/chunk-stream';
 import { abortSignalFor } from './request-abort-signal.decorator';
 import { sendServerSentEvents } from './server-sent-events';
@@ -82,6 +82,41 @@ describe('sendServerSentEvents', () => {
     }
   });
 
+  it('answers a stream that fails before its first chunk with the error’s status, not events', async () => {
+    const unknown = chunkSource([], { failWith: new UnknownToolError('nope', ['a']) });
+    const saturated = chunkSource([], { failWith: new PoolSaturatedError('default', 10, false) });
+    const sources = [unknown, saturated];
+    const { url, server } = await serve((_req, res) => void sendServerSentEvents(res, sources.shift()!.iterator));
+    try {
+      const notFound = await fetch(url);
+      expect(notFound.status).toBe(404);
+      expect(await notFound.json()).toEqual({ error: { code: 'unknown_tool', message: expect.stringContaining('nope') } });
+      const busy = await fetch(url);
+      expect([busy.status, busy.headers.get('retry-after')]).toEqual([503, '1']);
+      await busy.text();
+    } finally {
+      server.close();
+    }
+  });
+
+  it('ends every stream with an end event, also one with no chunks or no final one', async () => {
+    const empty = chunkSource([]);
+    const cut: AsyncIterableIterator<StreamChunk> = (async function* () {
+      yield { data: 'a', index: 0, final: false };
+    })();
+    const sources = [empty.iterator, cut];
+    const { url, server } = await serve((_req, res) => void sendServerSentEvents(res, sources.shift()!));
+    try {
+      const none = await fetch(url);
+      expect(none.status).toBe(200);
+      expect(await none.text()).toBe('event: end\ndata: null\n\n');
+      const text = await fetch(url).then((r) => r.text());
+      expect([...text.matchAll(/^event: (\w+)$/gm)].map((m) => m[1])).toEqual(['chunk', 'end']);
+    } finally {
+      server.close();
+    }
+  });
+
   it('stops the stream when the client leaves mid-stream, or had left before it began', async () => {
     const midway = chunkSource(['a', 'b', 'c'], { waitAfter: 1 });
     const early = chunkSource(['a']);
@@ -130,7 +165,7 @@ describe('SnakepitExceptionFilter', () => {
     expect(await answer(value)).toEqual({ status: 422, retryAfter: null, body: { error: { code: 'python_value_error', message: 'x must be positive', pythonType: 'ValueError' } } });
     const start = new WorkerStartError('default-1', 'ModuleNotFoundError: no module [Python: /srv/app/.venv/bin/python (from venv)]', ['boot log']);
     const hidden = await answer(start);
-    expect(hidden).toEqual({ status: 503, retryAfter: null, body: { error: { code: 'worker_start_failed', message: 'The service cannot take calls now; try again later.' } } });
+    expect(hidden).toEqual({ status: 503, retryAfter: '1', body: { error: { code: 'worker_start_failed', message: 'The service cannot take calls now; try again later.' } } });
     const shown = await answer(start, new SnakepitExceptionFilter({ exposeDetails: true }));
     expect(shown.body.error.message).toContain('/srv/app/.venv/bin/python');
     expect((await answer(new UnknownToolError('nope', ['a', 'b']))).body.error).toEqual({ code: 'unknown_tool', message: expect.stringContaining('nope') });
@@ -139,12 +174,22 @@ describe('SnakepitExceptionFilter', () => {
 
   it('asks clients of a saturated pool to come back, and ends an answer already under way', async () => {
     expect(await answer(new PoolSaturatedError('default', 10, false))).toMatchObject({ status: 503, retryAfter: '1', body: { error: { code: 'pool_saturated' } } });
+    expect(await answer(new PoolClosedError('default'))).toMatchObject({ status: 503, retryAfter: '1' });
+    expect(await answer(new PoolSaturatedError('default', 10, false), new SnakepitExceptionFilter({ retryAfterSeconds: 0 }))).toMatchObject({ status: 503, retryAfter: null });
+    expect(await answer(new PythonValueError({ type: 'ValueError', message: 'no', traceback: '' }))).toMatchObject({ status: 422, retryAfter: null });
     const late = await answer(new PoolSaturatedError('default', 10, false), undefined, (res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.write('partial');
     });
     // The connection is ended, not left hanging (fetch resolved).
     expect(late).toEqual({ status: 200, retryAfter: null, body: 'partial' });
+  });
+
+  it('tells clients of a failed pool when its cool-down ends', async () => {
+    const failed = await answer(new PoolFailedError('default', 10, 60_000, 42_000));
+    expect(failed.status).toBe(503);
+    expect(Number(failed.retryAfter)).toBeGreaterThanOrEqual(41);
+    expect(Number(failed.retryAfter)).toBeLessThanOrEqual(42);
   });
 
   it('lets the error go on outside HTTP', async () => {

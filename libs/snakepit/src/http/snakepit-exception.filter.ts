@@ -1,16 +1,16 @@
 import { Catch, Inject, Injectable, Optional, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { throwError, type Observable } from 'rxjs';
 import { SnakepitError } from '../errors';
-import { errorBody, type SnakepitErrorBody } from './error-body';
-import { httpStatusOf, RETRYABLE_CODES } from './http-status';
+import { type SnakepitErrorBody } from './error-body';
+import { errorResponseBody, sendErrorResponse } from './error-response';
 import { rawResponse, type HttpResponseLike } from './http-response';
 
 export interface SnakepitExceptionFilterOptions {
   /** Tell clients everything: the messages of server faults (5xx), Python's traceback, the
    *  worker's last lines of output, the tools there are. Default false; for development. */
   exposeDetails?: boolean;
-  /** `Retry-After` (seconds) on errors a client may retry soon: pool_saturated, queue_timeout,
-   *  session_limit_reached. Default 1; 0 leaves it out. */
+  /** `Retry-After` (seconds) on errors a client may retry: every 503, and queue_timeout. A
+   *  failed pool says when its cool-down ends instead. Default 1; 0 leaves it out. */
   retryAfterSeconds?: number;
 }
 
@@ -41,13 +41,10 @@ export class SnakepitExceptionFilter implements ExceptionFilter<SnakepitError> {
       response.end(); // too late for a status: at least the client is not left waiting
       return;
     }
-    const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
-    if (this.options.retryAfterSeconds > 0 && RETRYABLE_CODES.has(error.code)) headers['retry-after'] = String(this.options.retryAfterSeconds);
-    response.writeHead(httpStatusOf(error), headers);
-    response.end(JSON.stringify(this.body(error)));
+    sendErrorResponse(response, error, this.options);
   }
 
   body(error: SnakepitError): SnakepitErrorBody {
-    return { error: errorBody(error, this.options) };
+    return errorResponseBody(error, this.options.exposeDetails);
   }
 }

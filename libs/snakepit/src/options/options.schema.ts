@@ -107,7 +107,7 @@ class SessionOptionsSchema {
   @IsOptional() @IsObject() store?: object;
 }
 
-class BridgeOptionsSchema {
+class TransportOptionsSchema {
   @IsOptional() @IsIn(['tcp', 'unix']) transport?: string;
 }
 
@@ -123,7 +123,8 @@ export class ModuleOptionsSchema extends PoolOptionsSchema {
   @IsOptional() @IsBoolean() waitForReady?: boolean;
   @IsOptional() @IsBoolean() poolingEnabled?: boolean;
   @IsOptional() @IsObject() @ValidateNested() @Type(() => SessionOptionsSchema) sessions?: SessionOptionsSchema;
-  @IsOptional() @IsObject() @ValidateNested() @Type(() => BridgeOptionsSchema) bridge?: BridgeOptionsSchema;
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => TransportOptionsSchema) bridge?: TransportOptionsSchema;
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => TransportOptionsSchema) workers?: TransportOptionsSchema;
   @IsOptional()
   @IsString()
   @Matches(INSTANCE_NAME_PATTERN, { message: 'instanceName must hold only letters, digits, ".", "_" or "-" (1 to 64, not starting with ".")' })

@@ -57,6 +57,7 @@ export interface ResolvedOptions {
   poolingEnabled: boolean;
   sessions: { ttlMs: number; maxSessions: number; sweepIntervalMs: number; store: SessionStore };
   bridge: { transport: 'tcp' | 'unix' };
+  workers: { transport: 'tcp' | 'unix' };
   /** What relative paths resolve against (see findProjectRoot). */
   projectRoot: string;
   /** The process registry: `<runtimeDir>/<instanceName>/<runId>.json`. */
@@ -68,6 +69,8 @@ export interface ResolvedOptions {
 const NESTED_POOL_GROUPS = ['queue', 'heartbeat', 'restart', 'recycle', 'crashBarrier', 'python'] as const;
 
 export const DEFAULT_POOL_NAME = 'default';
+/** Unix sockets in private directories, where the platform has them. */
+const DEFAULT_TRANSPORT = process.platform === 'win32' ? 'tcp' : 'unix';
 const DEFAULT_THREADS_PER_WORKER = 4;
 
 const POOL_DEFAULTS = {
@@ -111,7 +114,8 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
       sweepIntervalMs: options.sessions?.sweepIntervalMs ?? 60_000,
       store: options.sessions?.store ?? new InMemorySessionStore(),
     },
-    bridge: { transport: options.bridge?.transport ?? 'tcp' },
+    bridge: { transport: options.bridge?.transport ?? DEFAULT_TRANSPORT },
+    workers: { transport: options.workers?.transport ?? DEFAULT_TRANSPORT },
     projectRoot,
     instanceName: options.instanceName ?? 'default',
     runtimeDir: options.runtimeDir ? inProject(projectRoot, options.runtimeDir) : defaultRuntimeDir(),

@@ -145,8 +145,14 @@ export interface SnakepitModuleOptions extends Partial<PoolOptions> {
     store?: SessionStore;
   };
   bridge?: {
-    /** How workers reach the host: loopback TCP on an OS-chosen port, or a Unix socket (mode 0600)
-     *  in the OS temp dir. Default "tcp". */
+    /** How workers reach the host: a Unix socket (mode 0600) in a private (0700) directory of
+     *  the OS temp dir, or loopback TCP on an OS-chosen port. Default "unix" ("tcp" on Windows). */
+    transport?: 'tcp' | 'unix';
+  };
+  workers?: {
+    /** How the host reaches its workers: each on a Unix socket in one private (0700) directory,
+     *  or on a loopback TCP port. Either way every call carries the worker's secret. Default
+     *  "unix" ("tcp" on Windows). */
     transport?: 'tcp' | 'unix';
   };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { QueueTimeoutError, RequestAbortedError, RequestTimeoutError, type SnakepitError } from '../errors';
 import type { PoolStats } from './pool.types';
 import { Call, ON_WORKER, type CallInit, type CallState } from './call';
@@ -20,13 +21,12 @@ export class CallBook {
   /** Calls on each worker (running, abandoned or stuck). */
   private readonly byWorker = new Map<string, Set<Call>>();
   private idleWaiters: Array<() => void> = [];
-  private seq = 0;
 
   constructor(private readonly telemetry: PoolTelemetry) {}
 
   /** A new call, counted and open until settled. */
   accept(init: Omit<CallInit, 'id'>): Call {
-    const call = new Call({ ...init, id: String(++this.seq) });
+    const call = new Call({ ...init, id: randomUUID() }); // unguessable: a request id is what a Cancel names
     this.counters.requests++;
     this.open.set(call.id, call);
     return call;

@@ -11,7 +11,7 @@ import type { CallBook } from './call-book';
 import type { Dispatcher } from './dispatcher';
 import type { PoolLifecycle } from './pool-lifecycle';
 import type { PoolTelemetry } from './pool-telemetry';
-import { StreamRelay } from './stream-relay';
+import { StreamRelay, StreamViolation } from './stream-relay';
 import type { ToolCatalog } from './tool-catalog';
 import type { WorkerFleet } from './worker-fleet';
 import type { PoolWorker } from './worker.types';
@@ -103,7 +103,8 @@ export class CallRunner {
         if (pythonError) this.book.settle(call, { error: pythonError });
       } catch (error) {
         relay.failed = true;
-        this.book.settle(call, { error: new WorkerProtocolError(worker.id, `its stream of "${call.tool}" is unreadable`, { cause: error }) });
+        const detail = error instanceof StreamViolation ? error.message : 'sent a message that cannot be read';
+        this.book.settle(call, { error: new WorkerProtocolError(worker.id, `its stream of "${call.tool}" ${detail}`, { cause: error }) });
         this.book.move(call, 'abandoned');
         this.fleet.retire(worker, 'protocol'); // a worker that speaks garbage is not trusted with another call
       }

@@ -13,6 +13,8 @@ export interface FleetContext {
   killTimeoutMs: number;
   /** Where a recycled worker's sessions go: to its successor. */
   affinity: SessionHandOver;
+  /** Where workers listen (Unix sockets in a private directory, or loopback TCP). */
+  sockets: { pathFor(workerId: string): string | undefined };
   /** Makes workers; default: real Python processes. */
   createWorker?: WorkerFactory;
 }

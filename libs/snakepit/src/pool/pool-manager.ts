@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { PoolNotFoundError, PoolingDisabledError, WorkerNotFoundError } from '../errors';
 import { DEFAULT_POOL_NAME, type ResolvedOptions } from '../options/resolve-options';
 import { reapOrphans } from '../process/orphan-reaper';
 import { ProcessRegistry } from '../process/process-registry';
+import { WorkerSockets } from '../process/worker-sockets';
 import { HOST_BRIDGE, SNAKEPIT_CONFIG, type HostBridge } from '../snakepit.constants';
 import { SnakepitEvent } from '../telemetry/events';
 import { SessionAffinity } from '../session/session-affinity';
@@ -15,14 +16,19 @@ import type { FleetContext } from './worker-fleet';
  * Owns every pool of one Nest application and ties them to its lifecycle: started at init
  * (or on first use, whichever comes first) once orphans of earlier runs are reaped and the host
  * bridge listens; drained and stopped at shutdown, before the bridge stops.
+ *
+ * The drain begins in beforeApplicationShutdown, before Nest closes the HTTP server (which
+ * waits for every request in flight): the calls behind those requests end within the grace
+ * period, so the server can close, and calls still queued get PoolClosedError.
  */
 @Injectable()
-export class PoolManager implements OnModuleInit, OnApplicationShutdown {
+export class PoolManager implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   /** Marks this application's workers (it is on their command line and in their environment). */
   readonly runId = randomUUID();
   private readonly logger = new Logger('Snakepit');
   private readonly pools = new Map<string, Pool>();
   private readonly registry: ProcessRegistry;
+  private readonly sockets: WorkerSockets;
   private started = false;
 
   constructor(
@@ -31,6 +37,7 @@ export class PoolManager implements OnModuleInit, OnApplicationShutdown {
     private readonly events: EventBus,
     affinity: SessionAffinity,
   ) {
+    this.sockets = new WorkerSockets(options.workers.transport);
     this.registry = new ProcessRegistry(options.runtimeDir, options.instanceName, this.runId, (error) =>
       this.logger.warn(
         `cannot write the process registry in ${options.runtimeDir} (${error.message}): workers left by a ` +
@@ -38,7 +45,7 @@ export class PoolManager implements OnModuleInit, OnApplicationShutdown {
       ),
     );
     if (options.poolingEnabled) {
-      const context: FleetContext = { runId: this.runId, registry: this.registry, events, killTimeoutMs: options.killTimeoutMs, affinity };
+      const context: FleetContext = { runId: this.runId, registry: this.registry, events, killTimeoutMs: options.killTimeoutMs, affinity, sockets: this.sockets };
       for (const config of options.pools) this.pools.set(config.name, new Pool(config, context));
     }
   }
@@ -48,9 +55,14 @@ export class PoolManager implements OnModuleInit, OnApplicationShutdown {
     if (this.options.waitForReady) await this.ready();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     await this.closePools();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.closePools(); // already closed, unless a hook of the app's failed before ours
     this.registry.close();
+    this.sockets.remove();
     await this.bridge.stop();
   }
 
@@ -67,11 +79,11 @@ export class PoolManager implements OnModuleInit, OnApplicationShutdown {
       this.logger.log('pooling is disabled: no Python worker starts');
       return;
     }
-    const hostEnv = this.bridge.workerEnv();
-    hostEnv.catch(() => undefined);
+    const host = this.bridge.workerAccess();
+    host.catch(() => undefined);
     const prepared = this.reapOrphans().then(() => {
       this.registry.open();
-      return hostEnv;
+      return host;
     });
     for (const pool of this.pools.values()) {
       pool.start(prepared).catch(() => undefined); // the failure is logged and kept by pool.ready()

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { PoolClosedError, PoolFailedError, QueueTimeoutError, RequestTimeoutError, WorkerCrashError, WorkerStartError } from '../errors';
-import { defaultBehaviour, fakePoolSetup, settleDown, type FakeWorker } from '../../test-support/fake-worker';
+import { PoolClosedError, PoolFailedError, QueueTimeoutError, RequestTimeoutError, WorkerCrashError, WorkerProtocolError, WorkerStartError } from '../errors';
+import { defaultBehaviour, fakePoolSetup, NO_HOST, settleDown, type FakeWorker } from '../../test-support/fake-worker';
 import { SnakepitEvent } from '../telemetry/events';
 import { Pool } from './pool';
 
@@ -34,7 +34,7 @@ describe('Pool lifecycle (fake workers)', () => {
     const pool = poolOf(setup);
     expect(pool.stats().status).toBe('starting');
     const early = pool.execute('add', { a: 1, b: 2 }); // waits for a worker
-    await pool.start(Promise.resolve({}));
+    await pool.start(Promise.resolve(NO_HOST));
     await expect(pool.ready()).resolves.toBeUndefined();
     expect(pool.stats()).toMatchObject({ status: 'ready', workers: { total: 2, ready: 2 } });
     expect(await early).toBe(3);
@@ -46,7 +46,7 @@ describe('Pool lifecycle (fake workers)', () => {
     const setup = fakePoolSetup({}, defaultBehaviour({ startup: async (worker) => { if (worker.id === 'default-2') throw new WorkerStartError(worker.id, 'no module'); } }));
     const pool = poolOf(setup);
     const waiting = rejectionOf(pool.execute('sleep', {}));
-    await expect(pool.start(Promise.resolve({}))).rejects.toBeInstanceOf(WorkerStartError);
+    await expect(pool.start(Promise.resolve(NO_HOST))).rejects.toBeInstanceOf(WorkerStartError);
     expect(pool.stats().status).toBe('failed');
     expect(await rejectionOf(pool.ready())).toBeInstanceOf(WorkerStartError);
     expect(await waiting).toBeInstanceOf(WorkerStartError);
@@ -60,7 +60,7 @@ describe('Pool lifecycle (fake workers)', () => {
     let failing = true;
     const setup = fakePoolSetup({ poolSize: 1 }, defaultBehaviour({ startup: async (worker) => { if (failing) throw new WorkerStartError(worker.id, 'not yet'); } }));
     const pool = poolOf(setup);
-    await pool.start(Promise.resolve({})).catch(() => undefined);
+    await pool.start(Promise.resolve(NO_HOST)).catch(() => undefined);
     expect(pool.stats().status).toBe('failed');
     failing = false;
     await pool.restart();
@@ -74,7 +74,7 @@ describe('Pool lifecycle (fake workers)', () => {
     let failing = true;
     const setup = fakePoolSetup({ poolSize: 1, restart: { cooldownMs: 20 } }, defaultBehaviour({ startup: async (worker) => { if (failing) throw new WorkerStartError(worker.id, 'not yet'); } }));
     const pool = poolOf(setup);
-    await pool.start(Promise.resolve({})).catch(() => undefined);
+    await pool.start(Promise.resolve(NO_HOST)).catch(() => undefined);
     failing = false;
     for (let i = 0; i < 100 && pool.stats().status !== 'ready'; i++) await settleDown(5);
     expect(pool.stats().status).toBe('ready');
@@ -84,7 +84,7 @@ describe('Pool lifecycle (fake workers)', () => {
   it('ready → failed when the restart budget is spent, with PoolFailedError for waiting and new calls', async () => {
     const setup = fakePoolSetup({ poolSize: 1, restart: { maxRestarts: 1, backoffMs: 0, cooldownMs: 60_000 } });
     const pool = poolOf(setup);
-    await pool.start(Promise.resolve({}));
+    await pool.start(Promise.resolve(NO_HOST));
     setup.workers[0].crash();
     for (let i = 0; i < 100 && setup.workers.length < 2; i++) await settleDown(1);
     for (let i = 0; i < 100 && setup.workers[1].state !== 'ready'; i++) await settleDown(1);
@@ -99,12 +99,12 @@ describe('Pool lifecycle (fake workers)', () => {
   it('starting → closing → closed: ready() rejects with PoolClosedError, no worker starts afterwards', async () => {
     const setup = fakePoolSetup();
     const pool = poolOf(setup);
-    let env!: (value: Record<string, string>) => void;
+    let env!: (value: typeof NO_HOST) => void;
     const started = pool.start(new Promise((resolve) => (env = resolve)));
     const closed = pool.close(100, 100);
     expect(pool.stats().status).toBe('closing');
     expect(await rejectionOf(pool.ready())).toBeInstanceOf(PoolClosedError);
-    env({});
+    env(NO_HOST);
     await started;
     await closed;
     expect(pool.stats().status).toBe('closed');
@@ -116,7 +116,7 @@ describe('Pool lifecycle (fake workers)', () => {
   it('ready → closing → closed: running calls finish within the grace, waiting ones fail, workers stop', async () => {
     const setup = fakePoolSetup({ poolSize: 1 });
     const pool = poolOf(setup);
-    await pool.start(Promise.resolve({}));
+    await pool.start(Promise.resolve(NO_HOST));
     const running = pool.execute('sleep', {});
     const waiting = rejectionOf(pool.execute('sleep', {}));
     const call = await callOn(setup.workers[0]);
@@ -133,7 +133,7 @@ describe('Pool lifecycle (fake workers)', () => {
   it('failed → closing: a failed pool closes too', async () => {
     const setup = fakePoolSetup({ poolSize: 1 }, defaultBehaviour({ startup: async (worker) => { throw new WorkerStartError(worker.id, 'broken'); } }));
     const pool = poolOf(setup);
-    await pool.start(Promise.resolve({})).catch(() => undefined);
+    await pool.start(Promise.resolve(NO_HOST)).catch(() => undefined);
     await pool.close(10, 10);
     expect(pool.stats().status).toBe('closed');
   });
@@ -143,7 +143,7 @@ describe('Pool calls (fake workers)', () => {
   it('queued → done: a call that waits too long for a busy pool leaves the queue', async () => {
     const setup = fakePoolSetup({ poolSize: 1, queue: { timeoutMs: 20 } });
     const pool = poolOf(setup);
-    await pool.start(Promise.resolve({}));
+    await pool.start(Promise.resolve(NO_HOST));
     const busy = pool.execute('sleep', {});
     expect(await rejectionOf(pool.execute('sleep', {}))).toBeInstanceOf(QueueTimeoutError);
     (await callOn(setup.workers[0])).reply(1);
@@ -155,7 +155,7 @@ describe('Pool calls (fake workers)', () => {
   it('running → abandoned → done: a timed-out call is cancelled in Python and its worker taken again once it ends', async () => {
     const setup = fakePoolSetup({ poolSize: 1, cancelGraceMs: 1000 });
     const pool = poolOf(setup);
-    await pool.start(Promise.resolve({}));
+    await pool.start(Promise.resolve(NO_HOST));
     const worker = setup.workers[0];
     expect(await rejectionOf(pool.execute('sleep', {}, { timeoutMs: 10 }))).toBeInstanceOf(RequestTimeoutError);
     expect(worker.cancelled).toHaveLength(1);
@@ -170,7 +170,7 @@ describe('Pool calls (fake workers)', () => {
   it('abandoned → stuck: a call still running after cancelGraceMs gets its worker replaced', async () => {
     const setup = fakePoolSetup({ poolSize: 1, cancelGraceMs: 10 });
     const pool = poolOf(setup);
-    await pool.start(Promise.resolve({}));
+    await pool.start(Promise.resolve(NO_HOST));
     await rejectionOf(pool.execute('sleep', {}, { timeoutMs: 5 }));
     for (let i = 0; i < 100 && setup.workers[0].state !== 'exited'; i++) await settleDown(2);
     expect(setup.workers[0].stopReason).toBe('stuck');
@@ -182,7 +182,7 @@ describe('Pool calls (fake workers)', () => {
   it('running → backoff → queued → running: an idempotent call whose worker died runs again elsewhere', async () => {
     const setup = fakePoolSetup({ poolSize: 2, crashBarrier: { retryBackoffMs: 1, taintMs: 0 } });
     const pool = poolOf(setup);
-    await pool.start(Promise.resolve({}));
+    await pool.start(Promise.resolve(NO_HOST));
     const call = pool.execute('sleep', {}, { idempotent: true });
     const first = await workerWithCall(setup.workers);
     first.crash();
@@ -197,7 +197,7 @@ describe('Pool calls (fake workers)', () => {
   it('running → done with the crash, for a call that may not run twice', async () => {
     const setup = fakePoolSetup({ poolSize: 1 });
     const pool = poolOf(setup);
-    await pool.start(Promise.resolve({}));
+    await pool.start(Promise.resolve(NO_HOST));
     const call = rejectionOf(pool.execute('sleep', {}));
     await callOn(setup.workers[0]);
     setup.workers[0].crash({ exitCode: 139, signal: null });
@@ -210,7 +210,7 @@ describe('Pool calls (fake workers)', () => {
   it('streams: chunks in order with the last one final; a consumer that leaves frees the worker', async () => {
     const setup = fakePoolSetup({ poolSize: 1, cancelGraceMs: 1000 });
     const pool = poolOf(setup);
-    await pool.start(Promise.resolve({}));
+    await pool.start(Promise.resolve(NO_HOST));
     const worker = setup.workers[0];
     const chunks = pool.executeStream('count', {});
     for (let i = 0; i < 100 && worker.streams.length === 0; i++) await settleDown(1);
@@ -231,6 +231,29 @@ describe('Pool calls (fake workers)', () => {
     worker.streams[1].close(); // Python stopped
     await settleDown(1);
     expect(pool.stats()).toMatchObject({ cancelled: 1, busy: 0 });
+    await pool.close(10, 10);
+  });
+
+  it('fails a stream that the worker ends as cancelled when the host did not cancel it', async () => {
+    const setup = fakePoolSetup({ poolSize: 1 });
+    const pool = poolOf(setup);
+    await pool.start(Promise.resolve(NO_HOST));
+    const worker = setup.workers[0];
+    const chunks = pool.executeStream('count', {});
+    for (let i = 0; i < 100 && worker.streams.length === 0; i++) await settleDown(1);
+    worker.streams[0].send(0);
+    worker.streams[0].send(1);
+    worker.streams[0].endCancelled();
+    const seen: unknown[] = [];
+    const error = await (async () => {
+      for await (const chunk of chunks) seen.push([chunk.data, chunk.final]);
+    })().catch((e: unknown) => e);
+    expect(seen).toEqual([[0, false], [1, false]]);
+    expect(error).toBeInstanceOf(WorkerProtocolError);
+    expect((error as Error).message).toContain('ended as cancelled');
+    expect(worker.cancelled).toEqual([]);
+    for (let i = 0; i < 100 && worker.state === 'ready'; i++) await settleDown(1);
+    expect(worker.stopReason).toBe('protocol');
     await pool.close(10, 10);
   });
 });

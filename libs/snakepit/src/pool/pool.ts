@@ -1,6 +1,7 @@
 import { encodeArgs } from '../bridge/codec';
 import { PayloadTooLargeError, PoolClosedError, RequestAbortedError, RequestTimeoutError, type SnakepitError } from '../errors';
 import type { PoolConfig } from '../options/resolve-options';
+import type { HostAccess } from '../snakepit.constants';
 import { startCallSpan } from '../telemetry/tracing';
 import { assertValidCall } from './call-validation';
 import type { Call, SessionCall } from './call';
@@ -32,7 +33,7 @@ export class Pool {
   private readonly dispatcher: Dispatcher;
   private readonly fleet: WorkerFleet;
   private readonly runner: CallRunner;
-  private hostEnv?: Promise<Record<string, string>>;
+  private host?: Promise<HostAccess>;
 
   constructor(readonly config: PoolConfig, context: FleetContext) {
     this.telemetry = new PoolTelemetry(config.name, context.events);
@@ -52,15 +53,15 @@ export class Pool {
   }
 
   /**
-   * Starts every worker, `startupConcurrency` at a time, once `hostEnv` (how workers reach the
+   * Starts every worker, `startupConcurrency` at a time, once `host` (how workers reach the
    * host bridge) is known. Resolves when all are ready.
    */
-  async start(hostEnv: Promise<Record<string, string>>): Promise<void> {
-    this.hostEnv = hostEnv;
+  async start(host: Promise<HostAccess>): Promise<void> {
+    this.host = host;
     try {
-      const env = await hostEnv;
+      const access = await host;
       if (this.lifecycle.status !== 'starting') return; // closed while the host got ready
-      await this.fleet.startAll(env);
+      await this.fleet.startAll(access);
     } catch (error) {
       this.fail(error as Error);
       throw error;
@@ -81,7 +82,7 @@ export class Pool {
     if (this.lifecycle.shuttingDown) throw new PoolClosedError(this.name);
     if (this.lifecycle.toStarting()) {
       // The outcome is the pool's: ready, failed again, or closed meanwhile.
-      await this.start(this.hostEnv ?? Promise.resolve({})).catch(() => undefined);
+      await this.start(this.host ?? Promise.resolve({ address: '', secret: '' })).catch(() => undefined);
       return this.ready();
     }
     if (this.lifecycle.status === 'ready') await Promise.all([...this.fleet.workers.keys()].map((id) => this.recycle(id)));

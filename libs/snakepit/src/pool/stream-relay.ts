@@ -20,9 +20,17 @@ export class StreamRelay {
     return this.count;
   }
 
-  /** One message from the worker. Returns Python's error when it reported one (after the
-   *  chunks before it). Throws when the message cannot be read. */
+  /**
+   * One message from the worker. Returns Python's error when it reported one (after the chunks
+   * before it). Throws a StreamViolation when the message cannot be read, or when the worker
+   * ends the stream `cancelled`: the host stops relaying before it cancels, so a cancelled end
+   * that reaches the relay was not asked for, and a stream cut short must never look complete.
+   */
   take(wire: WireStreamChunk): SnakepitError | undefined {
+    if (wire.cancelled) {
+      this.flush();
+      throw new StreamViolation('was ended as cancelled, though the host did not cancel it');
+    }
     if (wire.payload === 'error') {
       this.flush();
       this.failed = true;
@@ -31,7 +39,7 @@ export class StreamRelay {
     const hasData = wire.payload === 'data';
     if (this.held && (hasData || !wire.final)) this.chunks.push(this.held);
     else if (this.held) this.held = { ...this.held, final: true };
-    if (hasData) this.held = { data: decodeValue(wire.data), index: this.count++, final: wire.final, size: wire.data?.json?.length ?? wire.data?.binary?.length ?? 0 };
+    if (hasData) this.held = { data: this.decode(wire), index: this.count++, final: wire.final, size: wire.data?.json?.length ?? wire.data?.binary?.length ?? 0 };
     else if (!wire.final) this.held = undefined;
     if (wire.final && this.held) {
       this.chunks.push({ ...this.held, final: true });
@@ -40,9 +48,20 @@ export class StreamRelay {
     return undefined;
   }
 
+  private decode(wire: WireStreamChunk): unknown {
+    try {
+      return decodeValue(wire.data);
+    } catch (error) {
+      throw new StreamViolation('sent a chunk that cannot be read', { cause: error });
+    }
+  }
+
   /** The chunk held back goes out (the stream ended, or broke). */
   flush(): void {
     if (this.held) this.chunks.push(this.held);
     this.held = undefined;
   }
 }
+
+/** The worker broke the stream protocol; the call fails and the worker is replaced. */
+export class StreamViolation extends Error {}

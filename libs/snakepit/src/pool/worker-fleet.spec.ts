@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { SessionWorkerUnavailableError, WorkerBusyError, WorkerStartError, WorkerUnresponsiveError } from '../errors';
-import { defaultBehaviour, fakePoolSetup, settleDown, type FakeWorker } from '../../test-support/fake-worker';
+import { defaultBehaviour, fakePoolSetup, NO_HOST, settleDown, type FakeWorker } from '../../test-support/fake-worker';
 import type { SessionAffinity } from '../session/session-affinity';
 import { SnakepitEvent } from '../telemetry/events';
 import type { SessionCall } from './call';
@@ -37,7 +37,7 @@ describe('WorkerFleet (fake workers)', () => {
   it('replaces a worker that died, in the documented order of events, and taints it after a crash mid-call', async () => {
     const setup = fakePoolSetup({ poolSize: 1, crashBarrier: { taintMs: 30 } });
     const pool = new Pool(setup.config, setup.context);
-    await pool.start(Promise.resolve({}));
+    await pool.start(Promise.resolve(NO_HOST));
     const call = rejectionOf(pool.execute('sleep', {}));
     await until(() => setup.workers[0].calls.length === 1, 'the call to run');
     const before = setup.seen.length;
@@ -64,7 +64,7 @@ describe('WorkerFleet (fake workers)', () => {
   it('recycles a worker after maxRequestsPerWorker; its sessions and the calls waiting for it follow the successor', async () => {
     const setup = fakePoolSetup({ poolSize: 1, recycle: { maxRequestsPerWorker: 2 } });
     const pool = new Pool(setup.config, setup.context);
-    await pool.start(Promise.resolve({}));
+    await pool.start(Promise.resolve(NO_HOST));
     const session = inSession(setup.affinity, 's1', 'strictQueue');
     expect(await pool.execute('add', { a: 1, b: 1 }, {}, session)).toBe(2);
     expect(setup.affinity.workerFor('s1', 'default')).toBe('default-1');
@@ -81,7 +81,7 @@ describe('WorkerFleet (fake workers)', () => {
   it('starts another successor when the first cannot start, and that one takes over', async () => {
     const setup = fakePoolSetup({ poolSize: 1 }, defaultBehaviour({ startup: async (worker) => { if (worker.id === 'default-2') throw new WorkerStartError(worker.id, 'broken'); } }));
     const pool = new Pool(setup.config, setup.context);
-    await pool.start(Promise.resolve({}));
+    await pool.start(Promise.resolve(NO_HOST));
     await pool.execute('add', { a: 1, b: 1 }, {}, inSession(setup.affinity, 's1', 'strictQueue'));
     expect(await rejectionOf(pool.recycle('default-1'))).toBeInstanceOf(WorkerStartError);
     await until(() => setup.affinity.workerFor('s1', 'default') === 'default-3', 'the session to move to default-3');
@@ -93,7 +93,7 @@ describe('WorkerFleet (fake workers)', () => {
     let answering = true;
     const setup = fakePoolSetup({ poolSize: 1, heartbeat: { enabled: true, intervalMs: 5, timeoutMs: 5, maxMisses: 2 } });
     const pool = new Pool(setup.config, setup.context);
-    await pool.start(Promise.resolve({}));
+    await pool.start(Promise.resolve(NO_HOST));
     const worker = setup.workers[0];
     worker.ping = async () => {
       if (!answering) throw new Error('no answer');
@@ -113,7 +113,7 @@ describe('WorkerFleet (fake workers)', () => {
   it('recycles a thread-profile worker with a stuck call while others run on it, and kills it once only stuck calls are left', async () => {
     const setup = fakePoolSetup({ poolSize: 1, workerProfile: 'thread', threadsPerWorker: 2, cancelGraceMs: 5 });
     const pool = new Pool(setup.config, setup.context);
-    await pool.start(Promise.resolve({}));
+    await pool.start(Promise.resolve(NO_HOST));
     const worker = setup.workers[0];
     const healthy = pool.execute('sleep', {});
     await rejectionOf(pool.execute('sleep', {}, { timeoutMs: 5 }));
@@ -131,7 +131,7 @@ describe('session affinity (fake workers)', () => {
   it('hint prefers the session’s worker and moves when it is busy; strictFailFast refuses; a dead worker is unavailable to strict modes', async () => {
     const setup = fakePoolSetup({ poolSize: 2 });
     const pool = new Pool(setup.config, setup.context);
-    await pool.start(Promise.resolve({}));
+    await pool.start(Promise.resolve(NO_HOST));
     await pool.execute('add', { a: 0, b: 0 }, {}, inSession(setup.affinity, 's1', 'hint'));
     const home = setup.affinity.workerFor('s1', 'default')!;
     const blocker = pool.execute('sleep', {}, {}, inSession(setup.affinity, 's1', 'hint')); // occupies home

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { classifyExit, describeExit, PoolFailedError, type WorkerExit } from '../errors';
 import type { PoolConfig } from '../options/resolve-options';
+import type { HostAccess } from '../snakepit.constants';
 import { pythonCommand } from '../process/python-process';
 import { RestartBudget } from '../supervision/restart-budget';
 import type { RecycleReason } from '../supervision/recycle-policy';
@@ -36,7 +38,7 @@ export class WorkerFleet {
   private readonly successions = new Map<string, Promise<void>>();
   private readonly generationOf = new Map<string, number>();
   private readonly logger: Logger;
-  private hostEnv: Record<string, string> = {};
+  private host: HostAccess = { address: '', secret: '' };
   private seq = 0;
   private generation = 0;
   /** While true, workers that leave are replaced. */
@@ -64,8 +66,8 @@ export class WorkerFleet {
    * Starts `poolSize` workers, `startupConcurrency` at a time. Rejects with the first failure
    * (the caller then stops the rest).
    */
-  async startAll(hostEnv: Record<string, string>): Promise<void> {
-    this.hostEnv = hostEnv;
+  async startAll(host: HostAccess): Promise<void> {
+    this.host = host;
     this.accepting = true;
     const generation = ++this.generation;
     this.budget.reset();
@@ -181,7 +183,8 @@ export class WorkerFleet {
   /** Records, then starts, one process; it is expected (not yet schedulable) until bringUp(). */
   private spawn(): PoolWorker {
     const id = `${this.config.name}-${++this.seq}`;
-    const spec = workerSpec(this.config, id, this.context.runId, this.hostEnv, this.killTimeoutMs);
+    const secrets = { hostAddress: this.host.address, hostSecret: this.host.secret, workerSecret: randomBytes(32).toString('hex') };
+    const spec = workerSpec(this.config, id, this.context.runId, { socketPath: this.context.sockets.pathFor(id), secrets }, this.killTimeoutMs);
     this.context.registry.reserve(id, pythonCommand(spec));
     const worker = this.createWorker(id, this.config.name, spec);
     this.context.registry.bind(id, worker.pid);

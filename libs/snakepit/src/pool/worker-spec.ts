@@ -1,12 +1,18 @@
 import { Logger } from '@nestjs/common';
 import type { PoolConfig } from '../options/resolve-options';
-import type { PythonProcessSpec } from '../process/python-process';
+import type { PythonProcessSpec, WorkerSecrets } from '../process/python-process';
 import { bridgePaths } from '../python/bridge-paths';
 import { logPythonOutput } from '../telemetry/python-output';
 import { SNAKEPIT_VERSION } from '../version';
 
 /** Everything one worker of the pool is started with. */
-export function workerSpec(config: PoolConfig, workerId: string, runId: string, hostEnv: Record<string, string>, killTimeoutMs: number): PythonProcessSpec {
+export function workerSpec(
+  config: PoolConfig,
+  workerId: string,
+  runId: string,
+  channel: { socketPath?: string; secrets: WorkerSecrets },
+  killTimeoutMs: number,
+): PythonProcessSpec {
   return {
     workerId,
     runId,
@@ -14,7 +20,9 @@ export function workerSpec(config: PoolConfig, workerId: string, runId: string, 
     pythonDescription: config.pythonDescription,
     adapter: config.adapter,
     pythonPath: [...(config.bridge === 'bundled' ? [bridgePaths().pythonDir] : []), ...config.pythonPath],
-    env: { ...config.env, ...hostEnv },
+    env: { ...config.env },
+    socketPath: channel.socketPath,
+    secrets: channel.secrets,
     maxMessageBytes: config.maxMessageBytes,
     startupTimeoutMs: config.startupTimeoutMs,
     concurrentCalls: config.concurrentCalls,

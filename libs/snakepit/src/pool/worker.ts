@@ -59,10 +59,13 @@ export class Worker implements PoolWorker {
   private client?: WorkerClient;
   private readonly maxMessageBytes: number;
   private readonly startupTimeoutMs: number;
+  /** Sent with every call: the worker refuses calls without it. */
+  private readonly secret: string;
 
   constructor(readonly id: string, readonly pool: string, spec: Omit<PythonProcessSpec, 'workerId'>) {
     this.maxMessageBytes = spec.maxMessageBytes;
     this.startupTimeoutMs = spec.startupTimeoutMs;
+    this.secret = spec.secrets.workerSecret;
     this.process = startPythonProcess({ ...spec, workerId: id });
     const child = this.process.child;
     this.exited = new Promise((resolve) => {
@@ -179,7 +182,7 @@ export class Worker implements PoolWorker {
 
   /** Opens a streaming call. Its failures go through `explainFailure()` to become typed errors. */
   openStream(request: WireExecuteRequest, headers?: Record<string, string>): WorkerStream {
-    const call = this.client!.ExecuteStream(request, metadataOf(headers));
+    const call = this.client!.ExecuteStream(request, this.metadata(headers));
     call.once('close', () => this.requests++);
     return call as WorkerStream & grpc.ClientReadableStream<WireStreamChunk>;
   }
@@ -230,6 +233,14 @@ export class Worker implements PoolWorker {
     };
   }
 
+  /** The call's metadata: the worker's secret, and `headers` (the trace context). */
+  private metadata(headers: Record<string, string> | undefined): grpc.Metadata {
+    const metadata = new grpc.Metadata();
+    metadata.set(WORKER_SECRET_METADATA_KEY, this.secret);
+    if (headers) for (const key in headers) metadata.set(key, headers[key]);
+    return metadata;
+  }
+
   private unary<Req, Rep>(
     method: 'Describe' | 'Execute' | 'Ping' | 'Cancel',
     request: Req,
@@ -238,7 +249,7 @@ export class Worker implements PoolWorker {
   ): Promise<Rep> {
     const options = timeoutMs === undefined ? {} : { deadline: Date.now() + timeoutMs };
     return new Promise((resolve, reject) => {
-      (this.client as any)[method](request, metadataOf(headers), options, (error: grpc.ServiceError | null, reply: Rep) =>
+      (this.client as any)[method](request, this.metadata(headers), options, (error: grpc.ServiceError | null, reply: Rep) =>
         error ? reject(error) : resolve(reply),
       );
     });
@@ -256,11 +267,8 @@ export class Worker implements PoolWorker {
   }
 }
 
-function metadataOf(headers: Record<string, string> | undefined): grpc.Metadata {
-  const metadata = new grpc.Metadata();
-  for (const [key, value] of Object.entries(headers ?? {})) metadata.set(key, value);
-  return metadata;
-}
+/** Metadata entry that carries the worker's secret on every call to it. */
+export const WORKER_SECRET_METADATA_KEY = 'x-snakepit-worker-secret';
 
 function delay(ms: number): Promise<undefined> {
   return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());

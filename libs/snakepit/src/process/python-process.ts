@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { delimiter } from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { WorkerStartError } from '../errors';
 import { OutputTail } from './output-tail';
 
@@ -23,7 +24,19 @@ export interface PythonProcessSpec {
   bridgeVersion: string;
   /** After SIGTERM, how long Python lets running calls finish before it runs on_stop. */
   shutdownGraceMs: number;
+  /** Where it listens: a Unix socket path, or (undefined) loopback TCP on an OS-chosen port. */
+  socketPath?: string;
+  /** Handed over on a pipe, never in its environment or on its command line. */
+  secrets: WorkerSecrets;
   onOutput?: (line: string, stream: string) => void;
+}
+
+/** The host's address and secret, for the worker to call back, and the worker's own secret,
+ *  which every call from the host carries. */
+export interface WorkerSecrets {
+  hostAddress: string;
+  hostSecret: string;
+  workerSecret: string;
 }
 
 export interface ReadyMessage {
@@ -34,6 +47,8 @@ export interface ReadyMessage {
 
 /** File descriptor on which the worker announces readiness (one JSON line). */
 const READY_FD = 3;
+/** File descriptor from which the worker reads its secrets (one JSON object, then EOF). */
+const SECRETS_FD = 4;
 
 export interface PythonProcess {
   child: ChildProcess;
@@ -65,6 +80,9 @@ export function pythonCommand(spec: PythonProcessSpec): string[] {
     spec.bridgeVersion,
     '--shutdown-grace-ms',
     String(spec.shutdownGraceMs),
+    '--secrets-fd',
+    String(SECRETS_FD),
+    ...(spec.socketPath ? ['--socket', spec.socketPath] : []),
     ...(spec.concurrentCalls > 1 ? ['--concurrent-calls', String(spec.concurrentCalls)] : []),
   ];
 }
@@ -75,7 +93,7 @@ export function pythonCommand(spec: PythonProcessSpec): string[] {
  */
 export function startPythonProcess(spec: PythonProcessSpec): PythonProcess {
   const [executable, ...args] = pythonCommand(spec);
-  const env = {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...spec.env,
     PYTHONPATH: [...spec.pythonPath, spec.env.PYTHONPATH, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
@@ -83,14 +101,44 @@ export function startPythonProcess(spec: PythonProcessSpec): PythonProcess {
     SNAKEPIT_WORKER_ID: spec.workerId,
     SNAKEPIT_RUN_ID: spec.runId,
   };
-  const child = spawn(executable, args, { env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true });
+  // Secrets of the host's own environment never reach Python either.
+  delete env.SNAKEPIT_HOST_SECRET;
+  delete env.SNAKEPIT_WORKER_SECRET;
   const output = new OutputTail(100, spec.onOutput);
-  output.follow(child.stdout!, 'stdout');
-  output.follow(child.stderr!, 'stderr');
+  let child: ChildProcess;
+  try {
+    child = spawn(executable, args, { env, stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true });
+  } catch (error) {
+    return notStarted(spec, output, error as NodeJS.ErrnoException);
+  }
+  const [, stdout, stderr, readyPipe, secrets] = child.stdio as [unknown, Readable | null, Readable | null, Readable | null, Writable | null];
+  if (!stdout || !stderr || !readyPipe || !secrets) {
+    // The spawn failed (EMFILE, EAGAIN, …): 'error' follows, and no 'exit'.
+    return { child, output, ready: rejectedStart(spec, output, 'its pipes could not be created (the process is out of file descriptors?)'), outputClosed: Promise.resolve() };
+  }
+  secrets.on('error', () => undefined); // the worker died before reading: its exit says why
+  secrets.end(JSON.stringify(spec.secrets));
+  output.follow(stdout, 'stdout');
+  output.follow(stderr, 'stderr');
   const ready = awaitReady(child, spec, output);
   ready.catch(() => undefined);
-  const outputClosed = Promise.all([ended(child.stdout!), ended(child.stderr!)]).then(() => undefined);
+  const outputClosed = Promise.all([ended(stdout), ended(stderr)]).then(() => undefined);
   return { child, output, ready, outputClosed };
+}
+
+/** The process could not be started at all: a stand-in that reports it as a failed start (and
+ *  as an 'error' with no pid, as a failed spawn does), so the pool counts it and goes on. */
+function notStarted(spec: PythonProcessSpec, output: OutputTail, error: NodeJS.ErrnoException): PythonProcess {
+  const child = new EventEmitter() as unknown as ChildProcess;
+  Object.assign(child, { pid: undefined, exitCode: null, signalCode: null, stdio: [], kill: () => false });
+  setImmediate(() => child.emit('error', error));
+  return { child, output, ready: rejectedStart(spec, output, `could not start "${spec.executable}": ${error.code ?? error.message}`), outputClosed: Promise.resolve() };
+}
+
+function rejectedStart(spec: PythonProcessSpec, output: OutputTail, reason: string): Promise<ReadyMessage> {
+  const ready = Promise.reject(new WorkerStartError(spec.workerId, `${reason} [Python: ${spec.pythonDescription}]`, output.snapshot()));
+  ready.catch(() => undefined);
+  return ready;
 }
 
 function ended(stream: Readable): Promise<void> {
