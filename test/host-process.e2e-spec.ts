@@ -30,4 +30,48 @@ describe('the host process and its workers', () => {
     expect(host.output()).toContain('closed: stopped 2 workers');
     for (const { pid } of workers) expect(isAlive(pid)).toBe(false);
   });
+
+  it('SIGTERM drains within shutdown.graceMs + killTimeoutMs, whatever HTTP requests are in flight; queued calls get pool_closed', async () => {
+    host = runTypeScript('apps/sample/src/main.ts', {
+      PORT: '0',
+      SNAKEPIT_POOL_SIZE: '2',
+      SNAKEPIT_SHUTDOWN_GRACE_MS: '1000',
+      SNAKEPIT_KILL_TIMEOUT_MS: '1000',
+    });
+    const url = (await host.line(/listening on http/)).replace(/^.*listening on /, '').trim();
+    const stats = async () => ((await fetch(`${url}/pool/stats`).then((r) => r.json())) as any)[0];
+    await eventually(async () => (await stats()).status === 'ready');
+    const call = (ms: number) =>
+      fetch(`${url}/execute/sleep`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ms }) }).then(
+        async (response) => ({ status: response.status, code: ((await response.json()) as any).error?.code }),
+        (error: Error) => ({ status: 0, code: error.message }),
+      );
+    const running = [call(25_000), call(25_000)];
+    await eventually(async () => (await stats()).busy === 2);
+    const queued = Array.from({ length: 6 }, () => call(10));
+    await eventually(async () => (await stats()).queued === 6);
+    const started = Date.now();
+    host.child.kill('SIGTERM');
+    await host.exited;
+    const tookMs = Date.now() - started;
+    // 1 s of grace, then 1 s for the workers to stop, and a margin for a busy machine; the
+    // sleeps would have taken 25 s.
+    expect(tookMs).toBeLessThan(10_000);
+    expect(await Promise.all(queued)).toEqual(Array(6).fill({ status: 503, code: 'pool_closed' }));
+    expect(await Promise.all(running)).toEqual(Array(2).fill({ status: 503, code: 'pool_closed' }));
+  });
+
+  it('survives a replacement that cannot be spawned (no file descriptors left), serves on, and recovers', async () => {
+    host = runTypeScript('test/fixtures/host-process.ts', { POOL_SIZE: '2', EXHAUST_FDS: '1' }, ['prlimit', '--nofile=256', '--']);
+    const report = JSON.parse(await host.line(/^\{"runId"/));
+    expect(report.fdsHeld).toBeGreaterThan(0);
+    process.kill(report.pids[0], 'SIGKILL');
+    // The replacement cannot start (EMFILE); the failure is logged, and retried with backoff.
+    await eventually(() => /could not start a replacement worker/.test(host!.output()), 10_000, 'a failed replacement');
+    expect(host.output()).toMatch(/file descriptors|EMFILE/);
+    expect(host.child.exitCode).toBeNull();
+    host.child.kill('SIGUSR2');
+    expect(JSON.parse(await host.line(/^\{"(added|failed)"/))).toEqual({ added: 42 });
+    expect(JSON.parse(await host.line(/^\{"recovered"/, 60_000))).toEqual({ recovered: 2 });
+  });
 });

@@ -30,6 +30,14 @@ describe('supervision', () => {
   });
   const marker = (name: string) => join(scratch, name);
 
+  /** SIGKILLs an idle worker (a death no call caused) and waits until it is gone. */
+  const killIdleWorker = async () => {
+    await eventually(() => app!.pool.listWorkers().some((w) => w.state === 'ready' && w.inFlight === 0), 10_000, 'an idle worker');
+    const idle = app!.pool.listWorkers().find((w) => w.state === 'ready' && w.inFlight === 0)!;
+    process.kill(idle.pid!, 'SIGKILL');
+    await eventually(() => !app!.pool.listWorkers().some((w) => w.id === idle.id), 5000, 'the killed worker to go');
+  };
+
   describe('heartbeats', () => {
     it('kills and replaces a worker whose tool holds the GIL; its call fails with WorkerUnresponsiveError', async () => {
       app = await bootApp({ poolSize: 1, heartbeat: QUICK_HEARTBEAT, crashBarrier: { taintMs: 0 } });
@@ -71,13 +79,11 @@ describe('supervision', () => {
       });
       const seen = recordEvents(app);
       await app.pool.ready();
-      for (let i = 0; i < 3; i++) {
-        expect(await rejectionOf(app.pool.execute('crash', { code: 7 }))).toBeInstanceOf(WorkerCrashError);
-      }
+      for (let i = 0; i < 3; i++) await killIdleWorker();
       await eventually(() => app!.pool.stats().status === 'failed', 10_000, 'the pool to fail');
       const failed = await rejectionOf(app.pool.execute('ping'));
       expect(failed).toBeInstanceOf(PoolFailedError);
-      expect(failed.message).toMatch(/replaced 2 times within 60000 ms.*PoolService\.restart\("default"\).*exited with code 7/s);
+      expect(failed.message).toMatch(/replaced 2 times within 60000 ms.*PoolService\.restart\("default"\).*SIGKILL/s);
       expect(await rejectionOf(app.pool.ready())).toBe(failed);
       await eventually(() => app!.pool.listWorkers().length === 0, 5000, 'every worker to go');
       const restarts = named(seen, SnakepitEvent.WorkerRestarted).map((e) => e.payload.delayMs);
@@ -106,9 +112,11 @@ describe('supervision', () => {
       const restarted = new Promise<void>((resolve, reject) =>
         events.on(SnakepitEvent.PoolFailed, () => app!.pool.restart().then(resolve, reject)),
       );
-      // The first crash's replacement is still starting when the second crash fails the pool.
-      await rejectionOf(app.pool.execute('crash'));
-      await rejectionOf(app.pool.execute('crash'));
+      // The first death's replacement is still starting when the second one fails the pool.
+      const [first, second] = app.pool.listWorkers();
+      process.kill(first.pid!, 'SIGKILL');
+      await eventually(() => !app!.pool.listWorkers().some((w) => w.id === first.id), 5000, 'the first to go');
+      process.kill(second.pid!, 'SIGKILL');
       await restarted;
       await new Promise((resolve) => setTimeout(resolve, 800)); // the old replacement's start has long ended
       expect(app.pool.listWorkers().map((w) => w.state)).toEqual(['ready', 'ready']);
@@ -119,13 +127,28 @@ describe('supervision', () => {
       app = await bootApp({ poolSize: 1, restart: { maxRestarts: 0, cooldownMs: 300 } });
       const seen = recordEvents(app);
       await app.pool.ready();
-      await rejectionOf(app.pool.execute('crash'));
+      await killIdleWorker();
       await eventually(() => named(seen, SnakepitEvent.PoolRecovered).length === 1, 10_000, 'the pool to recover');
       expect(named(seen, SnakepitEvent.PoolFailed, SnakepitEvent.PoolRecovered).map((e) => e.event)).toEqual([
         SnakepitEvent.PoolFailed,
         SnakepitEvent.PoolRecovered,
       ]);
       expect(await app.pool.execute('add', { a: 1, b: 1 })).toBe(2);
+    });
+  });
+
+  describe('a call that kills its worker', () => {
+    it('is the call’s fault: a dozen of them leave the pool serving, and the tool is reported as poison', async () => {
+      app = await bootApp({ poolSize: 2, restart: { maxRestarts: 2, poisonCrashes: 3 }, crashBarrier: { taintMs: 0 } });
+      const seen = recordEvents(app);
+      await app.pool.ready();
+      const crashes = await Promise.all(Array.from({ length: 12 }, () => rejectionOf(app!.pool.execute('crash', { code: 7 }))));
+      expect(crashes.every((error) => error instanceof WorkerCrashError)).toBe(true);
+      expect(app.pool.stats().status).toBe('ready');
+      expect(await app.pool.execute('add', { a: 1, b: 2 })).toBe(3);
+      expect(named(seen, SnakepitEvent.PoolFailed)).toEqual([]);
+      expect(named(seen, SnakepitEvent.PoisonToolSuspected).map((e) => [e.payload.tool, e.payload.crashes])).toEqual([['crash', 3]]);
+      expect(app.pool.stats().poisonTools).toEqual([{ tool: 'crash', crashes: 12, lastCrashAt: expect.any(String) }]);
     });
   });
 
@@ -304,6 +327,7 @@ describe('supervision', () => {
       [SnakepitEvent.WorkerReady, replacement],
     ]);
     expect(lifecycle[0].payload).toMatchObject({ pool: 'default', pid: worker.pid, exitCode: 2, signal: null, classification: 'other', inFlight: true });
-    expect(lifecycle[3].payload).toMatchObject({ replaces: worker.id, delayMs: 0, restartsInWindow: 1 });
+    // A death under a call is not counted against the restart budget.
+    expect(lifecycle[3].payload).toMatchObject({ replaces: worker.id, delayMs: 0, restartsInWindow: 0 });
   });
 });

@@ -12,9 +12,11 @@ export interface RunningChild {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs a TypeScript entry point of this repository in a Node process of its own. */
-export function runTypeScript(entry: string, env: Record<string, string> = {}): RunningChild {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(ROOT, entry)], {
+/** Runs a TypeScript entry point of this repository in a Node process of its own; `wrapper`
+ *  is a command that runs it (`['prlimit', '--nofile=256', '--']`). */
+export function runTypeScript(entry: string, env: Record<string, string> = {}, wrapper: string[] = []): RunningChild {
+  const [command, ...args] = [...wrapper, process.execPath, '-r', '@swc-node/register', join(ROOT, entry)];
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -56,6 +56,7 @@ class RestartOptionsSchema {
   @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) backoffMs?: number;
   @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) maxBackoffMs?: number;
   @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) cooldownMs?: number;
+  @IsOptional() @IsInt() @Min(1) poisonCrashes?: number;
 }
 
 class RecycleOptionsSchema {

@@ -43,7 +43,7 @@ export interface PoolConfig {
   affinity: AffinityMode;
   pythonLogLevel: PythonLogLevel;
   heartbeat: { enabled: boolean; intervalMs: number; timeoutMs: number; maxMisses: number };
-  restart: { maxRestarts: number; windowMs: number; backoffMs: number; maxBackoffMs: number; cooldownMs: number };
+  restart: { maxRestarts: number; windowMs: number; backoffMs: number; maxBackoffMs: number; cooldownMs: number; poisonCrashes: number };
   /** Unset limits are off. */
   recycle: { workerTtlMs?: number; maxRequestsPerWorker?: number; memoryLimitMb?: number };
   crashBarrier: { enabled: boolean; taintMs: number; maxRetries: number; retryBackoffMs: number };
@@ -82,7 +82,7 @@ const POOL_DEFAULTS = {
   cancelGraceMs: 1000,
   maxMessageBytes: 64 * 1024 * 1024,
   heartbeat: { enabled: true, intervalMs: 2000, timeoutMs: 10_000, maxMisses: 3 },
-  restart: { maxRestarts: 10, windowMs: 60_000, backoffMs: 250, maxBackoffMs: 30_000, cooldownMs: 60_000 },
+  restart: { maxRestarts: 10, windowMs: 60_000, backoffMs: 250, maxBackoffMs: 30_000, cooldownMs: 60_000, poisonCrashes: 3 },
   crashBarrier: { enabled: true, taintMs: 2000, maxRetries: 2, retryBackoffMs: 50 },
 };
 

@@ -55,7 +55,12 @@ export interface PoolOptions {
     /** Misses in a row that mean the worker is gone. Default 3. */
     maxMisses?: number;
   };
-  /** Replacing workers that died: with backoff, and within a budget. */
+  /**
+   * Replacing workers that died: with backoff, and within a budget. A worker that dies under a
+   * call (a crash, or killed for missing heartbeats) is that call's fault: it is replaced at once
+   * and does not count, so a few bad requests cannot fail the pool. The budget counts workers
+   * that die idle and replacements that fail to start.
+   */
   restart?: {
     /** More replacements than this within `windowMs` put the pool in the `failed` state. Default 10. */
     maxRestarts?: number;
@@ -68,6 +73,9 @@ export interface PoolOptions {
     maxBackoffMs?: number;
     /** A failed pool tries to start again after this long. Default 60 000 ms. */
     cooldownMs?: number;
+    /** A tool under which this many workers died within `windowMs` is reported as poison: the
+     *  event snakepit.tool.poisonSuspected and stats().poisonTools. Default 3. */
+    poisonCrashes?: number;
   };
   /** Replacing healthy workers before they age: after the call they are running, never during it. */
   recycle?: {

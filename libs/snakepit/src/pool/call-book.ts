@@ -66,6 +66,11 @@ export class CallBook {
     if (before !== undefined && this.byWorker.get(before)?.size === 0) this.byWorker.delete(before);
   }
 
+  /** The tools of the calls on the worker now. */
+  toolsOn(workerId: string): string[] {
+    return [...(this.byWorker.get(workerId) ?? [])].map((call) => call.tool);
+  }
+
   /** How many calls are on the worker, and how many of them are stuck. */
   load(workerId: string): { inFlight: number; stuck: number } {
     const calls = this.byWorker.get(workerId);

@@ -170,6 +170,7 @@ export class Pool {
       recycled,
       latency: this.telemetry.metrics.latency(),
       tools: this.telemetry.metrics.byTool(),
+      poisonTools: this.fleet.poisonTools(),
     };
   }
 

@@ -1,4 +1,5 @@
 import type { AffinityMode } from '../options/snakepit-options.interface';
+import type { PoisonTool } from '../supervision/poison-detector';
 import type { CallLatency, ToolMetrics } from '../telemetry/call-metrics';
 
 /** Per-call options of PoolService.execute(). */
@@ -57,4 +58,6 @@ export interface PoolStats {
   latency: CallLatency;
   /** The same, with call and error counts, per tool. */
   tools: Record<string, ToolMetrics>;
+  /** Tools under which at least restart.poisonCrashes workers died within restart.windowMs. */
+  poisonTools: PoisonTool[];
 }

@@ -61,6 +61,30 @@ describe('WorkerFleet (fake workers)', () => {
     await pool.close(10, 10);
   });
 
+  it('replaces workers that die under calls at once, off the restart budget, and reports the tool that kills them', async () => {
+    const setup = fakePoolSetup({ poolSize: 1, restart: { maxRestarts: 1, backoffMs: 1000, poisonCrashes: 3 }, crashBarrier: { taintMs: 0 } });
+    const pool = new Pool(setup.config, setup.context);
+    await pool.start(Promise.resolve(NO_HOST));
+    for (let i = 0; i < 4; i++) {
+      const call = rejectionOf(pool.execute('sleep', {}));
+      await until(() => ready(setup.workers).length === 1 && ready(setup.workers)[0].calls.length === 1, 'the call to run');
+      ready(setup.workers)[0].crash();
+      await call;
+    }
+    await until(() => ready(setup.workers).length === 1, 'the last replacement');
+    expect(pool.stats()).toMatchObject({ status: 'ready', crashes: 4, restarts: 4 });
+    expect(setup.seen.filter((e) => e.event === SnakepitEvent.WorkerRestarted).map((e) => (e.payload as { delayMs: number }).delayMs)).toEqual([0, 0, 0, 0]);
+    const suspected = setup.seen.filter((e) => e.event === SnakepitEvent.PoisonToolSuspected).map((e) => e.payload);
+    expect(suspected).toEqual([expect.objectContaining({ pool: 'default', tool: 'sleep', crashes: 3 })]);
+    expect(pool.stats().poisonTools).toEqual([{ tool: 'sleep', crashes: 4, lastCrashAt: expect.any(String) }]);
+    // An idle worker that dies still counts: with maxRestarts 1, the second idle death fails the pool.
+    ready(setup.workers)[0].crash();
+    await until(() => ready(setup.workers).length === 1, 'a counted replacement');
+    ready(setup.workers)[0].crash();
+    await until(() => pool.stats().status === 'failed', 'the pool to fail');
+    await pool.close(10, 10);
+  });
+
   it('recycles a worker after maxRequestsPerWorker; its sessions and the calls waiting for it follow the successor', async () => {
     const setup = fakePoolSetup({ poolSize: 1, recycle: { maxRequestsPerWorker: 2 } });
     const pool = new Pool(setup.config, setup.context);

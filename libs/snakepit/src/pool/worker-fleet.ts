@@ -4,6 +4,7 @@ import { classifyExit, describeExit, PoolFailedError, type WorkerExit } from '..
 import type { PoolConfig } from '../options/resolve-options';
 import type { HostAccess } from '../snakepit.constants';
 import { pythonCommand } from '../process/python-process';
+import { PoisonDetector, type PoisonTool } from '../supervision/poison-detector';
 import { RestartBudget } from '../supervision/restart-budget';
 import type { RecycleReason } from '../supervision/recycle-policy';
 import { recycleReason } from '../supervision/recycle-policy';
@@ -31,6 +32,7 @@ export class WorkerFleet {
   readonly workers = new Map<string, PoolWorker>();
   readonly counters = { crashes: 0, restarts: 0, recycled: 0, unresponsive: 0 };
   private readonly budget: RestartBudget;
+  private readonly poison: PoisonDetector;
   private readonly monitors = new Map<string, WorkerMonitor>();
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Recycled workers whose successor is not ready yet, with the promise of its readiness. They
@@ -59,6 +61,7 @@ export class WorkerFleet {
     this.killTimeoutMs = context.killTimeoutMs;
     this.createWorker = context.createWorker ?? ((id, pool, spec) => new Worker(id, pool, spec));
     this.budget = new RestartBudget(config.restart);
+    this.poison = new PoisonDetector(config.restart.poisonCrashes, config.restart.windowMs);
     this.logger = new Logger(`Snakepit:${config.name}`);
   }
 
@@ -158,6 +161,11 @@ export class WorkerFleet {
     }
   }
 
+  /** Tools under which workers keep dying. */
+  poisonTools(): PoisonTool[] {
+    return this.poison.suspects(Date.now());
+  }
+
   find(workerId: string): PoolWorker | undefined {
     return this.workers.get(workerId);
   }
@@ -241,7 +249,8 @@ export class WorkerFleet {
   }
 
   private onExit(worker: PoolWorker, exit: WorkerExit): void {
-    const wasBusy = this.book.load(worker.id).inFlight > 0;
+    const toolsRunning = this.book.toolsOn(worker.id);
+    const wasBusy = toolsRunning.length > 0;
     const generation = this.generationOf.get(worker.id)!;
     this.generationOf.delete(worker.id);
     this.monitors.get(worker.id)?.stop();
@@ -264,13 +273,30 @@ export class WorkerFleet {
     if (reason === 'crash') this.logger.warn(`worker ${worker.id} (pid ${worker.pid}) ${describeExit(exit)}; replacing it`);
     else if (!crashed) this.logger.log(`worker ${worker.id} (pid ${worker.pid}) was stopped (${reason}); replacing it`);
     const taintMs = crashed && wasBusy && this.config.crashBarrier.enabled ? this.config.crashBarrier.taintMs : 0;
+    if (crashed && wasBusy) {
+      // The call killed it: that call's fault, not the pool's. Replaced at once, off the budget.
+      this.notePoison(toolsRunning);
+      return this.replace({ replaces: worker.id, taintMs });
+    }
     const failure = reason === 'crash' ? `${worker.id} ${describeExit(exit)}` : `${worker.id} stopped answering heartbeats`;
     this.replace({ replaces: worker.id, taintMs }, crashed ? failure : undefined);
   }
 
+  private notePoison(tools: string[]): void {
+    const { poisonCrashes, windowMs } = this.config.restart;
+    for (const suspect of this.poison.record(tools, Date.now())) {
+      this.logger.warn(
+        `${suspect.crashes} workers died running "${suspect.tool}" within ${windowMs} ms (restart.poisonCrashes ${poisonCrashes}): ` +
+          'a request to it probably kills any worker; look at its arguments',
+      );
+      this.emit(SnakepitEvent.PoisonToolSuspected, { pool: this.config.name, ...suspect, windowMs });
+    }
+  }
+
   /**
-   * Starts a replacement. A replacement for a crash counts against the restart budget and waits
-   * its backoff; a spent budget fails the pool. `failure` says what went wrong (crash replacements only).
+   * Starts a replacement. A replacement for a worker that died idle or failed to start counts
+   * against the restart budget and waits its backoff; a spent budget fails the pool. `failure`
+   * says what went wrong (counted replacements only).
    */
   private replace(plan: SpawnPlan, failure?: string): void {
     let delayMs = 0;

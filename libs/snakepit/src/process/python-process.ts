@@ -111,9 +111,10 @@ export function startPythonProcess(spec: PythonProcessSpec): PythonProcess {
   } catch (error) {
     return notStarted(spec, output, error as NodeJS.ErrnoException);
   }
-  const [, stdout, stderr, readyPipe, secrets] = child.stdio as [unknown, Readable | null, Readable | null, Readable | null, Writable | null];
+  // When the spawn fails (EMFILE, EAGAIN, …) Node leaves `stdio` undefined.
+  const [, stdout, stderr, readyPipe, secrets] = (child.stdio ?? []) as [unknown, Readable | null, Readable | null, Readable | null, Writable | null];
   if (!stdout || !stderr || !readyPipe || !secrets) {
-    // The spawn failed (EMFILE, EAGAIN, …): 'error' follows, and no 'exit'.
+    // The spawn failed: 'error' follows, and no 'exit'.
     return { child, output, ready: rejectedStart(spec, output, 'its pipes could not be created (the process is out of file descriptors?)'), outputClosed: Promise.resolve() };
   }
   secrets.on('error', () => undefined); // the worker died before reading: its exit says why

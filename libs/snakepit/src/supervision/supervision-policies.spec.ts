@@ -1,6 +1,7 @@
 import { classifyExit } from '../errors';
 import { backoffDelay } from './backoff';
 import { recycleReason } from './recycle-policy';
+import { PoisonDetector } from './poison-detector';
 import { RestartBudget } from './restart-budget';
 
 describe('RestartBudget', () => {
@@ -62,5 +63,20 @@ describe('classifyExit', () => {
     expect(classifyExit({ exitCode: 139, signal: null })).toBe('segfault');
     expect(classifyExit({ exitCode: 1, signal: null })).toBe('other');
     expect(classifyExit({ exitCode: null, signal: 'SIGTERM' })).toBe('other');
+  });
+});
+
+describe('PoisonDetector', () => {
+  it('suspects a tool once workers died under it threshold times within the window, and forgets old deaths', () => {
+    const detector = new PoisonDetector(3, 1000);
+    expect(detector.record(['a'], 0)).toEqual([]);
+    expect(detector.record(['a', 'a', 'b'], 100)).toEqual([]); // one death, even with two calls of a
+    expect(detector.record(['a'], 200)).toEqual([{ tool: 'a', crashes: 3, lastCrashAt: new Date(200).toISOString() }]);
+    expect(detector.record(['a'], 300)).toEqual([]); // already a suspect
+    expect(detector.suspects(400)).toEqual([{ tool: 'a', crashes: 4, lastCrashAt: new Date(300).toISOString() }]);
+    expect(detector.suspects(1150)).toEqual([]); // the deaths at 0 and 100 are out of the window
+    expect(detector.record(['a'], 1250)).toEqual([]); // with 300: two in the window
+    expect(detector.record(['a'], 1260)).toEqual([{ tool: 'a', crashes: 3, lastCrashAt: new Date(1260).toISOString() }]);
+    expect(detector.suspects(5000)).toEqual([]);
   });
 });

@@ -29,6 +29,9 @@ export const SnakepitEvent = {
   WorkerUnresponsive: 'snakepit.worker.unresponsive',
   /** { pool, workerId, replaces, taintMs } — the replacement of a worker that died mid-call gets no work for taintMs. */
   WorkerTainted: 'snakepit.worker.tainted',
+  /** { pool, tool, crashes, windowMs, lastCrashAt } — workers kept dying under this tool (restart.poisonCrashes
+   *  within restart.windowMs): a request to it probably kills whichever worker runs it. */
+  PoisonToolSuspected: 'snakepit.tool.poisonSuspected',
   /** { pool, workerId, replaces, delayMs, restartsInWindow } — a replacement for a dead worker is starting. */
   WorkerRestarted: 'snakepit.worker.restarted',
   /** { pool, workerId, pid, exitCode, signal, reason } — the process is gone; reason is why the host
@@ -90,6 +93,7 @@ export interface EventMap {
   'snakepit.worker.crashed': ExitFacts & { classification: CrashClassification; inFlight: boolean };
   'snakepit.worker.unresponsive': WorkerFacts & { pid: number | undefined; missedHeartbeats: number };
   'snakepit.worker.tainted': WorkerFacts & { replaces?: string; taintMs: number };
+  'snakepit.tool.poisonSuspected': { pool: string; tool: string; crashes: number; windowMs: number; lastCrashAt: string };
   'snakepit.worker.restarted': WorkerFacts & { replaces?: string; delayMs: number; restartsInWindow: number };
   'snakepit.worker.terminated': ExitFacts & { reason: StopReason | 'crash' };
   'snakepit.call.retried': { pool: string; tool: string; attempt: number; delayMs: number; code: string };

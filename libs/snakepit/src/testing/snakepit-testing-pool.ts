@@ -115,6 +115,7 @@ export class SnakepitTestingPool {
       retries: 0,
       latency: metrics.latency(),
       tools: metrics.byTool(),
+      poisonTools: [],
     };
   }
 
