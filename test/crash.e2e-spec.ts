@@ -60,6 +60,14 @@ describe('worker crashes', () => {
     await fullSizeAgain();
   });
 
+  it('kills what the crashed worker had started in a session of its own', async () => {
+    const child = await app.pool.execute<number>('spawn_sleeper', { ignore_sigterm: true, new_session: true });
+    const worker = app.pool.listWorkers().find((w) => w.requests > 0 && w.inFlight === 0)!;
+    process.kill(worker.pid!, 'SIGKILL');
+    await eventually(() => !isAlive(child), 5000, `the tool's child ${child} to die with its worker`);
+    await fullSizeAgain();
+  });
+
   it('keeps serving other calls while a worker crashes', async () => {
     const results = await Promise.allSettled([
       app.pool.execute('crash', { mode: 'exit', code: 1 }),

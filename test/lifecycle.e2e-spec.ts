@@ -92,10 +92,10 @@ describe('lifecycle', () => {
   it('stops calls that outlast the grace period and still leaves nothing behind', async () => {
     const app = await bootApp({ poolSize: 1, shutdown: { graceMs: 200, killTimeoutMs: 500 } });
     await app.pool.ready();
-    const stuck = app.pool.execute('sleep', { ms: 60_000 });
+    const stuck = rejectionOf(app.pool.execute('sleep', { ms: 60_000 }));
     await new Promise((resolve) => setTimeout(resolve, 50));
     await app.close();
-    const error = await rejectionOf(stuck);
+    const error = await stuck;
     expect(error).toBeInstanceOf(PoolClosedError);
     expect(workersOfRun(app.runId)).toEqual([]);
   });
@@ -106,6 +106,14 @@ describe('lifecycle', () => {
     expect(isAlive(child)).toBe(true);
     await app.close();
     await eventually(() => !isAlive(child), 2000, `the tool's child ${child} to die`);
+  });
+
+  it('leaves no process behind that a tool started in a session of its own (out of the process group)', async () => {
+    const app = await bootApp({ poolSize: 1 });
+    const child = await app.pool.execute<number>('spawn_sleeper', { ignore_sigterm: true, new_session: true });
+    expect(isAlive(child)).toBe(true);
+    await app.close();
+    expect(isAlive(child)).toBe(false);
   });
 
   it('routes calls to named pools', async () => {

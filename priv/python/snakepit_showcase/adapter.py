@@ -172,13 +172,16 @@ class ShowcaseAdapter(BaseAdapter):
         return bytes([fill]) * n
 
     @tool
-    def spawn_sleeper(self, seconds: float = 600, ignore_sigterm: bool = True) -> int:
-        """Start a child process that sleeps (and ignores SIGTERM); return its pid."""
+    def spawn_sleeper(self, seconds: float = 600, ignore_sigterm: bool = True,
+                      new_session: bool = False) -> int:
+        """Start a child process that sleeps (and ignores SIGTERM), in a session of its own
+        with new_session (out of the worker's process group); return its pid."""
         code = "import signal, time\n"
         if ignore_sigterm:
             code += "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
         code += f"time.sleep({float(seconds)})\n"
-        child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL)
+        child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL,
+                                 start_new_session=new_session)
         time.sleep(0.1)  # let it install its signal handler
         return child.pid
 

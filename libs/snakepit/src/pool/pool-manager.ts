@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { PoolNotFoundError, PoolingDisabledError, WorkerNotFoundError } from '../errors';
 import { DEFAULT_POOL_NAME, type ResolvedOptions } from '../options/resolve-options';
+import { killMarked } from '../process/marked-processes';
 import { reapOrphans } from '../process/orphan-reaper';
 import { ProcessRegistry } from '../process/process-registry';
 import { WorkerSockets } from '../process/worker-sockets';
@@ -61,6 +62,8 @@ export class PoolManager implements OnModuleInit, BeforeApplicationShutdown, OnA
 
   async onApplicationShutdown(): Promise<void> {
     await this.closePools(); // already closed, unless a hook of the app's failed before ours
+    // What tools started outside their worker's process group goes before the record does.
+    if (this.options.poolingEnabled) await killMarked({ runId: this.runId }).catch(() => []);
     this.registry.close();
     this.sockets.remove();
     await this.bridge.stop();

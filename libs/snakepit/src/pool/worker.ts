@@ -16,6 +16,7 @@ import {
   type SnakepitError,
   type WorkerExit,
 } from '../errors';
+import { killMarked } from '../process/marked-processes';
 import { killGroup, signalGroup, terminate } from '../process/process-killer';
 import { startPythonProcess, type PythonProcess, type PythonProcessSpec } from '../process/python-process';
 import type { PoolWorker, PythonToolInfo, StopReason, WorkerInfo, WorkerLifeState, WorkerStream } from './worker.types';
@@ -74,8 +75,10 @@ export class Worker implements PoolWorker {
         const stopped = this.life.state === 'stopping' ? this.life : undefined;
         this.life = { state: 'exited', exit, reason: stopped?.reason, recycled: this.recycled, missedHeartbeats: stopped?.missedHeartbeats };
         this.client?.close();
-        // Whatever the tool started dies with the worker.
+        // Whatever the tool started dies with the worker: its process group, and what left the
+        // group but carries the worker's marker.
         killGroup(child.pid);
+        if (child.pid !== undefined) void killMarked({ runId: spec.runId, workerId: id }, 0).catch(() => undefined);
         resolve(exit);
       };
       child.once('exit', onExit);

@@ -71,6 +71,17 @@ export function environmentHas(pid: number, entry: string): boolean {
   }
 }
 
+/** The same without blocking, for every entry of `entries`. Linux only. */
+export async function environmentHasAll(pid: number, entries: string[]): Promise<boolean> {
+  if (!HAS_PROC) return false;
+  try {
+    const environment = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
+    return entries.every((entry) => environment.includes(entry));
+  } catch {
+    return false;
+  }
+}
+
 /** Every process id there is. Linux only (elsewhere: none, and callers rely on recorded pids). */
 export function allPids(): number[] {
   if (!HAS_PROC) return [];
