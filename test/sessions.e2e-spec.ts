@@ -1,6 +1,9 @@
 import {
   InMemorySessionStore,
+  InvalidCallError,
   SessionLimitError,
+  SessionQuotaError,
+  SessionStoreFullError,
   SessionNotFoundError,
   SessionService,
   SessionWorkerUnavailableError,
@@ -242,5 +245,69 @@ describe('a session store that fails', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('session limits', () => {
+  let app: TestApp;
+  let sessions: SessionService;
+  let store: InMemorySessionStore;
+  beforeAll(async () => {
+    store = new InMemorySessionStore({ maxTotalBytes: 20_000 });
+    app = await bootApp({
+      poolSize: 1,
+      sessions: { store, ttlMs: 30_000, maxTtlMs: 60_000, maxValueBytes: 1000, maxKeys: 3, maxSessionBytes: 2500, maxMetadataBytes: 200 },
+    });
+    sessions = app.module.get(SessionService);
+    await app.pool.ready();
+  });
+  afterAll(() => app.close());
+
+  it('bounds the TTL a caller picks, and the size and depth of metadata', async () => {
+    expect((await rejectionOf(sessions.create(undefined, { ttlMs: 60_001 }))).message).toMatch(/ttlMs must be .* to 60000 \(sessions\.maxTtlMs\)/);
+    const big = await rejectionOf(sessions.create(undefined, { metadata: { text: 'x'.repeat(300) } }));
+    expect(big).toBeInstanceOf(SessionQuotaError);
+    expect(big.message).toMatch(/sessions\.maxMetadataBytes/);
+    let deep: unknown = 1;
+    for (let i = 0; i < 5000; i++) deep = { d: deep };
+    const nested = await rejectionOf(sessions.create(undefined, { metadata: { deep } }));
+    expect(nested).toBeInstanceOf(InvalidCallError);
+    expect(nested.message).toMatch(/nests more than 100 levels deep/);
+    expect(await sessions.stats()).toMatchObject({ active: 0 });
+  });
+
+  it('bounds a value, the keys and the bytes of a session, from the host and from Python alike', async () => {
+    const { id } = await sessions.create();
+    await expect(sessions.setState(id, 'big', 'x'.repeat(1000))).rejects.toBeInstanceOf(SessionQuotaError);
+    const fromPython = await app.pool.executeInSession<{ type: string; code: string }>(id, 'set_state_error', { key: 'big', value: 'x'.repeat(1000) });
+    expect(fromPython).toMatchObject({ type: 'SessionQuotaError', code: 'session_quota_exceeded' });
+    for (const key of ['a', 'b']) await sessions.setState(id, key, 'y'.repeat(900));
+    const full = await rejectionOf(sessions.setState(id, 'c', 'z'.repeat(900)));
+    expect(full.message).toMatch(/would make it hold \d+ bytes, over 2500 \(sessions\.maxSessionBytes\)/);
+    await sessions.setState(id, 'a', 'small'); // replacing a value frees its bytes
+    await sessions.setState(id, 'c', 'z'.repeat(900));
+    expect((await rejectionOf(sessions.setState(id, 'd', 1))).message).toMatch(/3 state keys.*sessions\.maxKeys/);
+    expect(await sessions.getState(id, 'c')).toBe('z'.repeat(900));
+    let deep: unknown = 1;
+    for (let i = 0; i < 200; i++) deep = [deep];
+    await expect(sessions.setState(id, 'a', deep)).rejects.toBeInstanceOf(InvalidCallError);
+    await sessions.delete(id);
+  });
+
+  it('bounds the whole in-memory store, and gives the room back when sessions go', async () => {
+    const ids: string[] = [];
+    const error = await rejectionOf(
+      (async () => {
+        for (;;) {
+          const { id } = await sessions.create();
+          ids.push(id);
+          await sessions.setState(id, 'v', 'w'.repeat(900));
+        }
+      })(),
+    );
+    expect(error).toBeInstanceOf(SessionStoreFullError);
+    expect(store.bytes).toBeLessThanOrEqual(20_000);
+    await Promise.all(ids.map((id) => sessions.delete(id)));
+    expect(store.bytes).toBe(0);
   });
 });

@@ -2,6 +2,7 @@ import {
   PythonValueError,
   RequestAbortedError,
   RequestTimeoutError,
+  StreamConsumerIdleError,
   SessionService,
   ToolKindError,
   WorkerCrashError,
@@ -179,5 +180,25 @@ describe('streaming', () => {
     expect(error).toBeInstanceOf(WorkerCrashError);
     expect(error.exitCode).toBe(3);
     await eventually(() => app.pool.stats().workers.ready === 2, 10_000, 'the pool to be full again');
+  });
+});
+
+describe('a stream whose consumer stalls', () => {
+  it('is stopped after streamIdleTimeoutMs: Python stops, the worker serves again, the consumer learns why', async () => {
+    const app = await bootApp({ poolSize: 1, streamIdleTimeoutMs: 300, cancelGraceMs: 2000 });
+    try {
+      await app.pool.ready();
+      const t = `idle-${process.pid}`;
+      const chunks = app.pool.executeStream('count', { n: 1_000_000, token: t });
+      const first = await chunks.next(); // then it reads no more
+      expect(first.done).toBe(false);
+      await eventually(async () => (await app.pool.execute<boolean>('finalized', { token: t })) === true, 10_000, 'the generator to stop');
+      expect(app.pool.stats().busy).toBe(0);
+      const error = await rejectionOf(collect(chunks));
+      expect(error).toBeInstanceOf(StreamConsumerIdleError);
+      expect(error.message).toMatch(/read nothing for 300 ms/);
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -16,6 +16,8 @@ from ._host_errors import (
     HostToolValidationError,
     HostUnavailableError,
     SessionNotFoundError,
+    SessionQuotaError,
+    SessionStoreFullError,
 )
 from ._errors import StreamCancelled
 from ._session import SessionContext
@@ -38,6 +40,8 @@ __all__ = [
     "HostToolValidationError",
     "HostToolNotFoundError",
     "SessionNotFoundError",
+    "SessionQuotaError",
+    "SessionStoreFullError",
     "__version__",
     "PROTOCOL_VERSION",
 ]

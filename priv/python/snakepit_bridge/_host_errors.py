@@ -63,10 +63,21 @@ class SessionNotFoundError(HostError, KeyError):
         return self.message
 
 
+class SessionQuotaError(HostError, ValueError):
+    """The host refused to store the value: over a session limit (the message names it, e.g.
+    sessions.maxValueBytes). Nothing was stored."""
+
+
+class SessionStoreFullError(HostError):
+    """The host's session store is full (sessions.maxTotalBytes). Nothing was stored."""
+
+
 _BY_TYPE = {
     "HostToolValidationError": HostToolValidationError,
     "HostToolNotFoundError": HostToolNotFoundError,
     "SessionNotFoundError": SessionNotFoundError,
+    "SessionQuotaError": SessionQuotaError,
+    "SessionStoreFullError": SessionStoreFullError,
 }
 
 

@@ -247,6 +247,15 @@ class ShowcaseAdapter(BaseAdapter):
         return {"ok": True}
 
     @tool
+    def set_state_error(self, key: str, value: Any) -> Dict[str, Any]:
+        """Store value under key, expecting the host to refuse it; describe the refusal."""
+        try:
+            self.session_context.set_state(key, value)
+        except HostError as exc:
+            return {"type": type(exc).__name__, "code": exc.code, "message": str(exc)}
+        return {"type": None, "code": None, "message": None}
+
+    @tool
     def host_secret_visible(self, secret: str = "") -> Dict[str, bool]:
         """Whether a secret of the host shows in this worker's environment: os.environ, the
         process's initial environment (/proc/self/environ, which other processes of the user

@@ -7,6 +7,7 @@ import {
   UnknownToolError,
 } from '../errors';
 import { decodeError, decodeReply, encodeArgs } from './codec';
+import { jsonTextDepth, MAX_JSON_DEPTH } from './strict-json';
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 
@@ -39,6 +40,24 @@ describe('encodeArgs', () => {
     const a: any = {};
     a.self = a;
     expect(() => encodeArgs('t', a)).toThrow(SerializationError);
+  });
+
+  it(`refuses arguments nested deeper than ${MAX_JSON_DEPTH} levels, and sends ones exactly that deep`, () => {
+    const nested = (levels: number) => {
+      let value: unknown = 1;
+      for (let i = 1; i < levels; i++) value = i % 2 ? [value] : { v: value };
+      return { v: value }; // the arguments object is the first level
+    };
+    expect(jsonTextDepth(encodeArgs('t', nested(MAX_JSON_DEPTH)).toString())).toBe(MAX_JSON_DEPTH);
+    expect(() => encodeArgs('t', nested(MAX_JSON_DEPTH + 1))).toThrow(SerializationError);
+    expect(() => encodeArgs('t', nested(5000))).toThrow(`nests more than ${MAX_JSON_DEPTH} levels deep`);
+  });
+
+  it('measures the depth of JSON text, strings aside', () => {
+    expect(jsonTextDepth('1')).toBe(0);
+    expect(jsonTextDepth('{"a":[1,{"b":"[[[{"}]}')).toBe(3);
+    expect(jsonTextDepth('["\\\\",[]]')).toBe(2); // an escaped backslash, then the string ends
+    expect(jsonTextDepth('["\\"[]"]')).toBe(1); // an escaped quote does not end the string
   });
 
   it('refuses arguments that are not an object', () => {

@@ -7,64 +7,28 @@ import {
   UnknownToolError,
   pythonErrorFrom,
 } from '../errors';
+import { changedByJson, strictJson } from './strict-json';
 import type { WireErrorInfo, WireExecuteReply, WireValue } from './wire';
 
 /**
  * Turns call arguments into the JSON bytes the worker expects. Values JSON would silently
- * change or drop (functions, symbols, undefined in arrays, NaN, BigInt, Map, Set, cycles)
- * are refused with a SerializationError before anything is sent.
+ * change or drop (functions, symbols, undefined in arrays, NaN, BigInt, Map, Set, cycles), and
+ * arguments nested deeper than MAX_JSON_DEPTH, are refused with a SerializationError before
+ * anything is sent.
  */
 export function encodeArgs(tool: string, args: unknown): Buffer {
   if (args === undefined || args === null) return EMPTY_OBJECT;
   if (typeof args !== 'object' || Array.isArray(args) || changedByJson(args)) {
     throw new SerializationError('arguments', tool, 'arguments must be an object of keyword arguments');
   }
-  let text: string;
   try {
-    text = JSON.stringify(args, strictReplacer);
+    return Buffer.from(strictJson(args), 'utf8');
   } catch (error) {
-    // Our replacer's findings, or JSON.stringify's own (cycles, BigInt inside toJSON).
     throw new SerializationError('arguments', tool, (error as Error).message);
   }
-  return Buffer.from(text, 'utf8');
 }
 
 const EMPTY_OBJECT = Buffer.from('{}');
-
-class Unserializable extends Error {}
-
-/** Objects JSON.stringify would turn into something else ({}, a string, an index map). */
-function changedByJson(value: object): string | undefined {
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return 'binary data (send it as a base64 string)';
-  if (value instanceof Map || value instanceof Set) return `a ${value.constructor.name}; use an object or array`;
-  if (value instanceof Date) return 'a Date';
-  if (value instanceof RegExp || value instanceof Error) return `${/^[AEIOU]/.test(value.constructor.name) ? 'an' : 'a'} ${value.constructor.name}`;
-  return undefined;
-}
-
-function strictReplacer(this: any, key: string, value: unknown): unknown {
-  const where = key ? `"${key}"` : 'the value';
-  // `value` has been through toJSON already; `this[key]` is what the caller passed.
-  const original = key === '' ? value : this[key];
-  if (original !== null && typeof original === 'object' && !(original instanceof Date)) {
-    const changed = changedByJson(original);
-    if (changed) throw new Unserializable(`${where} is ${changed}`);
-  }
-  switch (typeof value) {
-    case 'function':
-    case 'symbol':
-    case 'bigint':
-      throw new Unserializable(`${where} is a ${typeof value}`);
-    case 'undefined':
-      if (Array.isArray(this)) throw new Unserializable(`an array holds undefined`);
-      return value;
-    case 'number':
-      if (!Number.isFinite(value)) throw new Unserializable(`${where} is ${value}`);
-      return value;
-    default:
-      return value;
-  }
-}
 
 /** A wire Value as a JS value: JSON parsed, bytes as a Buffer. */
 export function decodeValue(value: WireValue | undefined): unknown {

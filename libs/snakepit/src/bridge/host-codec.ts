@@ -2,6 +2,8 @@ import {
   HostToolNotFoundError,
   HostToolValidationError,
   SessionNotFoundError,
+  SessionQuotaError,
+  SessionStoreFullError,
   SnakepitError,
 } from '../errors';
 import type { WireErrorInfo, WireValue } from './wire';
@@ -18,6 +20,8 @@ const PYTHON_TYPE_BY_CLASS: Array<[new (...args: any[]) => SnakepitError, string
   [HostToolValidationError, 'HostToolValidationError'],
   [HostToolNotFoundError, 'HostToolNotFoundError'],
   [SessionNotFoundError, 'SessionNotFoundError'],
+  [SessionQuotaError, 'SessionQuotaError'],
+  [SessionStoreFullError, 'SessionStoreFullError'],
 ];
 
 /** An error thrown on the host, as Python receives it: type, message and a stable code. */

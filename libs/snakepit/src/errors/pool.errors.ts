@@ -54,6 +54,17 @@ export class RequestTimeoutError extends SnakepitError {
   }
 }
 
+/** A stream's consumer stopped reading (its buffer full) for streamIdleTimeoutMs: the stream was stopped. */
+export class StreamConsumerIdleError extends SnakepitError {
+  readonly code = 'stream_consumer_idle';
+  constructor(readonly tool: string, readonly idleMs: number) {
+    super(
+      `The stream of "${tool}" was stopped: its consumer read nothing for ${idleMs} ms while chunks waited ` +
+        '(streamIdleTimeoutMs), and a stalled reader must not hold a worker. Read faster, or raise streamIdleTimeoutMs.',
+    );
+  }
+}
+
 /** The caller's AbortSignal fired before the call finished. */
 export class RequestAbortedError extends SnakepitError {
   readonly code = 'request_aborted';

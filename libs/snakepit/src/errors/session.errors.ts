@@ -48,3 +48,25 @@ export class SessionWorkerUnavailableError extends SnakepitError {
     );
   }
 }
+
+/** The session would hold more than a session limit allows; nothing was stored. */
+export class SessionQuotaError extends SnakepitError {
+  readonly code = 'session_quota_exceeded';
+  constructor(readonly sessionId: string | undefined, readonly limit: string, detail: string) {
+    super(
+      `${sessionId === undefined ? 'A new session' : `Session "${sessionId}"`}: ${detail} (sessions.${limit}). ` +
+        `Keep large data elsewhere (a file, a database) and its key in the session, or raise sessions.${limit}.`,
+    );
+  }
+}
+
+/** The in-memory session store holds sessions.maxTotalBytes already; nothing was stored. */
+export class SessionStoreFullError extends SnakepitError {
+  readonly code = 'session_store_full';
+  constructor(readonly maxTotalBytes: number) {
+    super(
+      `The session store is full: its sessions hold ${maxTotalBytes} bytes (sessions.maxTotalBytes). ` +
+        'Delete finished sessions, shorten sessions.ttlMs, or raise sessions.maxTotalBytes.',
+    );
+  }
+}

@@ -6,6 +6,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   invalid_call: HttpStatus.BAD_REQUEST,
   tool_kind_mismatch: HttpStatus.BAD_REQUEST,
   payload_too_large: HttpStatus.PAYLOAD_TOO_LARGE,
+  session_quota_exceeded: HttpStatus.PAYLOAD_TOO_LARGE,
   unknown_tool: HttpStatus.NOT_FOUND,
   pool_not_found: HttpStatus.NOT_FOUND,
   session_not_found: HttpStatus.NOT_FOUND,
@@ -25,7 +26,9 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   pooling_disabled: HttpStatus.SERVICE_UNAVAILABLE,
   worker_start_failed: HttpStatus.SERVICE_UNAVAILABLE,
   session_limit_reached: HttpStatus.SERVICE_UNAVAILABLE,
+  session_store_full: HttpStatus.SERVICE_UNAVAILABLE,
   request_timeout: HttpStatus.GATEWAY_TIMEOUT,
+  stream_consumer_idle: HttpStatus.REQUEST_TIMEOUT,
   queue_timeout: HttpStatus.GATEWAY_TIMEOUT,
 };
 

@@ -90,6 +90,7 @@ class PoolOptionsSchema {
   @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) startupTimeoutMs?: number;
   @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) requestTimeoutMs?: number;
   @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) cancelGraceMs?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) streamIdleTimeoutMs?: number;
   @IsOptional() @IsInt() @Min(MIN_MESSAGE_BYTES) @Max(MAX_MESSAGE_BYTES_LIMIT) maxMessageBytes?: number;
 
   @IsOptional() @IsObject() @ValidateNested() @Type(() => QueueOptionsSchema) queue?: QueueOptionsSchema;
@@ -103,8 +104,14 @@ class PoolOptionsSchema {
 
 class SessionOptionsSchema {
   @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) ttlMs?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) maxTtlMs?: number;
   @IsOptional() @IsInt() @Min(1) maxSessions?: number;
   @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) sweepIntervalMs?: number;
+  @IsOptional() @IsInt() @Min(1) maxValueBytes?: number;
+  @IsOptional() @IsInt() @Min(1) maxKeys?: number;
+  @IsOptional() @IsInt() @Min(1) maxSessionBytes?: number;
+  @IsOptional() @IsInt() @Min(2) maxMetadataBytes?: number;
+  @IsOptional() @IsInt() @Min(1) maxTotalBytes?: number;
   @IsOptional() @IsObject() store?: object;
 }
 

@@ -39,6 +39,7 @@ export interface PoolConfig {
   queueMaxSize: number;
   queueTimeoutMs: number;
   cancelGraceMs: number;
+  streamIdleTimeoutMs: number;
   maxMessageBytes: number;
   affinity: AffinityMode;
   pythonLogLevel: PythonLogLevel;
@@ -55,7 +56,7 @@ export interface ResolvedOptions {
   killTimeoutMs: number;
   waitForReady: boolean;
   poolingEnabled: boolean;
-  sessions: { ttlMs: number; maxSessions: number; sweepIntervalMs: number; store: SessionStore };
+  sessions: SessionSettings & { sweepIntervalMs: number; store: SessionStore };
   bridge: { transport: 'tcp' | 'unix' };
   workers: { transport: 'tcp' | 'unix' };
   /** What relative paths resolve against (see findProjectRoot). */
@@ -80,6 +81,7 @@ const POOL_DEFAULTS = {
   queueMaxSize: 1000,
   queueTimeoutMs: 10_000,
   cancelGraceMs: 1000,
+  streamIdleTimeoutMs: 30_000,
   maxMessageBytes: 64 * 1024 * 1024,
   heartbeat: { enabled: true, intervalMs: 2000, timeoutMs: 10_000, maxMisses: 3 },
   restart: { maxRestarts: 10, windowMs: 60_000, backoffMs: 250, maxBackoffMs: 30_000, cooldownMs: 60_000, poisonCrashes: 3 },
@@ -108,12 +110,7 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
     killTimeoutMs: options.shutdown?.killTimeoutMs ?? 2000,
     waitForReady: options.waitForReady ?? false,
     poolingEnabled: options.poolingEnabled ?? true,
-    sessions: {
-      ttlMs: options.sessions?.ttlMs ?? 3_600_000,
-      maxSessions: options.sessions?.maxSessions ?? 100_000,
-      sweepIntervalMs: options.sessions?.sweepIntervalMs ?? 60_000,
-      store: options.sessions?.store ?? new InMemorySessionStore(),
-    },
+    sessions: sessionSettings(options.sessions),
     bridge: { transport: options.bridge?.transport ?? DEFAULT_TRANSPORT },
     workers: { transport: options.workers?.transport ?? DEFAULT_TRANSPORT },
     projectRoot,
@@ -164,7 +161,42 @@ function crossFieldProblems(options: SnakepitModuleOptions, entries: NamedPoolOp
       if (typeof value !== 'string') problems.push(`${where ? `${where}.` : ''}env.${key} must be a string`);
     }
   });
+  const sessions = { ...SESSION_DEFAULTS, ...definedFields(options.sessions) };
+  if (sessions.ttlMs > sessions.maxTtlMs) problems.push(`sessions.ttlMs (${sessions.ttlMs}) must not be more than sessions.maxTtlMs (${sessions.maxTtlMs})`);
+  if (sessions.maxValueBytes > sessions.maxSessionBytes) {
+    problems.push(`sessions.maxValueBytes (${sessions.maxValueBytes}) must not be more than sessions.maxSessionBytes (${sessions.maxSessionBytes})`);
+  }
   return problems;
+}
+
+/** The session limits, as SessionService and the stores enforce them. */
+export interface SessionSettings {
+  ttlMs: number;
+  maxTtlMs: number;
+  maxSessions: number;
+  maxValueBytes: number;
+  maxKeys: number;
+  maxSessionBytes: number;
+  maxMetadataBytes: number;
+  maxTotalBytes: number;
+}
+
+const SESSION_DEFAULTS: SessionSettings & { sweepIntervalMs: number } = {
+  ttlMs: 3_600_000,
+  maxTtlMs: 86_400_000,
+  maxSessions: 100_000,
+  sweepIntervalMs: 60_000,
+  maxValueBytes: 1024 * 1024,
+  maxKeys: 1000,
+  maxSessionBytes: 8 * 1024 * 1024,
+  maxMetadataBytes: 16 * 1024,
+  maxTotalBytes: 256 * 1024 * 1024,
+};
+
+function sessionSettings(options: SnakepitModuleOptions['sessions']): ResolvedOptions['sessions'] {
+  const settings = { ...SESSION_DEFAULTS, ...definedFields(options) };
+  const { store, ...limits } = settings as typeof settings & { store?: SessionStore };
+  return { ...limits, store: store ?? new InMemorySessionStore({ maxTotalBytes: limits.maxTotalBytes }) };
 }
 
 function poolConfig(entry: NamedPoolOptions & PoolOptions, env: NodeJS.ProcessEnv, projectRoot: string): PoolConfig {
@@ -186,6 +218,7 @@ function poolConfig(entry: NamedPoolOptions & PoolOptions, env: NodeJS.ProcessEn
     queueMaxSize: entry.queue?.maxSize ?? POOL_DEFAULTS.queueMaxSize,
     queueTimeoutMs: entry.queue?.timeoutMs ?? POOL_DEFAULTS.queueTimeoutMs,
     cancelGraceMs: entry.cancelGraceMs ?? POOL_DEFAULTS.cancelGraceMs,
+    streamIdleTimeoutMs: entry.streamIdleTimeoutMs ?? POOL_DEFAULTS.streamIdleTimeoutMs,
     maxMessageBytes: entry.maxMessageBytes ?? POOL_DEFAULTS.maxMessageBytes,
     affinity: entry.affinity ?? 'hint',
     pythonLogLevel: entry.pythonLogLevel ?? 'log',

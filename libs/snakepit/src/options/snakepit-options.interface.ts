@@ -36,6 +36,10 @@ export interface PoolOptions {
   /** After a call times out or is aborted, how long Python may take to finish it before its worker
    *  is killed and replaced. Default 1000 ms. */
   cancelGraceMs?: number;
+  /** A stream whose consumer has not read for this long while its buffer is full (a slow or
+   *  stalled client) is stopped: Python is cancelled, the worker freed, and the consumer gets
+   *  StreamConsumerIdleError after the chunks it had. Default 30 000 ms. */
+  streamIdleTimeoutMs?: number;
   /** Largest message either way (arguments or result). Default 64 MiB. */
   maxMessageBytes?: number;
   /** How executeInSession picks a worker; overridable per call. Default "hint". */
@@ -142,13 +146,32 @@ export interface SnakepitModuleOptions extends Partial<PoolOptions> {
   waitForReady?: boolean;
   /** When false, no worker starts and calls fail with PoolingDisabledError. Default true. */
   poolingEnabled?: boolean;
+  /**
+   * Sessions and what they may hold. Everything a client can put in a session is bounded: a
+   * state value, the keys and bytes of one session, its metadata, its TTL, and (in the default
+   * in-memory store) all sessions together. Going over a limit fails with SessionQuotaError
+   * (per session) or SessionStoreFullError (the whole store); nothing is stored.
+   */
   sessions?: {
     /** A session not used for this long expires. Default 3 600 000 ms (1 h). */
     ttlMs?: number;
+    /** The longest TTL a caller may ask for in create(). Default 86 400 000 ms (24 h). */
+    maxTtlMs?: number;
     /** Sessions alive at once; creating one more fails with SessionLimitError. Default 100 000. */
     maxSessions?: number;
     /** How often expired sessions are removed. Default 60 000 ms. */
     sweepIntervalMs?: number;
+    /** The largest state value, as JSON (UTF-8 bytes). Default 1 048 576 (1 MiB). */
+    maxValueBytes?: number;
+    /** State keys in one session. Default 1000. */
+    maxKeys?: number;
+    /** All of one session: its metadata, state keys and values. Default 8 388 608 (8 MiB). */
+    maxSessionBytes?: number;
+    /** A session's metadata, as JSON. Default 16 384 (16 KiB). */
+    maxMetadataBytes?: number;
+    /** All sessions together, in the default in-memory store (a store of your own keeps its own
+     *  bounds). Default 268 435 456 (256 MiB). */
+    maxTotalBytes?: number;
     /** Where sessions and their state live. Default: in this process's memory. */
     store?: SessionStore;
   };

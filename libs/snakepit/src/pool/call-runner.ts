@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type * as grpc from '@grpc/grpc-js';
 import { decodeReply } from '../bridge/codec';
 import type { WireExecuteReply } from '../bridge/wire';
-import { isWorkerDeath, WorkerProtocolError, type SnakepitError } from '../errors';
+import { isWorkerDeath, StreamConsumerIdleError, WorkerProtocolError, type SnakepitError } from '../errors';
 import type { PoolConfig } from '../options/resolve-options';
 import { backoffDelay } from '../supervision/backoff';
 import { SnakepitEvent } from '../telemetry/events';
@@ -94,6 +94,10 @@ export class CallRunner {
         if (call.state !== 'running') return;
         this.book.settle(call, { value: undefined, cancelled: true });
         this.stopAbandoned(call);
+      },
+      // The consumer stalled with the buffer full: the worker is not held for it.
+      idle: () => {
+        if (call.state === 'running') this.abandon(call, new StreamConsumerIdleError(call.tool, this.config.streamIdleTimeoutMs));
       },
     });
     stream.on('data', (wire) => {

@@ -48,6 +48,8 @@ export interface ChunkStreamControl {
   resume(): void;
   /** The consumer stopped early (break, return()). */
   cancel(): void;
+  /** The consumer has read nothing for the idle timeout while the producer was paused. */
+  idle?(): void;
 }
 
 /** The producer is paused when this many chunks, or this many bytes, wait for the consumer. */
@@ -75,9 +77,14 @@ export class ChunkStream<T = unknown> implements AsyncIterableIterator<StreamChu
   private bufferedBytes = 0;
   private readonly waiters: Waiter[] = [];
   private control?: ChunkStreamControl;
+  private idleTimer?: NodeJS.Timeout;
   private markFinished!: () => void;
   /** Resolves once the stream has ended, failed, or been closed by the consumer. */
   readonly finished = new Promise<void>((resolve) => (this.markFinished = resolve));
+
+  /** `idleTimeoutMs`: how long the producer may stay paused by a consumer that reads nothing
+   *  before `control.idle()` is called. */
+  constructor(private readonly idleTimeoutMs?: number) {}
 
   /** A stream that fails on its first read (for calls refused before they start). */
   static failed<T>(error: Error): ChunkStream<T> {
@@ -101,6 +108,7 @@ export class ChunkStream<T = unknown> implements AsyncIterableIterator<StreamChu
     if (!this.flow.paused && (this.buffer.length >= HIGH_WATER_MARK || this.bufferedBytes >= HIGH_WATER_BYTES)) {
       this.flow.paused = true;
       this.control?.pause();
+      if (this.idleTimeoutMs !== undefined) this.idleTimer = setTimeout(() => this.control?.idle?.(), this.idleTimeoutMs);
     }
   }
 
@@ -133,6 +141,7 @@ export class ChunkStream<T = unknown> implements AsyncIterableIterator<StreamChu
       this.bufferedBytes -= size;
       if (this.flow.state === 'open' && this.flow.paused && this.buffer.length <= LOW_WATER_MARK && this.bufferedBytes < HIGH_WATER_BYTES / 4) {
         this.flow.paused = false;
+        clearTimeout(this.idleTimer);
         this.control?.resume();
       }
       if (this.buffer.length === 0 && (this.flow.state === 'ended' || this.flow.state === 'failed')) this.markFinished();
@@ -149,6 +158,7 @@ export class ChunkStream<T = unknown> implements AsyncIterableIterator<StreamChu
 
   /** The consumer stops early: the producer is told to cancel. */
   return(): Promise<IteratorResult<StreamChunk<T>>> {
+    clearTimeout(this.idleTimer);
     if (this.flow.state === 'open') this.control?.cancel();
     this.flow = { state: 'closed' };
     this.buffer.length = 0;
@@ -161,6 +171,7 @@ export class ChunkStream<T = unknown> implements AsyncIterableIterator<StreamChu
   /** The stream is over for the producer: a paused one goes on, so that its call can end
    *  (gRPC does not close a paused call); nothing more it sends is kept. */
   private releaseProducer(): void {
+    clearTimeout(this.idleTimer);
     if (this.flow.state === 'open' && this.flow.paused) this.control?.resume();
   }
 

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { PoolClosedError, PoolFailedError, QueueTimeoutError, RequestTimeoutError, WorkerCrashError, WorkerProtocolError, WorkerStartError } from '../errors';
+import { PoolClosedError, PoolFailedError, QueueTimeoutError, RequestTimeoutError, StreamConsumerIdleError, WorkerCrashError, WorkerProtocolError, WorkerStartError } from '../errors';
 import { defaultBehaviour, fakePoolSetup, NO_HOST, settleDown, type FakeWorker } from '../../test-support/fake-worker';
 import { SnakepitEvent } from '../telemetry/events';
 import { Pool } from './pool';
@@ -256,4 +256,29 @@ describe('Pool calls (fake workers)', () => {
     expect(worker.stopReason).toBe('protocol');
     await pool.close(10, 10);
   });
+
+  it('stops a stream whose consumer stalls with its buffer full, and frees the worker', async () => {
+    const setup = fakePoolSetup({ poolSize: 1, streamIdleTimeoutMs: 30, cancelGraceMs: 1000 });
+    const pool = poolOf(setup);
+    await pool.start(Promise.resolve(NO_HOST));
+    const worker = setup.workers[0];
+    const chunks = pool.executeStream('count', {});
+    for (let i = 0; i < 100 && worker.streams.length === 0; i++) await settleDown(1);
+    const stream = worker.streams[0];
+    for (let i = 0; i < 40; i++) stream.send(i);
+    expect(stream.paused).toBe(true);
+    for (let i = 0; i < 200 && worker.cancelled.length === 0; i++) await settleDown(1);
+    expect(worker.cancelled).toHaveLength(1); // Python is asked to stop
+    stream.close();
+    await settleDown(1);
+    expect(pool.stats().busy).toBe(0);
+    const seen: unknown[] = [];
+    const error = await (async () => {
+      for await (const chunk of chunks) seen.push(chunk.data);
+    })().catch((e: unknown) => e);
+    expect(seen.length).toBeGreaterThan(0); // what it had buffered comes first
+    expect(error).toBeInstanceOf(StreamConsumerIdleError);
+    await pool.close(10, 10);
+  });
 });
+

@@ -116,7 +116,7 @@ export class Pool {
     } catch (error) {
       return ChunkStream.failed(error as Error);
     }
-    const chunks = new ChunkStream();
+    const chunks = new ChunkStream(this.config.streamIdleTimeoutMs);
     // Until a worker takes it (and attaches its own control), a dropped stream just leaves the queue.
     let call: Call | undefined;
     chunks.attach({

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InvalidCallError, SessionNotFoundError } from '../errors';
-import type { ResolvedOptions } from '../options/resolve-options';
+import { jsonTextDepth, MAX_JSON_DEPTH } from '../bridge/strict-json';
+import { InvalidCallError, SessionNotFoundError, SessionQuotaError } from '../errors';
+import type { ResolvedOptions, SessionSettings } from '../options/resolve-options';
 import { SNAKEPIT_CONFIG } from '../snakepit.constants';
 import { EventBus } from '../telemetry/event-bus';
 import { SnakepitEvent } from '../telemetry/events';
@@ -17,6 +18,7 @@ import type { AccessTime, SessionLookup, SessionRecord, SessionStore, StateValue
 export class SessionAccess {
   readonly store: SessionStore;
   readonly counters = { created: 0, expired: 0, deleted: 0 };
+  private readonly settings: SessionSettings;
 
   constructor(
     @Inject(SNAKEPIT_CONFIG) options: ResolvedOptions,
@@ -24,6 +26,7 @@ export class SessionAccess {
     private readonly events: EventBus,
   ) {
     this.store = options.sessions.store;
+    this.settings = options.sessions;
   }
 
   get(id: string): Promise<SessionRecord> {
@@ -46,9 +49,17 @@ export class SessionAccess {
     return (await this.live(id, (at) => this.store.getState(id, key, at))).value;
   }
 
+  /** Sets a state value given as JSON text: no larger than sessions.maxValueBytes and nested no
+   *  deeper than MAX_JSON_DEPTH, within the session's limits. */
   async setStateJson(id: string, key: string, json: string): Promise<void> {
     assertStateKey(key);
-    await this.live(id, (at) => this.store.setState(id, key, json, at));
+    const bytes = Buffer.byteLength(json, 'utf8');
+    if (bytes > this.settings.maxValueBytes) {
+      throw new SessionQuotaError(id, 'maxValueBytes', `the value of "${key}" is ${bytes} bytes of JSON, over ${this.settings.maxValueBytes}`);
+    }
+    if (jsonTextDepth(json) > MAX_JSON_DEPTH) throw new InvalidCallError([`the value of state "${key}" nests more than ${MAX_JSON_DEPTH} levels deep`]);
+    const limits = { maxKeys: this.settings.maxKeys, maxSessionBytes: this.settings.maxSessionBytes };
+    await this.live(id, (at) => this.store.setState(id, key, json, at, limits));
   }
 
   async deleteState(id: string, key: string): Promise<void> {

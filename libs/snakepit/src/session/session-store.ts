@@ -23,6 +23,14 @@ export type SessionLookup<T = undefined> =
   | { status: 'expired'; record: SessionRecord }
   | { status: 'missing' };
 
+/** What one session may hold, passed to every write so that the store checks it in the same
+ *  step: a write that would go over it throws SessionQuotaError and stores nothing. */
+export interface SessionLimits {
+  maxKeys: number;
+  /** Metadata, keys and values together, as UTF-8 bytes. */
+  maxSessionBytes: number;
+}
+
 /** A state value as JSON text; `found: false` when the key is not set. */
 export interface StateValue {
   found: boolean;
@@ -35,7 +43,9 @@ export interface StateValue {
  * operation is one round trip: the ones that count as use (touch and the state operations)
  * update `lastAccessedAt` to `at.now` in the same step, and every one that finds a session idle
  * for its `ttlMs` (and not `pinned`) removes it and answers `expired`. State values are JSON
- * text, so the store never holds a reference into caller objects.
+ * text, so the store never holds a reference into caller objects. A store bounds what it holds:
+ * setState enforces `limits` (SessionQuotaError), and a store that is full throws
+ * SessionStoreFullError rather than grow without end.
  */
 export interface SessionStore {
   /** Adds a session; resolves false when the id is taken. */
@@ -50,7 +60,7 @@ export interface SessionStore {
   list(): Promise<SessionRecord[]>;
   size(): Promise<number>;
   getState(id: string, key: string, at: AccessTime): Promise<SessionLookup<StateValue>>;
-  setState(id: string, key: string, json: string, at: AccessTime): Promise<SessionLookup>;
+  setState(id: string, key: string, json: string, at: AccessTime, limits: SessionLimits): Promise<SessionLookup>;
   deleteState(id: string, key: string, at: AccessTime): Promise<SessionLookup>;
   /** Removes every session idle for longer than its TTL at `now`, except those in `pinned`
    *  (they have calls in flight); resolves with the removed ones. */

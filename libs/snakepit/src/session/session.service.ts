@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { InvalidCallError, SessionExistsError, SessionLimitError } from '../errors';
-import { MAX_TIMER_MS } from '../options/options.schema';
+import { strictJson } from '../bridge/strict-json';
+import { InvalidCallError, SessionExistsError, SessionLimitError, SessionQuotaError } from '../errors';
 import type { ResolvedOptions } from '../options/resolve-options';
 import { SNAKEPIT_CONFIG } from '../snakepit.constants';
 import { EventBus } from '../telemetry/event-bus';
@@ -78,13 +78,12 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
     if (id !== undefined && (typeof id !== 'string' || !SESSION_ID_PATTERN.test(id))) {
       problems.push('id must be 1-128 letters, digits, "_", ".", ":" or "-", starting with a letter or digit');
     }
+    const { maxTtlMs } = this.options.sessions;
     const ttlMs = options.ttlMs ?? this.options.sessions.ttlMs;
-    if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_TIMER_MS) {
-      problems.push(`ttlMs must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`);
+    if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > maxTtlMs) {
+      problems.push(`ttlMs must be a whole number of milliseconds from 1 to ${maxTtlMs} (sessions.maxTtlMs)`);
     }
-    if (options.metadata !== undefined && (typeof options.metadata !== 'object' || options.metadata === null)) {
-      problems.push('metadata must be an object');
-    }
+    const metadata = this.metadataOf(options.metadata, problems);
     if (problems.length) throw new InvalidCallError(problems);
     const max = this.options.sessions.maxSessions;
     // Full? Expired sessions the timer has not swept yet make room first.
@@ -92,7 +91,7 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
       throw new SessionLimitError(max);
     }
     const now = Date.now();
-    const record: SessionRecord = { id: id ?? randomUUID(), createdAt: now, lastAccessedAt: now, ttlMs, metadata: structuredClone(options.metadata ?? {}) };
+    const record: SessionRecord = { id: id ?? randomUUID(), createdAt: now, lastAccessedAt: now, ttlMs, metadata };
     if (!(await this.store.create(record))) throw new SessionExistsError(record.id);
     this.access.counters.created++;
     this.events.emit(SnakepitEvent.SessionCreated, { sessionId: record.id });
@@ -150,6 +149,27 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
     return expired.length;
   }
 
+  /** A copy of the metadata, through JSON: plain values only, nested no deeper than
+   *  MAX_JSON_DEPTH, at most sessions.maxMetadataBytes. */
+  private metadataOf(metadata: unknown, problems: string[]): Record<string, unknown> {
+    if (metadata === undefined) return {};
+    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+      problems.push('metadata must be an object');
+      return {};
+    }
+    let json: string;
+    try {
+      json = strictJson(metadata);
+    } catch (error) {
+      problems.push(`metadata must be plain JSON: ${(error as Error).message}`);
+      return {};
+    }
+    const bytes = Buffer.byteLength(json, 'utf8');
+    const max = this.options.sessions.maxMetadataBytes;
+    if (bytes > max) throw new SessionQuotaError(undefined, 'maxMetadataBytes', `its metadata is ${bytes} bytes of JSON, over ${max}`);
+    return JSON.parse(json) as Record<string, unknown>;
+  }
+
   private info(record: SessionRecord): SessionInfo {
     return {
       id: record.id,
@@ -165,7 +185,12 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
 
 function stateJson(key: string, value: unknown): string {
   assertStateKey(key);
-  const json = value === undefined ? undefined : JSON.stringify(value);
+  let json: string | undefined;
+  try {
+    json = value === undefined ? undefined : strictJson(value);
+  } catch (error) {
+    throw new InvalidCallError([`the value of state "${key}" must be plain JSON: ${(error as Error).message}`]);
+  }
   if (json === undefined) throw new InvalidCallError([`the value of state "${key}" must be a JSON value`]);
   return json;
 }
