@@ -1,0 +1,120 @@
+/**
+ * A stranger on the same machine against a real app: every attack runs as another user
+ * (`runuser -u nobody`), with grpcio and nothing of ours but the addresses it could find.
+ * Root is needed to switch users; as anyone else this suite fails and says so.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HostBridgeServer } from '../libs/snakepit/src/bridge/host-bridge.server';
+import { bootApp, type TestApp } from './support/app';
+
+/** The Debian interpreter with python3-grpcio: readable by every user, unlike a venv in a home. */
+const SYSTEM_PYTHON = '/usr/bin/python3';
+const run = promisify(execFile);
+const WORKER_EXECUTE = '/snakepit.bridge.Worker/Execute';
+const WORKER_CANCEL = '/snakepit.bridge.Worker/Cancel';
+const HOST_SET_STATE = '/snakepit.bridge.Host/SetState';
+const HOST_LIST_TOOLS = '/snakepit.bridge.Host/ListTools';
+
+let scratch: string;
+let attacker: string;
+
+beforeAll(() => {
+  if (process.getuid?.() !== 0) throw new Error('the attack tests switch to the user nobody: run them as root (as CI does)');
+  scratch = mkdtempSync(join(tmpdir(), 'snakepit-attacker-'));
+  chmodSync(scratch, 0o755);
+  attacker = join(scratch, 'attacker.py');
+  copyFileSync(join(__dirname, 'fixtures', 'attacker.py'), attacker);
+  chmodSync(attacker, 0o644);
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Runs the attacker script as nobody; its JSON answer. Asynchronously: the host bridge it
+ *  attacks is served by this very process. */
+async function asNobody(...args: string[]): Promise<any> {
+  const { stdout } = await run('/usr/sbin/runuser', ['-u', 'nobody', '--', SYSTEM_PYTHON, attacker, ...args], {
+    cwd: scratch,
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { PATH: '/usr/bin:/bin' },
+  });
+  return JSON.parse(stdout.trim().split('\n').pop()!);
+}
+
+/** A worker's listening address, as any local user sees it: its socket path on its command line,
+ *  or its TCP port in `ss`. */
+function workerAddress(pid: number, transport: 'unix' | 'tcp'): string {
+  if (transport === 'unix') {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return args[args.indexOf('--socket') + 1];
+  }
+  const listening = execFileSync('ss', ['-ltnpH'], { encoding: 'utf8' }).split('\n').find((line) => line.includes(`pid=${pid},`));
+  return listening!.trim().split(/\s+/)[3].replace(/^\[::ffff:(.*)\]/, '$1');
+}
+
+function rssBytes(pid: number): number {
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+}
+
+describe('another local user, against the default (Unix socket) transport', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await bootApp({ poolSize: 1 });
+    await app.pool.ready();
+  });
+  afterAll(() => app?.close());
+
+  it('cannot even connect to a worker or to the host bridge', async () => {
+    const worker = workerAddress(app.pool.listWorkers()[0].pid!, 'unix');
+    const bridge = (await app.module.get(HostBridgeServer).workerAccess()).address.replace(/^unix:/, '');
+    expect(await asNobody('connect', worker)).toEqual({ connected: false, error: 'PermissionError' });
+    expect(await asNobody('connect', bridge)).toEqual({ connected: false, error: 'PermissionError' });
+    expect((await asNobody('call', `unix:${worker}`, WORKER_EXECUTE)).code).not.toBe('OK');
+    expect(await app.pool.execute('add', { a: 1, b: 2 })).toBe(3);
+  });
+});
+
+describe('another local user, against TCP transports', () => {
+  let app: TestApp;
+  let worker: { pid: number; address: string };
+  let bridge: string;
+  beforeAll(async () => {
+    app = await bootApp({ poolSize: 1, workers: { transport: 'tcp' }, bridge: { transport: 'tcp' } });
+    await app.pool.ready();
+    const pid = app.pool.listWorkers()[0].pid!;
+    worker = { pid, address: workerAddress(pid, 'tcp') };
+    bridge = (await app.module.get(HostBridgeServer).workerAccess()).address;
+  });
+  afterAll(() => app?.close());
+
+  it('is refused by the worker without its secret, or with a wrong one: no call, no cancel', async () => {
+    expect(worker.address).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(await asNobody('call', worker.address, WORKER_EXECUTE)).toEqual({ code: 'UNAUTHENTICATED' });
+    expect(await asNobody('call', worker.address, WORKER_EXECUTE, `x-snakepit-worker-secret=${'0'.repeat(64)}`)).toEqual({ code: 'UNAUTHENTICATED' });
+    expect(await asNobody('call', worker.address, WORKER_CANCEL)).toEqual({ code: 'UNAUTHENTICATED' });
+    expect(app.pool.stats().requests).toBe(0);
+    expect(await app.pool.execute('add', { a: 1, b: 2 })).toBe(3);
+  });
+
+  it('is refused by the host bridge without its secret: no session state, no host tools', async () => {
+    expect(await asNobody('call', bridge, HOST_SET_STATE)).toEqual({ code: 'UNAUTHENTICATED' });
+    expect(await asNobody('call', bridge, HOST_LIST_TOOLS)).toEqual({ code: 'UNAUTHENTICATED' });
+  });
+
+  it('cannot make the host or a worker take in large messages it refuses', async () => {
+    // 12 calls of 60 MiB each (720 MiB) at each end, none with a secret.
+    const hostBefore = process.memoryUsage().rss;
+    const workerBefore = rssBytes(worker.pid);
+    expect((await asNobody('flood', bridge, HOST_SET_STATE, '12', '60')).codes).toEqual(Array(12).fill('UNAUTHENTICATED'));
+    expect((await asNobody('flood', worker.address, WORKER_EXECUTE, '12', '60')).codes).toEqual(Array(12).fill('UNAUTHENTICATED'));
+    const hostGrowth = process.memoryUsage().rss - hostBefore;
+    const workerGrowth = rssBytes(worker.pid) - workerBefore;
+    // Refused on their metadata, the messages are never read: growth stays far below one of them.
+    expect(hostGrowth).toBeLessThan(60 * 1024 * 1024);
+    expect(workerGrowth).toBeLessThan(60 * 1024 * 1024);
+    expect(await app.pool.execute('add', { a: 2, b: 2 })).toBe(4);
+  });
+});
