@@ -15,7 +15,7 @@ export { runAsScript, type ScriptOptions } from './script/run-as-script';
 export type { StreamChunk } from './pool/chunk-stream';
 export type { ExecuteOptions, PoolStats, PoolStatus, SessionExecuteOptions } from './pool/pool.types';
 export { SessionService, type SessionInfo, type SessionStats } from './session/session.service';
-export type { SessionRecord, SessionStore } from './session/session-store';
+export type { AccessTime, SessionLimits, SessionLookup, SessionRecord, SessionStore, StateValue } from './session/session-store';
 export { InMemorySessionStore } from './session/in-memory-session.store';
 export { ToolRegistryService } from './tools/tool-registry.service';
 export { SnakepitTool } from './tools/snakepit-tool.decorator';
@@ -24,6 +24,8 @@ export { SnakepitEvents } from './telemetry/snakepit-events';
 export { SnakepitEvent, type SnakepitEventName } from './telemetry/events';
 export type { PythonToolInfo, StopReason, WorkerInfo, WorkerState } from './pool/worker';
 export type { RecycleReason } from './supervision/recycle-policy';
+export type { PoisonTool } from './supervision/poison-detector';
+export { MAX_JSON_DEPTH } from './bridge/strict-json';
 export * from './errors';
 export * from './python/python-packages';
 export {

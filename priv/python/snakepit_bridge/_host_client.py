@@ -1,9 +1,11 @@
 """The worker's client of the host's ``snakepit.bridge.Host`` service, one per process.
 
-The host passes its address and a per-boot secret in the environment; the worker takes
-both out of ``os.environ`` at start-up (``take_host_env``), so subprocesses that tools
-start do not inherit the secret. Every call carries the secret as "x-snakepit-secret"
-metadata. grpc is imported on first use.
+A worker the host started learns the host's address and per-boot secret from the secrets
+pipe (``configure(host=...)``), never from the environment, so neither a tool, nor what it
+starts, nor another process reading /proc/<pid>/environ finds the secret there. A worker run
+by hand may give them as SNAKEPIT_HOST_ADDRESS and SNAKEPIT_HOST_SECRET, which are taken out
+of ``os.environ`` at start-up (``take_host_env``). Every call carries the secret as
+"x-snakepit-secret" metadata. grpc is imported on first use.
 """
 import logging
 import os

@@ -110,8 +110,9 @@ def unavailable_from_rpc(err: Any, method: str, address: str) -> HostError:
         )
     if name == "UNAUTHENTICATED":
         message = (
-            f"the Snakepit host at {address} refused this worker's secret "
-            f"(SNAKEPIT_HOST_SECRET) on {method}: {text}"
+            f"the Snakepit host at {address} refused this worker's host secret on {method} "
+            f"(the secret the host passed over the secrets pipe, or SNAKEPIT_HOST_SECRET for a "
+            f"worker run by hand): {text}"
         )
     else:
         message = f"Snakepit host at {address} unavailable ({method}): {name}: {text}"

@@ -28,6 +28,28 @@ async function workerWithCall(workers: FakeWorker[], not?: FakeWorker): Promise<
   throw new Error('no worker got the call');
 }
 
+/** A one-worker pool, started, with a `count` stream open on its worker. */
+async function streamingPool(options: Parameters<typeof fakePoolSetup>[0]) {
+  const setup = fakePoolSetup({ poolSize: 1, ...options });
+  const pool = poolOf(setup);
+  await pool.start(Promise.resolve(NO_HOST));
+  const worker = setup.workers[0];
+  const chunks = pool.executeStream('count', {});
+  for (let i = 0; i < 100 && worker.streams.length === 0; i++) await settleDown(1);
+  return { pool, worker, chunks, stream: worker.streams[0] };
+}
+
+/** Everything the consumer reads, and the error the stream ends with (if any). */
+async function readAll(chunks: AsyncIterable<{ data: unknown; final: boolean }>): Promise<{ seen: Array<[unknown, boolean]>; error?: unknown }> {
+  const seen: Array<[unknown, boolean]> = [];
+  try {
+    for await (const chunk of chunks) seen.push([chunk.data, chunk.final]);
+    return { seen };
+  } catch (error) {
+    return { seen, error };
+  }
+}
+
 describe('Pool lifecycle (fake workers)', () => {
   it('starting → ready: ready() resolves and the pool serves', async () => {
     const setup = fakePoolSetup();
@@ -235,19 +257,11 @@ describe('Pool calls (fake workers)', () => {
   });
 
   it('fails a stream that the worker ends as cancelled when the host did not cancel it', async () => {
-    const setup = fakePoolSetup({ poolSize: 1 });
-    const pool = poolOf(setup);
-    await pool.start(Promise.resolve(NO_HOST));
-    const worker = setup.workers[0];
-    const chunks = pool.executeStream('count', {});
-    for (let i = 0; i < 100 && worker.streams.length === 0; i++) await settleDown(1);
-    worker.streams[0].send(0);
-    worker.streams[0].send(1);
-    worker.streams[0].endCancelled();
-    const seen: unknown[] = [];
-    const error = await (async () => {
-      for await (const chunk of chunks) seen.push([chunk.data, chunk.final]);
-    })().catch((e: unknown) => e);
+    const { pool, worker, chunks, stream } = await streamingPool({});
+    stream.send(0);
+    stream.send(1);
+    stream.endCancelled();
+    const { seen, error } = await readAll(chunks);
     expect(seen).toEqual([[0, false], [1, false]]);
     expect(error).toBeInstanceOf(WorkerProtocolError);
     expect((error as Error).message).toContain('ended as cancelled');
@@ -258,13 +272,7 @@ describe('Pool calls (fake workers)', () => {
   });
 
   it('stops a stream whose consumer stalls with its buffer full, and frees the worker', async () => {
-    const setup = fakePoolSetup({ poolSize: 1, streamIdleTimeoutMs: 30, cancelGraceMs: 1000 });
-    const pool = poolOf(setup);
-    await pool.start(Promise.resolve(NO_HOST));
-    const worker = setup.workers[0];
-    const chunks = pool.executeStream('count', {});
-    for (let i = 0; i < 100 && worker.streams.length === 0; i++) await settleDown(1);
-    const stream = worker.streams[0];
+    const { pool, worker, chunks, stream } = await streamingPool({ streamIdleTimeoutMs: 30, cancelGraceMs: 1000 });
     for (let i = 0; i < 40; i++) stream.send(i);
     expect(stream.paused).toBe(true);
     for (let i = 0; i < 200 && worker.cancelled.length === 0; i++) await settleDown(1);
@@ -272,13 +280,9 @@ describe('Pool calls (fake workers)', () => {
     stream.close();
     await settleDown(1);
     expect(pool.stats().busy).toBe(0);
-    const seen: unknown[] = [];
-    const error = await (async () => {
-      for await (const chunk of chunks) seen.push(chunk.data);
-    })().catch((e: unknown) => e);
+    const { seen, error } = await readAll(chunks);
     expect(seen.length).toBeGreaterThan(0); // what it had buffered comes first
     expect(error).toBeInstanceOf(StreamConsumerIdleError);
     await pool.close(10, 10);
   });
 });
-
