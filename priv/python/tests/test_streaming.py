@@ -262,6 +262,23 @@ class WorkerStreamTest(unittest.TestCase):
         self.assertTrue(chunks[0].final and chunks[0].cancelled)
         self.assertNotIn(tok, showcase.FINALIZED)
 
+    def test_early_cancels_are_bounded_and_expire(self):
+        from unittest import mock
+
+        from snakepit_bridge import _dispatch
+
+        for i in range(_dispatch.MAX_EARLY_CANCELS * 4):  # a flood of cancels for calls that never come
+            self.assertFalse(self.cancel(self.show, f"never-{i}").found)
+        self.assertLessEqual(len(self.show._early_cancels), _dispatch.MAX_EARLY_CANCELS)
+        self.assertNotIn("never-0", self.show._early_cancels)  # the oldest went first
+        # A Cancel older than its TTL no longer stops the call it named.
+        self.cancel(self.show, "c-late")
+        later = time.monotonic() + _dispatch.EARLY_CANCEL_TTL_S + 1
+        with mock.patch.object(_dispatch.time, "monotonic", return_value=later):
+            chunks = [parse(c) for c in self.show.execute_stream(request("count", "c-late", n=3))]
+        self.assertEqual([value(c) for c in chunks[:3]], [{"i": 0}, {"i": 1}, {"i": 2}])
+        self.assertFalse(chunks[-1].cancelled)
+
     def test_cancel_interrupts_an_async_generator_blocked_in_an_await(self):
         tok = "agen-blocked"
         stream = self.show.execute_stream(request("count_async", "c-agen", n=10, delay_ms=30_000, token=tok))
