@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { Injectable } from '@nestjs/common';
 import {
@@ -99,6 +99,14 @@ describe.each(['tcp', 'unix'] as const)('host tools called from Python (%s bridg
     expect(report).toMatchObject({ type: 'HostToolNotFoundError', code: 'host_tool_not_found' });
     expect(report.message).toContain('repeat');
     await expect(app.pool.execute('host_tool_names')).resolves.toEqual(['bytes', 'repeat', 'text.explode']);
+  });
+
+  it('keeps the bridge secret out of every worker environment: its own, /proc, and its subprocesses', async () => {
+    const { secret } = await app.module.get(HostBridgeServer).workerAccess();
+    for (const worker of app.pool.listWorkers()) {
+      expect(readFileSync(`/proc/${worker.pid}/environ`, 'utf8')).not.toContain(secret);
+    }
+    expect(await app.pool.execute('host_secret_visible', { secret })).toEqual({ in_environ: false, in_initial_environ: false, in_subprocess: false });
   });
 
   it('refuses a stray client that lacks the secret, and logs it as an event', async () => {
