@@ -262,7 +262,7 @@ export function fakePoolSetup(options: Partial<SnakepitModuleOptions> = {}, beha
     events,
     killTimeoutMs: 100,
     affinity,
-    sockets: { pathFor: () => undefined },
+    sockets: { pathFor: () => undefined, release: () => undefined },
     createWorker: (id, pool) => {
       const worker = new FakeWorker(id, pool, behaviour);
       workers.push(worker);

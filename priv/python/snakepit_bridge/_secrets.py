@@ -32,4 +32,6 @@ def read_secrets(fd: Optional[int]) -> Optional[Secrets]:
     if size > MAX_SECRETS_BYTES:
         raise ValueError(f"--secrets-fd {fd} sent more than {MAX_SECRETS_BYTES} bytes")
     value = json.loads(b"".join(chunks).decode("utf-8"))
+    if not isinstance(value, dict) or not value.get("workerSecret"):
+        raise ValueError(f"--secrets-fd {fd} did not send a JSON object with a workerSecret")
     return Secrets(str(value.get("hostAddress", "")), str(value.get("hostSecret", "")), str(value["workerSecret"]))

@@ -86,9 +86,8 @@ export class HostBridgeServer implements HostBridge {
         return state.found ? { result: { json: Buffer.from(state.json!) }, found: true } : { found: false };
       })),
       SetState: this.guard('SetState', (request: any) => this.reply(async () => {
-        const json = request.valueJson.toString('utf8');
-        JSON.parse(json); // only JSON goes into the store
-        await this.sessions.setStateJson(request.sessionId, request.key, json);
+        // Only JSON goes into the store: parsed once it is known to be within the limits.
+        await this.sessions.setStateJson(request.sessionId, request.key, request.valueJson.toString('utf8'), { parse: true });
         return {};
       })),
       DeleteState: this.guard('DeleteState', (request: any) => this.reply(async () => {

@@ -10,13 +10,16 @@ export interface ErrorResponseOptions {
   retryAfterSeconds: number;
 }
 
+/** 503s that waiting does not cure. */
+const PERMANENT_CODES: ReadonlySet<string> = new Set(['pooling_disabled']);
+
 /**
  * The seconds a client should wait before it tries again, for errors worth retrying: a 503, or
  * one of RETRYABLE_CODES. An error that knows (a failed pool, until its cool-down ends) says so;
  * otherwise `fallbackSeconds`. Undefined when the client should not retry, or fallbackSeconds is 0.
  */
 export function retryAfterSecondsOf(error: SnakepitError, fallbackSeconds: number): number | undefined {
-  if (fallbackSeconds <= 0) return undefined;
+  if (fallbackSeconds <= 0 || PERMANENT_CODES.has(error.code)) return undefined;
   if (httpStatusOf(error) !== HttpStatus.SERVICE_UNAVAILABLE && !RETRYABLE_CODES.has(error.code)) return undefined;
   const known = (error as SnakepitError & { retryAfterMs?: unknown }).retryAfterMs;
   return typeof known === 'number' && known >= 0 ? Math.max(1, Math.ceil(known / 1000)) : fallbackSeconds;

@@ -163,8 +163,10 @@ function crossFieldProblems(options: SnakepitModuleOptions, entries: NamedPoolOp
   });
   const sessions = { ...SESSION_DEFAULTS, ...definedFields(options.sessions) };
   if (sessions.ttlMs > sessions.maxTtlMs) problems.push(`sessions.ttlMs (${sessions.ttlMs}) must not be more than sessions.maxTtlMs (${sessions.maxTtlMs})`);
-  if (sessions.maxValueBytes > sessions.maxSessionBytes) {
-    problems.push(`sessions.maxValueBytes (${sessions.maxValueBytes}) must not be more than sessions.maxSessionBytes (${sessions.maxSessionBytes})`);
+  for (const field of ['maxValueBytes', 'maxMetadataBytes'] as const) {
+    if (sessions[field] > sessions.maxSessionBytes) {
+      problems.push(`sessions.${field} (${sessions[field]}) must not be more than sessions.maxSessionBytes (${sessions.maxSessionBytes})`);
+    }
   }
   return problems;
 }

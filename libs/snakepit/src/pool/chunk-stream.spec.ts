@@ -33,6 +33,21 @@ describe('ChunkStream', () => {
     expect(log).toEqual(['pause', 'resume']);
   });
 
+  it('calls idle() when a paused stream is not read for idleTimeoutMs, never while a slow reader keeps reading', async () => {
+    const log: string[] = [];
+    const stream = new ChunkStream(60);
+    stream.attach({ pause: () => log.push('pause'), resume: () => log.push('resume'), cancel: () => log.push('cancel'), idle: () => log.push('idle') });
+    for (let i = 0; i < 16; i++) stream.push(chunk(i));
+    for (let i = 0; i < 8; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 30)); // 240 ms in all, each gap under 60
+      await stream.next();
+    }
+    expect(log).toEqual(['pause']);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(log).toEqual(['pause', 'idle']);
+    await stream.return();
+  });
+
   it('delivers a failure after the chunks that came before it', async () => {
     const { stream } = controlled();
     stream.push(chunk(0));

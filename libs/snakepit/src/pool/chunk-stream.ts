@@ -108,7 +108,7 @@ export class ChunkStream<T = unknown> implements AsyncIterableIterator<StreamChu
     if (!this.flow.paused && (this.buffer.length >= HIGH_WATER_MARK || this.bufferedBytes >= HIGH_WATER_BYTES)) {
       this.flow.paused = true;
       this.control?.pause();
-      if (this.idleTimeoutMs !== undefined) this.idleTimer = setTimeout(() => this.control?.idle?.(), this.idleTimeoutMs);
+      this.armIdleTimer();
     }
   }
 
@@ -139,10 +139,12 @@ export class ChunkStream<T = unknown> implements AsyncIterableIterator<StreamChu
     if (buffered) {
       const { size = 0, ...chunk } = buffered;
       this.bufferedBytes -= size;
-      if (this.flow.state === 'open' && this.flow.paused && this.buffer.length <= LOW_WATER_MARK && this.bufferedBytes < HIGH_WATER_BYTES / 4) {
-        this.flow.paused = false;
-        clearTimeout(this.idleTimer);
-        this.control?.resume();
+      if (this.flow.state === 'open' && this.flow.paused) {
+        if (this.buffer.length <= LOW_WATER_MARK && this.bufferedBytes < HIGH_WATER_BYTES / 4) {
+          this.flow.paused = false;
+          clearTimeout(this.idleTimer);
+          this.control?.resume();
+        } else this.armIdleTimer(); // a slow reader still reads: the idle time starts again
       }
       if (this.buffer.length === 0 && (this.flow.state === 'ended' || this.flow.state === 'failed')) this.markFinished();
       return Promise.resolve({ value: chunk as StreamChunk<T>, done: false });
@@ -166,6 +168,13 @@ export class ChunkStream<T = unknown> implements AsyncIterableIterator<StreamChu
     this.markFinished();
     for (const waiter of this.waiters.splice(0)) waiter.resolve({ value: undefined, done: true });
     return Promise.resolve({ value: undefined, done: true });
+  }
+
+  /** While the producer is paused: `control.idle()` once the consumer has read nothing for idleTimeoutMs. */
+  private armIdleTimer(): void {
+    if (this.idleTimeoutMs === undefined) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.control?.idle?.(), this.idleTimeoutMs);
   }
 
   /** The stream is over for the producer: a paused one goes on, so that its call can end

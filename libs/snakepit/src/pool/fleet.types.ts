@@ -14,7 +14,7 @@ export interface FleetContext {
   /** Where a recycled worker's sessions go: to its successor. */
   affinity: SessionHandOver;
   /** Where workers listen (Unix sockets in a private directory, or loopback TCP). */
-  sockets: { pathFor(workerId: string): string | undefined };
+  sockets: { pathFor(workerId: string): string | undefined; release(workerId: string): void };
   /** Makes workers; default: real Python processes. */
   createWorker?: WorkerFactory;
 }

@@ -63,6 +63,7 @@ describe('WorkerFleet (fake workers)', () => {
 
   it('replaces workers that die under calls at once, off the restart budget, and reports the tool that kills them', async () => {
     const setup = fakePoolSetup({ poolSize: 1, restart: { maxRestarts: 1, backoffMs: 1000, poisonCrashes: 3 }, crashBarrier: { taintMs: 0 } });
+    // With one worker, a poison tool's deaths leave no other worker serving: replaced at once.
     const pool = new Pool(setup.config, setup.context);
     await pool.start(Promise.resolve(NO_HOST));
     for (let i = 0; i < 4; i++) {
@@ -82,6 +83,26 @@ describe('WorkerFleet (fake workers)', () => {
     await until(() => ready(setup.workers).length === 1, 'a counted replacement');
     ready(setup.workers)[0].crash();
     await until(() => pool.stats().status === 'failed', 'the pool to fail');
+    await pool.close(10, 10);
+  });
+
+  it('backs off the replacements of a poison tool’s deaths while other workers serve', async () => {
+    const setup = fakePoolSetup({ poolSize: 2, restart: { backoffMs: 40, maxBackoffMs: 40, poisonCrashes: 2 }, crashBarrier: { taintMs: 0 } });
+    const pool = new Pool(setup.config, setup.context);
+    await pool.start(Promise.resolve(NO_HOST));
+    for (let i = 0; i < 3; i++) {
+      const call = rejectionOf(pool.execute('sleep', {}));
+      const victim = await (async () => {
+        await until(() => ready(setup.workers).some((w) => w.calls.length === 1), 'the call to run');
+        return ready(setup.workers).find((w) => w.calls.length === 1)!;
+      })();
+      victim.crash();
+      await call;
+      await until(() => ready(setup.workers).length === 2, 'the replacement');
+    }
+    const delays = setup.seen.filter((e) => e.event === SnakepitEvent.WorkerRestarted).map((e) => (e.payload as { delayMs: number }).delayMs);
+    expect(delays[0]).toBe(0);
+    expect(delays.slice(1).every((ms) => ms >= 20 && ms <= 40)).toBe(true); // a suspect from the second death on
     await pool.close(10, 10);
   });
 

@@ -4,6 +4,7 @@ import { classifyExit, describeExit, PoolFailedError, type WorkerExit } from '..
 import type { PoolConfig } from '../options/resolve-options';
 import type { HostAccess } from '../snakepit.constants';
 import { pythonCommand } from '../process/python-process';
+import { backoffDelay } from '../supervision/backoff';
 import { PoisonDetector, type PoisonTool } from '../supervision/poison-detector';
 import { RestartBudget } from '../supervision/restart-budget';
 import type { RecycleReason } from '../supervision/recycle-policy';
@@ -256,6 +257,7 @@ export class WorkerFleet {
     this.monitors.get(worker.id)?.stop();
     this.monitors.delete(worker.id);
     this.context.registry.forget(worker.id);
+    this.context.sockets.release(worker.id);
     this.workers.delete(worker.id);
     // A recycled worker leaves the scheduler when its successor takes over.
     if (!this.successions.has(worker.id)) this.dispatcher.remove(worker.id);
@@ -274,23 +276,32 @@ export class WorkerFleet {
     else if (!crashed) this.logger.log(`worker ${worker.id} (pid ${worker.pid}) was stopped (${reason}); replacing it`);
     const taintMs = crashed && wasBusy && this.config.crashBarrier.enabled ? this.config.crashBarrier.taintMs : 0;
     if (crashed && wasBusy) {
-      // The call killed it: that call's fault, not the pool's. Replaced at once, off the budget.
-      this.notePoison(toolsRunning);
-      return this.replace({ replaces: worker.id, taintMs });
+      // The call killed it: that call's fault, not the pool's. Replaced off the budget: at once,
+      // unless a tool it ran keeps killing workers and others still serve, when replacements
+      // back off (a stream of poison requests cannot make the pool spawn without end, nor
+      // leave it with no worker).
+      const backoff = this.notePoison(toolsRunning);
+      const othersServe = [...this.workers.values()].some((other) => other.serving);
+      return this.replace({ replaces: worker.id, taintMs }, undefined, othersServe ? backoff : 0);
     }
     const failure = reason === 'crash' ? `${worker.id} ${describeExit(exit)}` : `${worker.id} stopped answering heartbeats`;
     this.replace({ replaces: worker.id, taintMs }, crashed ? failure : undefined);
   }
 
-  private notePoison(tools: string[]): void {
-    const { poisonCrashes, windowMs } = this.config.restart;
-    for (const suspect of this.poison.record(tools, Date.now())) {
+  /** Counts the death against the tools it ran, reports new suspects, and returns how long the
+   *  replacement waits: 0, or a backoff that grows with the suspect's deaths past the threshold. */
+  private notePoison(tools: string[]): number {
+    const { poisonCrashes, windowMs, backoffMs, maxBackoffMs } = this.config.restart;
+    const now = Date.now();
+    for (const suspect of this.poison.record(tools, now)) {
       this.logger.warn(
         `${suspect.crashes} workers died running "${suspect.tool}" within ${windowMs} ms (restart.poisonCrashes ${poisonCrashes}): ` +
-          'a request to it probably kills any worker; look at its arguments',
+          'a request to it probably kills any worker; look at its arguments. Its replacements back off from now',
       );
       this.emit(SnakepitEvent.PoisonToolSuspected, { pool: this.config.name, ...suspect, windowMs });
     }
+    const worst = Math.max(0, ...this.poison.suspects(now).filter((suspect) => tools.includes(suspect.tool)).map((suspect) => suspect.crashes));
+    return worst === 0 ? 0 : backoffDelay(backoffMs, worst - poisonCrashes, maxBackoffMs);
   }
 
   /**
@@ -298,8 +309,7 @@ export class WorkerFleet {
    * against the restart budget and waits its backoff; a spent budget fails the pool. `failure`
    * says what went wrong (counted replacements only).
    */
-  private replace(plan: SpawnPlan, failure?: string): void {
-    let delayMs = 0;
+  private replace(plan: SpawnPlan, failure?: string, delayMs = 0): void {
     if (failure !== undefined) {
       const allowed = this.budget.next(Date.now());
       if (allowed === undefined) return this.giveUp(failure);

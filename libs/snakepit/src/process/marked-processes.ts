@@ -8,6 +8,7 @@ export interface RunMarker {
 }
 
 const POLL_MS = 25;
+const READS_AT_ONCE = 8;
 
 /**
  * The processes of this user carrying the marker (SNAKEPIT_RUN_ID, and SNAKEPIT_WORKER_ID when
@@ -18,8 +19,14 @@ const POLL_MS = 25;
  */
 export async function findMarked(marker: RunMarker): Promise<number[]> {
   const candidates = allPids().filter((pid) => pid !== process.pid);
-  const marked = await Promise.all(candidates.map(async (pid) => ((await carries(pid, marker)) ? pid : undefined)));
-  return marked.filter((pid): pid is number => pid !== undefined);
+  const marked: number[] = [];
+  // A few reads at a time: a host near its file-descriptor limit must not run out for this.
+  for (let start = 0; start < candidates.length; start += READS_AT_ONCE) {
+    const batch = candidates.slice(start, start + READS_AT_ONCE);
+    const found = await Promise.all(batch.map(async (pid) => ((await carries(pid, marker)) ? pid : undefined)));
+    for (const pid of found) if (pid !== undefined) marked.push(pid);
+  }
+  return marked;
 }
 
 /**

@@ -9,19 +9,45 @@ import { join } from 'node:path';
  */
 export class WorkerSockets {
   private dir?: string;
+  private readonly paths = new Map<string, string>();
+  private seq = 0;
 
-  constructor(private readonly transport: 'unix' | 'tcp') {}
+  /** Throws at once (at boot) when the OS temp dir is too long a path for Unix sockets. */
+  constructor(private readonly transport: 'unix' | 'tcp') {
+    const longest = join(tmpdir(), 'snakepit-w-XXXXXX', `${Number.MAX_SAFE_INTEGER.toString(36)}.sock`);
+    if (transport === 'unix' && Buffer.byteLength(longest) > MAX_SOCKET_PATH_BYTES) {
+      throw new Error(
+        `worker sockets under ${tmpdir()} would be longer than Unix sockets allow (${MAX_SOCKET_PATH_BYTES} bytes): ` +
+          "set TMPDIR to a shorter directory, or use workers.transport: 'tcp'",
+      );
+    }
+  }
 
-  /** The socket path of a worker; undefined for TCP. */
+  /** The socket path of a worker; undefined for TCP. Named by a counter, not by the worker's id,
+   *  so that long pool names cannot push it past the OS limit. */
   pathFor(workerId: string): string | undefined {
     if (this.transport === 'tcp') return undefined;
     this.dir ??= mkdtempSync(join(tmpdir(), 'snakepit-w-'));
-    return join(this.dir, `${workerId}.sock`);
+    const path = join(this.dir, `${(++this.seq).toString(36)}.sock`);
+    this.paths.set(workerId, path);
+    return path;
+  }
+
+  /** The worker has exited: its socket file goes. */
+  release(workerId: string): void {
+    const path = this.paths.get(workerId);
+    if (path === undefined) return;
+    this.paths.delete(workerId);
+    rmSync(path, { force: true });
   }
 
   /** Removes the directory (once every worker has exited). */
   remove(): void {
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     this.dir = undefined;
+    this.paths.clear();
   }
 }
+
+/** sun_path holds 108 bytes on Linux and 104 on macOS, its terminating NUL included. */
+const MAX_SOCKET_PATH_BYTES = 103;
