@@ -14,6 +14,9 @@ export interface HostAccess {
   secret: string;
 }
 
+/** Before the host bridge is known (and in unit tests, where there is none). */
+export const NO_HOST_ACCESS: HostAccess = Object.freeze({ address: '', secret: '' });
+
 /** The server workers call back, as the pools need it. */
 export interface HostBridge {
   /** Starts listening if needed; resolves with how workers reach it. */

@@ -6,6 +6,7 @@ import type { SnakepitModuleOptions } from '../src/options/snakepit-options.inte
 import type { FleetContext } from '../src/pool/worker-fleet';
 import type { PoolWorker, PythonToolInfo, StopReason, WorkerInfo, WorkerLifeState, WorkerStream } from '../src/pool/worker.types';
 import { SessionAffinity } from '../src/session/session-affinity';
+import { NO_HOST_ACCESS } from '../src/snakepit.constants';
 import { EventBus } from '../src/telemetry/event-bus';
 
 /** The tools every fake worker reports. */
@@ -273,7 +274,7 @@ export function fakePoolSetup(options: Partial<SnakepitModuleOptions> = {}, beha
 }
 
 /** How the fakes "reach" a host they never call. */
-export const NO_HOST = { address: '', secret: '' };
+export const NO_HOST = NO_HOST_ACCESS;
 
 /** Lets promise callbacks and immediate timers run. */
 export function settleDown(ms = 0): Promise<void> {

@@ -86,7 +86,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     try:
         secrets = read_secrets(args.secrets_fd)
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError) as exc:
         _report_failure(sink, exc)
         return EXIT_FAILED
     log.info(

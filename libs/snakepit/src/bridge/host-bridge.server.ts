@@ -73,28 +73,28 @@ export class HostBridgeServer implements HostBridge {
       'grpc.max_send_message_length': this.maxMessageBytes,
     });
     server.addService(hostServiceDefinition(), {
-      ListTools: this.guard('ListTools', async () => ({
+      ListTools: this.guard(async () => ({
         tools: this.tools.list().map((tool) => ({
           name: tool.name,
           description: tool.description,
           parametersJson: Buffer.from(JSON.stringify(tool.parameters ?? null)),
         })),
       })),
-      CallTool: this.guard('CallTool', (request: any, metadata) => this.callTool(request, metadata)),
-      GetState: this.guard('GetState', (request: any) => this.reply(async () => {
+      CallTool: this.guard((request: any, metadata) => this.callTool(request, metadata)),
+      GetState: this.guard((request: any) => this.reply(async () => {
         const state = await this.sessions.getStateJson(request.sessionId, request.key);
         return state.found ? { result: { json: Buffer.from(state.json!) }, found: true } : { found: false };
       })),
-      SetState: this.guard('SetState', (request: any) => this.reply(async () => {
+      SetState: this.guard((request: any) => this.reply(async () => {
         // Only JSON goes into the store: parsed once it is known to be within the limits.
-        await this.sessions.setStateJson(request.sessionId, request.key, request.valueJson.toString('utf8'), { parse: true });
+        await this.sessions.setStateJson(request.sessionId, request.key, request.valueJson.toString('utf8'), { fromText: true });
         return {};
       })),
-      DeleteState: this.guard('DeleteState', (request: any) => this.reply(async () => {
+      DeleteState: this.guard((request: any) => this.reply(async () => {
         await this.sessions.deleteState(request.sessionId, request.key);
         return {};
       })),
-      Emit: this.guard('Emit', (request: any) => this.reply(async () => {
+      Emit: this.guard((request: any) => this.reply(async () => {
         this.events.emit(pythonEvent(request.name), {
           workerId: request.workerId || undefined,
           sessionId: request.sessionId || undefined,
@@ -175,7 +175,7 @@ export class HostBridgeServer implements HostBridge {
   }
 
   /** Wraps a handler (the caller is authenticated by then) so that no rejection escapes. */
-  private guard<Req, Rep>(_method: string, handler: Handler<Req, Rep>): grpc.handleUnaryCall<Req, Rep> {
+  private guard<Req, Rep>(handler: Handler<Req, Rep>): grpc.handleUnaryCall<Req, Rep> {
     return (call, callback) => {
       handler(call.request, call.metadata).then(
         (reply) => callback(null, reply),

@@ -161,7 +161,7 @@ function crossFieldProblems(options: SnakepitModuleOptions, entries: NamedPoolOp
       if (typeof value !== 'string') problems.push(`${where ? `${where}.` : ''}env.${key} must be a string`);
     }
   });
-  const sessions = { ...SESSION_DEFAULTS, ...definedFields(options.sessions) };
+  const sessions = sessionFields(options.sessions);
   if (sessions.ttlMs > sessions.maxTtlMs) problems.push(`sessions.ttlMs (${sessions.ttlMs}) must not be more than sessions.maxTtlMs (${sessions.maxTtlMs})`);
   for (const field of ['maxValueBytes', 'maxMetadataBytes'] as const) {
     if (sessions[field] > sessions.maxSessionBytes) {
@@ -195,9 +195,13 @@ const SESSION_DEFAULTS: SessionSettings & { sweepIntervalMs: number } = {
   maxTotalBytes: 256 * 1024 * 1024,
 };
 
+/** The session options given, over the defaults. */
+function sessionFields(options: SnakepitModuleOptions['sessions']) {
+  return { ...SESSION_DEFAULTS, ...definedFields(options) } as typeof SESSION_DEFAULTS & { store?: SessionStore };
+}
+
 function sessionSettings(options: SnakepitModuleOptions['sessions']): ResolvedOptions['sessions'] {
-  const settings = { ...SESSION_DEFAULTS, ...definedFields(options) };
-  const { store, ...limits } = settings as typeof settings & { store?: SessionStore };
+  const { store, ...limits } = sessionFields(options);
   return { ...limits, store: store ?? new InMemorySessionStore({ maxTotalBytes: limits.maxTotalBytes }) };
 }
 

@@ -1,7 +1,7 @@
 import { encodeArgs } from '../bridge/codec';
 import { PayloadTooLargeError, PoolClosedError, RequestAbortedError, RequestTimeoutError, type SnakepitError } from '../errors';
 import type { PoolConfig } from '../options/resolve-options';
-import type { HostAccess } from '../snakepit.constants';
+import { NO_HOST_ACCESS, type HostAccess } from '../snakepit.constants';
 import { startCallSpan } from '../telemetry/tracing';
 import { assertValidCall } from './call-validation';
 import type { Call, SessionCall } from './call';
@@ -82,7 +82,7 @@ export class Pool {
     if (this.lifecycle.shuttingDown) throw new PoolClosedError(this.name);
     if (this.lifecycle.toStarting()) {
       // The outcome is the pool's: ready, failed again, or closed meanwhile.
-      await this.start(this.host ?? Promise.resolve({ address: '', secret: '' })).catch(() => undefined);
+      await this.start(this.host ?? Promise.resolve(NO_HOST_ACCESS)).catch(() => undefined);
       return this.ready();
     }
     if (this.lifecycle.status === 'ready') await Promise.all([...this.fleet.workers.keys()].map((id) => this.recycle(id)));

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { classifyExit, describeExit, PoolFailedError, type WorkerExit } from '../errors';
 import type { PoolConfig } from '../options/resolve-options';
-import type { HostAccess } from '../snakepit.constants';
+import { NO_HOST_ACCESS, type HostAccess } from '../snakepit.constants';
 import { pythonCommand } from '../process/python-process';
 import { backoffDelay } from '../supervision/backoff';
 import { PoisonDetector, type PoisonTool } from '../supervision/poison-detector';
@@ -41,7 +41,7 @@ export class WorkerFleet {
   private readonly successions = new Map<string, Promise<void>>();
   private readonly generationOf = new Map<string, number>();
   private readonly logger: Logger;
-  private host: HostAccess = { address: '', secret: '' };
+  private host: HostAccess = NO_HOST_ACCESS;
   private seq = 0;
   private generation = 0;
   /** While true, workers that leave are replaced. */

@@ -49,17 +49,19 @@ export class SessionAccess {
     return (await this.live(id, (at) => this.store.getState(id, key, at))).value;
   }
 
-  /** Sets a state value given as JSON text: no larger than sessions.maxValueBytes and nested no
-   *  deeper than MAX_JSON_DEPTH, within the session's limits. `parse`: check that it is JSON
-   *  (text that did not come from JSON.stringify). */
-  async setStateJson(id: string, key: string, json: string, { parse = false }: { parse?: boolean } = {}): Promise<void> {
+  /** Sets a state value given as JSON text, no larger than sessions.maxValueBytes, within the
+   *  session's limits. `fromText`: text that did not come from strictJson (Python's), so it is
+   *  checked here to be JSON nested no deeper than MAX_JSON_DEPTH. */
+  async setStateJson(id: string, key: string, json: string, { fromText = false }: { fromText?: boolean } = {}): Promise<void> {
     assertStateKey(key);
     const bytes = Buffer.byteLength(json, 'utf8');
     if (bytes > this.settings.maxValueBytes) {
       throw new SessionQuotaError(id, 'maxValueBytes', `the value of "${key}" is ${bytes} bytes of JSON, over ${this.settings.maxValueBytes}`);
     }
-    if (jsonTextDepth(json) > MAX_JSON_DEPTH) throw new InvalidCallError([`the value of state "${key}" nests more than ${MAX_JSON_DEPTH} levels deep`]);
-    if (parse) JSON.parse(json); // text from Python: only JSON goes into the store
+    if (fromText) {
+      if (jsonTextDepth(json) > MAX_JSON_DEPTH) throw new InvalidCallError([`the value of state "${key}" nests more than ${MAX_JSON_DEPTH} levels deep`]);
+      JSON.parse(json); // only JSON goes into the store
+    }
     const limits = { maxKeys: this.settings.maxKeys, maxSessionBytes: this.settings.maxSessionBytes };
     await this.live(id, (at) => this.store.setState(id, key, json, at, limits));
   }
