@@ -1,20 +1,42 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { reapOrphans } from '../libs/snakepit/src/process/orphan-reaper';
+import { ProcessRegistry } from '../libs/snakepit/src/process/process-registry';
 import { runTypeScript, type RunningChild } from './support/child-process';
 import { eventually, isAlive, workersOfRun } from './support/processes';
 
 describe('the host process and its workers', () => {
   let host: RunningChild | undefined;
-  afterEach(() => {
-    if (host && host.child.exitCode === null) host.child.kill('SIGKILL');
+  let runtimeDir: string;
+  beforeEach(() => {
+    runtimeDir = mkdtempSync(join(tmpdir(), 'snakepit-hostproc-'));
+  });
+  afterEach(async () => {
+    if (host && host.child.exitCode === null) {
+      host.child.kill('SIGKILL');
+      await host.exited;
+    }
+    // What a killed host left (its record, its socket directories) goes as the next boot would remove it.
+    await reapOrphans(new ProcessRegistry(runtimeDir, 'default', 'cleanup'), 1000);
+    rmSync(runtimeDir, { recursive: true, force: true });
   });
 
   it('workers exit by themselves when the host is SIGKILLed', async () => {
-    host = runTypeScript('test/fixtures/host-process.ts', { POOL_SIZE: '3' });
+    host = runTypeScript('test/fixtures/host-process.ts', { POOL_SIZE: '3', RUNTIME_DIR: runtimeDir });
     const { runId, pids } = JSON.parse(await host.line(/^\{"runId"/));
+    const { socketDirs } = JSON.parse(readFileSync(join(runtimeDir, 'default', `${runId}.json`), 'utf8'));
+    expect(socketDirs).toHaveLength(2); // the host bridge's and the workers'
+    expect(socketDirs.every((dir: string) => existsSync(dir))).toBe(true);
     expect(workersOfRun(runId).sort()).toEqual([...pids].sort());
     host.child.kill('SIGKILL');
     await host.exited;
     await eventually(() => workersOfRun(runId).length === 0, 10_000, 'orphaned workers to exit');
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
+    // The next boot of the instance removes the dead run's record and its socket directories.
+    const report = await reapOrphans(new ProcessRegistry(runtimeDir, 'default', 'next-boot'), 1000);
+    expect(report.runs).toEqual([runId]);
+    expect(socketDirs.some((dir: string) => existsSync(dir))).toBe(false);
   });
 
   it('SIGTERM to the sample app (enableShutdownHooks) stops every worker before it exits', async () => {
@@ -62,7 +84,7 @@ describe('the host process and its workers', () => {
   });
 
   it('survives a replacement that cannot be spawned (no file descriptors left), serves on, and recovers', async () => {
-    host = runTypeScript('test/fixtures/host-process.ts', { POOL_SIZE: '2', EXHAUST_FDS: '1' }, ['prlimit', '--nofile=256', '--']);
+    host = runTypeScript('test/fixtures/host-process.ts', { POOL_SIZE: '2', EXHAUST_FDS: '1', RUNTIME_DIR: runtimeDir }, ['prlimit', '--nofile=256', '--']);
     const report = JSON.parse(await host.line(/^\{"runId"/));
     expect(report.fdsHeld).toBeGreaterThan(0);
     process.kill(report.pids[0], 'SIGKILL');

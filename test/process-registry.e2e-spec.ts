@@ -53,7 +53,7 @@ describe('process registry and orphan reaping', () => {
     instance: string,
     runId: string,
     workers: Record<string, number>,
-    options: { hostPid?: number; startTimes?: Record<string, string>; pidSpace?: object } = {},
+    options: { hostPid?: number; startTimes?: Record<string, string>; pidSpace?: object; socketDirs?: string[] } = {},
   ): string {
     const exited = spawnSync('true');
     const host = options.hostPid === undefined
@@ -67,6 +67,7 @@ describe('process registry and orphan reaping', () => {
       workers: Object.fromEntries(
         Object.entries(workers).map(([id, pid]) => [id, { pid, startTime: options.startTimes?.[id] ?? processStartTime(pid), command: ['python3'] }]),
       ),
+      socketDirs: options.socketDirs,
     };
     mkdirSync(join(runtimeDir, instance), { recursive: true });
     const file = join(runtimeDir, instance, `${runId}.json`);
@@ -107,6 +108,22 @@ describe('process registry and orphan reaping', () => {
     expect(existsSync(deadFile)).toBe(false);
     for (const pid of [reusedPid, otherInstance, liveHostWorker]) expect(isAlive(pid)).toBe(true);
     expect(existsSync(otherFile) && existsSync(liveFile)).toBe(true);
+  });
+
+  it('removes the socket directories a dead run recorded, and nothing that is not one', async () => {
+    const bridgeDir = mkdtempSync(join(tmpdir(), 'snakepit-'));
+    const workersDir = mkdtempSync(join(tmpdir(), 'snakepit-w-'));
+    writeFileSync(join(workersDir, '1.sock'), '');
+    const notOurs = mkdtempSync(join(tmpdir(), 'not-snakepit-'));
+    deadRun('sockets', 'dead-run-9', {}, { socketDirs: [bridgeDir, workersDir, notOurs, '/etc'] });
+    try {
+      app = await bootApp({ runtimeDir, instanceName: 'sockets', poolSize: 1 });
+      await app.pool.ready();
+      expect([existsSync(bridgeDir), existsSync(workersDir)]).toEqual([false, false]);
+      expect([existsSync(notOurs), existsSync('/etc')]).toEqual([true, true]);
+    } finally {
+      rmSync(notOurs, { recursive: true, force: true });
+    }
   });
 
   it('signals a recorded worker\'s process group only if its start time matches the record', async () => {

@@ -3,7 +3,7 @@
  * workers exit by themselves; what cannot (a worker stuck in C with the GIL, a process a tool
  * started that ignores SIGTERM) is killed by the next boot of the same instance, and only by it.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootApp, type TestApp } from '../support/app';
@@ -26,6 +26,7 @@ describe('chaos: the host is SIGKILLed', () => {
   it('leaves nothing of the old run alive after the next boot of the same instance', async () => {
     host = runTypeScript('test/fixtures/host-process.ts', { POOL_SIZE: '3', STUCK: '1', INSTANCE_NAME: 'svc', RUNTIME_DIR: runtimeDir });
     const { runId, pids, stuck, sleeper } = JSON.parse(await host.line(/^\{"runId"/));
+    const { socketDirs } = JSON.parse(readFileSync(join(runtimeDir, 'svc', `${runId}.json`), 'utf8'));
     expect(processesOfRun(runId).sort()).toEqual([...pids, sleeper].sort());
     host.child.kill('SIGKILL');
     await host.exited;
@@ -47,5 +48,6 @@ describe('chaos: the host is SIGKILLed', () => {
     await app.pool.ready();
     expect(processesOfRun(runId)).toEqual([]);
     expect(readdirSync(join(runtimeDir, 'svc'))).toEqual([`${app.runId}.json`]);
+    expect(socketDirs.some((dir: string) => existsSync(dir))).toBe(false);
   });
 });

@@ -12,6 +12,8 @@ export interface HostAccess {
   /** "unix:/path" or "127.0.0.1:port". */
   address: string;
   secret: string;
+  /** The private directory of the Unix socket, when there is one. */
+  socketDir?: string;
 }
 
 /** Before the host bridge is known (and in unit tests, where there is none). */

@@ -49,7 +49,7 @@ export class HostBridgeServer implements HostBridge {
   async workerAccess(): Promise<HostAccess> {
     this.starting ??= this.listen();
     await this.starting;
-    return { address: this.address!, secret: this.secret.toString('hex') };
+    return { address: this.address!, secret: this.secret.toString('hex'), socketDir: this.socketDir };
   }
 
   async stop(): Promise<void> {

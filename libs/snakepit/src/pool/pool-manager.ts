@@ -38,13 +38,13 @@ export class PoolManager implements OnModuleInit, BeforeApplicationShutdown, OnA
     private readonly events: EventBus,
     affinity: SessionAffinity,
   ) {
-    this.sockets = new WorkerSockets(options.workers.transport);
     this.registry = new ProcessRegistry(options.runtimeDir, options.instanceName, this.runId, (error) =>
       this.logger.warn(
         `cannot write the process registry in ${options.runtimeDir} (${error.message}): workers left by a ` +
           'killed host will not be found at the next boot. Make runtimeDir writable.',
       ),
     );
+    this.sockets = new WorkerSockets(options.workers.transport, (dir) => this.registry.addSocketDir(dir));
     if (options.poolingEnabled) {
       const context: FleetContext = { runId: this.runId, registry: this.registry, events, killTimeoutMs: options.killTimeoutMs, affinity, sockets: this.sockets };
       for (const config of options.pools) this.pools.set(config.name, new Pool(config, context));
@@ -84,9 +84,12 @@ export class PoolManager implements OnModuleInit, BeforeApplicationShutdown, OnA
     }
     const host = this.bridge.workerAccess();
     host.catch(() => undefined);
-    const prepared = this.reapOrphans().then(() => {
+    const prepared = this.reapOrphans().then(async () => {
       this.registry.open();
-      return host;
+      const access = await host;
+      // A host killed from now on leaves its bridge's socket directory for the next boot to remove.
+      if (access.socketDir) this.registry.addSocketDir(access.socketDir);
+      return access;
     });
     for (const pool of this.pools.values()) {
       pool.start(prepared).catch(() => undefined); // the failure is logged and kept by pool.ready()

@@ -116,7 +116,7 @@ export async function reapOrphans(
   onUnreadable?: (file: string, error: Error) => void,
 ): Promise<ReapReport> {
   const { dead, earlierBoots, found: all } = findOrphans(registry, onUnreadable);
-  for (const run of earlierBoots) registry.removeRun(run.runId);
+  for (const run of earlierBoots) registry.removeRun(run);
   if (dead.length === 0) return { runs: [], killed: [] };
   const killed = [...all.groups, ...all.single].map((entry) => entry.pid);
   if (killed.length) {
@@ -126,6 +126,6 @@ export async function reapOrphans(
       await allGone(killed, SIGKILL_SETTLE_MS);
     }
   }
-  for (const run of dead) registry.removeRun(run.runId);
+  for (const run of dead) registry.removeRun(run);
   return { runs: dead.map((run) => run.runId), killed };
 }

@@ -1,5 +1,5 @@
 import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
 import { currentPidSpace, processStartTime, type PidSpace } from './process-info';
 
 /** One worker as recorded: before it is spawned (no pid yet), then with its pid and start time. */
@@ -16,6 +16,8 @@ export interface RunRecord {
   runId: string;
   host: { pid: number; startTime?: string } & PidSpace;
   workers: Record<string, WorkerRecord>;
+  /** The private directories this run made for its Unix sockets: removed with a dead run. */
+  socketDirs?: string[];
 }
 
 /** What a pool needs from the registry. */
@@ -119,6 +121,14 @@ export class ProcessRegistry implements WorkerRegistry {
     this.write();
   }
 
+  /** A directory this run made for its sockets: a boot that finds the run dead removes it. */
+  addSocketDir(dir: string): void {
+    const dirs = (this.record.socketDirs ??= []);
+    if (dirs.includes(dir)) return;
+    dirs.push(dir);
+    this.write();
+  }
+
   /** Clean shutdown: nothing of this run is left to find. */
   close(): void {
     this.opened = false;
@@ -154,9 +164,11 @@ export class ProcessRegistry implements WorkerRegistry {
     return runs;
   }
 
-  /** Drops the record of a run whose processes are gone. */
-  removeRun(runId: string): void {
-    if (SAFE_RUN_ID.test(runId)) rmSync(join(this.dir, `${runId}${RECORD_SUFFIX}`), { force: true });
+  /** Drops the record of a run whose processes are gone, and the socket directories it left
+   *  (only directories named as this library names them, of this user, never a link). */
+  removeRun(run: RunRecord): void {
+    for (const dir of run.socketDirs ?? []) if (isOwnSocketDir(dir)) rmSync(dir, { recursive: true, force: true });
+    if (SAFE_RUN_ID.test(run.runId)) rmSync(join(this.dir, `${run.runId}${RECORD_SUFFIX}`), { force: true });
   }
 
   private entries(): string[] {
@@ -182,6 +194,20 @@ export class ProcessRegistry implements WorkerRegistry {
   private reportWriteError(error: Error): void {
     if (!this.writeFailed) this.onWriteError(error);
     this.writeFailed = true;
+  }
+}
+
+/** `snakepit-XXXXXX` (the host bridge's) or `snakepit-w-XXXXXX` (the workers'), as mkdtemp makes them. */
+const SOCKET_DIR_NAME = /^snakepit-(w-)?[A-Za-z0-9]{6}$/;
+
+function isOwnSocketDir(dir: unknown): dir is string {
+  if (typeof dir !== 'string' || !isAbsolute(dir) || !SOCKET_DIR_NAME.test(basename(dir))) return false;
+  try {
+    const stat = lstatSync(dir);
+    const uid = process.getuid?.();
+    return stat.isDirectory() && (uid === undefined || stat.uid === uid);
+  } catch {
+    return false;
   }
 }
 

@@ -12,8 +12,12 @@ export class WorkerSockets {
   private readonly paths = new Map<string, string>();
   private seq = 0;
 
-  /** Throws at once (at boot) when the OS temp dir is too long a path for Unix sockets. */
-  constructor(private readonly transport: 'unix' | 'tcp') {
+  /** Throws at once (at boot) when the OS temp dir is too long a path for Unix sockets.
+   *  `onCreate` hears of the directory when it is made (for the process registry). */
+  constructor(
+    private readonly transport: 'unix' | 'tcp',
+    private readonly onCreate: (dir: string) => void = () => undefined,
+  ) {
     const longest = join(tmpdir(), 'snakepit-w-XXXXXX', `${Number.MAX_SAFE_INTEGER.toString(36)}.sock`);
     if (transport === 'unix' && Buffer.byteLength(longest) > MAX_SOCKET_PATH_BYTES) {
       throw new Error(
@@ -27,7 +31,10 @@ export class WorkerSockets {
    *  so that long pool names cannot push it past the OS limit. */
   pathFor(workerId: string): string | undefined {
     if (this.transport === 'tcp') return undefined;
-    this.dir ??= mkdtempSync(join(tmpdir(), 'snakepit-w-'));
+    if (!this.dir) {
+      this.dir = mkdtempSync(join(tmpdir(), 'snakepit-w-'));
+      this.onCreate(this.dir);
+    }
     const path = join(this.dir, `${(++this.seq).toString(36)}.sock`);
     this.paths.set(workerId, path);
     return path;
