@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { PoolService, SnakepitModule, type SnakepitModuleOptions } from '../libs/snakepit/src';
+import { laneVsRaw } from './lane-vs-raw';
 import { concurrent, median, sequential, timeMs, type LatencySummary } from './measure';
+import { mlBaseline } from './ml-baseline';
 import { rawClient, startPythonShell, startRawServer, stopRawServers } from './peers';
 import { hostToolRoundTrip, sessionMemory } from './sessions-and-host-tools';
 import { slowConsumerMemory, streamThroughput } from './streaming';
@@ -128,7 +130,7 @@ async function main() {
     `warm-up ${WARMUP} calls; ${SEQUENTIAL_CALLS} sequential calls and ${CONCURRENT_CALLS} calls at ${CONCURRENCY} in flight, ` +
       `each in ${ROUNDS} rounds where the peers take turns; figures are medians over the rounds\n`,
   );
-  const only = process.env.BENCH_ONLY; // latency | throughput | boot | sessions | hosttools | streaming | backpressure | supervision | threads
+  const only = process.env.BENCH_ONLY; // latency | throughput | boot | sessions | hosttools | streaming | backpressure | supervision | threads; only when named: lane | mlbaseline
   const lat = only && only !== 'latency' ? undefined : await latency();
   if (lat) console.log('Sequential tiny call (1 worker)      p50 µs   p99 µs   calls/s   p50 vs raw');
   for (const [name, r] of Object.entries(lat ?? {})) {
@@ -179,9 +181,30 @@ async function main() {
       console.log(`  ${name.padEnd(64)} ${fmt(r.oneMs).padStart(11)} ${fmt(r.manyMs).padStart(14)}   ${ratio(r.manyMs, r.oneMs)}`);
     }
   }
+  // Asked for by name only: the lane is a prototype, and mlbaseline needs numpy and scikit-learn.
+  const lane = only === 'lane' ? await laneVsRaw({ warmup: WARMUP, sequentialCalls: SEQUENTIAL_CALLS, concurrentCalls: CONCURRENT_CALLS, concurrency: CONCURRENCY, rounds: ROUNDS }) : undefined;
+  if (lane) {
+    const raw = 'raw grpc unary (TCP)';
+    console.log('\nLane prototype, sequential tiny call     p50 µs   p99 µs   calls/s   p50 vs raw');
+    for (const [name, r] of Object.entries(lane.sequential)) {
+      console.log(`  ${name.padEnd(36)} ${fmt(r.p50Us).padStart(6)} ${fmt(r.p99Us).padStart(8)} ${fmt(r.callsPerSec).padStart(9)}   ${ratio(r.p50Us, lane.sequential[raw].p50Us)}`);
+    }
+    console.log(`\nLane prototype, ${CONCURRENCY} in flight over 2 servers   calls/s   vs raw`);
+    for (const [name, r] of Object.entries(lane.concurrent)) console.log(`  ${name.padEnd(36)} ${fmt(r).padStart(9)}   ${ratio(r, lane.concurrent[raw])}`);
+  }
+  const ml = only === 'mlbaseline' ? await mlBaseline() : undefined;
+  if (ml) {
+    const spread = (s: { median: number; min: number; max: number }, digits = 0) => `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`.padStart(digits ? 20 : 18);
+    console.log(`\nCold spawn to ready, at once (median of ${ml.rounds}, range)   numpy + sklearn ms   bare grpcio ms`);
+    for (const [count, r] of Object.entries(ml.coldSpawnMs)) console.log(`  ${`${count} process${count === '1' ? '' : 'es'}`.padEnd(50)} ${spread(r.numpySklearn)} ${spread(r.bare)}`);
+    console.log(`\nIdle PSS, MiB (median of ${ml.rounds}, range)`);
+    console.log(`  bare grpcio server (raw_echo_server.py) ${spread(ml.pssMiB.bareGrpcioServer, 1)}`);
+    console.log(`  grpcio + numpy + sklearn, alone         ${spread(ml.pssMiB.numpySklearnAlone, 1)}`);
+    console.log(`  grpcio + numpy + sklearn, each of 16    ${spread(ml.pssMiB.numpySklearnEachOf16, 1)}`);
+  }
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ at: new Date().toISOString(), latency: lat, throughput: tput, boot: boots, sessions: memory, hostTools, streams, slow, recovery, reap, threads }, null, 2));
+  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ at: new Date().toISOString(), latency: lat, throughput: tput, boot: boots, sessions: memory, hostTools, streams, slow, recovery, reap, threads, lane, mlBaseline: ml }, null, 2));
   console.log(`\nfigures written to bench/results/latest.json`);
 }
 
