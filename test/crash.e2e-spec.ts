@@ -1,4 +1,4 @@
-import { WorkerCrashError } from '@snakepit/nestjs';
+import { WorkerCrashError, WorkerProtocolError } from '@snakepit/nestjs';
 import { bootApp, rejectionOf, type TestApp } from './support/app';
 import { eventually, isAlive } from './support/processes';
 
@@ -25,6 +25,23 @@ describe('worker crashes', () => {
     await fullSizeAgain();
     expect(app.pool.listWorkers().map((w) => w.pid)).not.toContain(victim.pid);
     expect(isAlive(victim.pid!)).toBe(false);
+    await expect(app.pool.execute('add', { a: 1, b: 1 })).resolves.toBe(2);
+  });
+
+  it('replaces a worker whose channel breaks while it lives: its call fails as a protocol fault, not a crash', async () => {
+    const before = app.pool.listWorkers().map((w) => w.pid);
+    const crashes = app.pool.stats().crashes;
+    const error = await rejectionOf(app.pool.execute('break_channel'));
+    expect(error).toBeInstanceOf(WorkerProtocolError);
+    expect(error).toMatchObject({ code: 'worker_protocol_error' });
+    await eventually(
+      () => app.pool.listWorkers().filter((w) => w.state === 'ready' && !before.includes(w.pid)).length === 1 && app.pool.stats().workers.ready === 2,
+      10_000,
+      'the worker to be replaced',
+    );
+    const victim = before.find((pid) => !app.pool.listWorkers().some((w) => w.pid === pid))!;
+    await eventually(() => !isAlive(victim), 5000, 'the old worker to be gone');
+    expect(app.pool.stats().crashes).toBe(crashes);
     await expect(app.pool.execute('add', { a: 1, b: 1 })).resolves.toBe(2);
   });
 

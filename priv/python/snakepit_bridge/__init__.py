@@ -24,7 +24,7 @@ from ._session import SessionContext
 from ._stream import Stream
 
 __version__ = "0.1.0"
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 __all__ = [
     "BaseAdapter",

@@ -80,7 +80,7 @@ class Worker:
         if invoker is None:
             return self._unknown_tool(tool)
         session = _session_for(request)
-        session.traceparent, session.tracestate = tracing.incoming(context)
+        session.traceparent, session.tracestate = tracing.incoming(context, request)
         rid = request.request_id
         cancel = session._cancel = CancelFlag()  # session_context.cancelled
         self._begin(rid, cancel)
@@ -113,7 +113,7 @@ class Worker:
             return
         style, invoker = entry
         session = _session_for(request)
-        session.traceparent, session.tracestate = tracing.incoming(context)
+        session.traceparent, session.tracestate = tracing.incoming(context, request)
         rid = request.request_id
         cancel = session._cancel = _Event()
         self._begin(rid, cancel)
@@ -158,7 +158,10 @@ class Worker:
     def cancel(self, request: Any, context: Any = None) -> bytes:
         """Ask the running call ``request.request_id`` to stop; found = false when there is
         none (it had finished, or never started)."""
-        rid = request.request_id
+        return pb2.CancelReply(found=self.cancel_request(request.request_id)).SerializeToString()
+
+    def cancel_request(self, rid: str) -> bool:
+        """Ask the running call ``rid`` to stop; False when there is none (yet)."""
         with self._lock:
             event = self._running.get(rid) if rid else None
             if event is None and rid:
@@ -174,7 +177,7 @@ class Worker:
                 self._early_cancels[rid] = now
         if event is not None:
             event.set()
-        return pb2.CancelReply(found=event is not None).SerializeToString()
+        return event is not None
 
     def _unknown_tool(self, tool: str) -> bytes:
         listed = ", ".join(self._available) or "(none)"

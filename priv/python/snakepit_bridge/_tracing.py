@@ -1,6 +1,7 @@
 """W3C trace context between the host and the tools.
 
-The host sends ``traceparent`` (and ``tracestate``) in the gRPC metadata of each call. The
+The host sends ``traceparent`` (and ``tracestate``) with each call: in the ExecuteRequest on
+the channel, in the gRPC metadata of a unary call. The
 call's SessionContext keeps them (``session_context.traceparent`` and ``.trace_id``), host-tool
 calls made during the call send them back, and when the ``opentelemetry`` package is installed
 the tool runs inside the extracted context, so that its own spans join the host's trace (and
@@ -19,10 +20,13 @@ except ImportError:  # pragma: no cover - depends on the environment
     _otel_propagate = None
 
 
-def incoming(grpc_context: Any) -> Tuple[Optional[str], Optional[str]]:
-    """(traceparent, tracestate) from a call's metadata, None where absent."""
+def incoming(grpc_context: Any, request: Any = None) -> Tuple[Optional[str], Optional[str]]:
+    """(traceparent, tracestate) from a call's metadata, or (on the channel, without one) from
+    the request's own fields; None where absent."""
     if grpc_context is None:
-        return None, None
+        if request is None:
+            return None, None
+        return request.traceparent or None, request.tracestate or None
     found = {}
     for key, value in grpc_context.invocation_metadata() or ():
         if key in TRACE_HEADERS:

@@ -2,7 +2,7 @@
 
 Loads the adapter, serves ``snakepit.bridge.Worker`` over gRPC on HOST:0, and
 announces itself with one JSON line on --ready-fd (or stdout):
-``{"event":"ready","address":"127.0.0.1:PORT","pid":PID,"protocol":1}``, or
+``{"event":"ready","address":"127.0.0.1:PORT","pid":PID,"protocol":2}``, or
 ``{"event":"failed","type":...,"message":...,"traceback":...}`` (exit code 2).
 """
 import argparse
@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional
@@ -61,7 +62,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     )
     p.add_argument(
         "--threads", type=_positive_int, default=None,
-        help="gRPC handler threads (default: concurrent calls + 3, for Ping, Cancel and Describe)",
+        help="gRPC handler threads (default: concurrent calls + 4: the channel's, and unary calls)",
     )
     return p.parse_args(argv)
 
@@ -99,7 +100,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     try:
         worker = _load_worker(args, secrets)
-        server, address = _build_server(worker, args, secrets)
+        server, channels, address = _build_server(worker, args, secrets)
     except BaseException as exc:  # import errors, SystemExit in the adapter, bind errors...
         _report_failure(sink, exc)
         return EXIT_FAILED
@@ -127,7 +128,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     while not stop_requested.wait(1.0):
         pass
-    return _shutdown(server, worker, args.shutdown_grace_ms / 1000.0)
+    return _shutdown(server, channels, worker, args.shutdown_grace_ms / 1000.0)
 
 
 def _refuse_another_version(argv: Optional[List[str]]) -> Optional[int]:
@@ -165,6 +166,7 @@ class AdapterNotThreadSafeError(RuntimeError):
 
 
 def _load_worker(args: argparse.Namespace, secrets: Optional[Secrets]) -> Any:
+    from ._channel import FRAME_SLACK
     from ._dispatch import Worker
     from ._host_client import configure
     from ._invoke import run_coroutine
@@ -184,7 +186,8 @@ def _load_worker(args: argparse.Namespace, secrets: Optional[Secrets]) -> Any:
             f"{args.concurrent_calls} of its calls at once in one process. Make its tools safe to "
             "run concurrently and set thread_safe = True on the class, or use workerProfile 'process'"
         )
-    worker = Worker(adapter, name, args.max_message_bytes)
+    # A reply travels in a channel frame: its limit leaves room for the framing.
+    worker = Worker(adapter, name, args.max_message_bytes - FRAME_SLACK)
     result = adapter.on_start()
     if result is not None and hasattr(result, "__await__"):
         run_coroutine(result)
@@ -195,9 +198,14 @@ def _build_server(worker: Any, args: argparse.Namespace, secrets: Optional[Secre
     import grpc
 
     from ._auth import WorkerAuthentication
+    from ._channel import Channels
 
     from ._messages import pb2
 
+    # The channel's calls run on threads of their own: one per call the host may run at once,
+    # and two more for calls whose caller gave up but that have not stopped yet.
+    calls = ThreadPoolExecutor(max_workers=args.concurrent_calls + 2, thread_name_prefix="snakepit-call")
+    channels = Channels(worker, calls, args.max_message_bytes)
     # Worker methods return serialized replies: no response_serializer.
     unary, stream = grpc.unary_unary_rpc_method_handler, grpc.unary_stream_rpc_method_handler
     rpcs = [
@@ -206,13 +214,15 @@ def _build_server(worker: Any, args: argparse.Namespace, secrets: Optional[Secre
         ("Execute", unary, worker.execute, pb2.ExecuteRequest),
         ("ExecuteStream", stream, worker.execute_stream, pb2.ExecuteRequest),
         ("Cancel", unary, worker.cancel, pb2.CancelRequest),
+        ("Channel", grpc.stream_stream_rpc_method_handler, channels.serve, pb2.HostFrames),
     ]
     handlers = {
         name: kind(method, request_deserializer=message.FromString)
         for name, kind, method, message in rpcs
     }
     server = grpc.server(
-        ThreadPoolExecutor(max_workers=args.threads or args.concurrent_calls + 3, thread_name_prefix="snakepit-call"),
+        # gRPC's own threads: the channels' (one each), and unary calls made by hand.
+        ThreadPoolExecutor(max_workers=args.threads or args.concurrent_calls + 4, thread_name_prefix="snakepit-rpc"),
         handlers=(grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),),
         # The host always sends a secret; a worker started by hand without one accepts anyone.
         interceptors=(WorkerAuthentication(secrets.worker_secret),) if secrets else (),
@@ -226,17 +236,21 @@ def _build_server(worker: Any, args: argparse.Namespace, secrets: Optional[Secre
         address = f"unix:{args.socket}"
         if not server.add_insecure_port(address):
             raise RuntimeError(f"could not listen on {address}")
-        return server, address
+        return server, channels, address
     host = f"[{args.host}]" if ":" in args.host and not args.host.startswith("[") else args.host
     port = server.add_insecure_port(f"{host}:0")
     if not port:  # older grpcio returns 0 instead of raising
         raise RuntimeError(f"could not bind {host}:0")
-    return server, f"{host}:{port}"
+    return server, channels, f"{host}:{port}"
 
 
-def _shutdown(server: Any, worker: Any, grace: float) -> int:
+def _shutdown(server: Any, channels: Any, worker: Any, grace: float) -> int:
     log.info("shutting down: %d call(s) in flight, grace %.1fs", worker.in_flight, grace)
-    server.stop(grace=grace).wait()
+    # The channels end once their calls are over (within the grace), then the server stops.
+    started = time.monotonic()
+    channels.drain()
+    channels.wait_closed(grace)
+    server.stop(grace=max(0.0, grace - (time.monotonic() - started))).wait()
     code = 0
     try:
         result = worker.adapter.on_stop()

@@ -80,6 +80,29 @@ class ShowcaseAdapter(BaseAdapter):
         _die(mode, code)
 
     @tool
+    def break_channel(self) -> None:
+        """Shut down the worker's connections to the host on its listening socket (the process
+        stays alive): what a broken transport looks like to the host."""
+        import socket
+        import stat
+
+        for name in os.listdir("/proc/self/fd"):
+            fd = int(name)
+            try:
+                if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                    continue
+                conn = socket.socket(fileno=os.dup(fd))
+            except OSError:
+                continue
+            try:
+                if conn.family == socket.AF_UNIX and conn.getpeername() is not None and conn.getsockname():
+                    conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # a listening socket, or not connected
+            finally:
+                conn.close()
+
+    @tool
     def crash_once(self, marker: str, mode: str = "exit") -> Dict[str, Any]:
         """Crash (see crash) unless the file marker exists, which it creates: a call that crashes
         its first worker and succeeds when retried."""

@@ -153,6 +153,18 @@ class WorkerProcess:
         metadata = (("x-snakepit-worker-secret", secret),) if secret is not None else self.metadata
         return WithMetadata(call, metadata)
 
+    def open_channel(self, secret: Optional[str] = None) -> "HostChannel":
+        """The host's channel (Worker.Channel): frames go in with send(), come out with next()."""
+        from snakepit_bridge._messages import pb2
+
+        call = self.channel().stream_stream(
+            "/snakepit.bridge.Worker/Channel",
+            request_serializer=pb2.HostFrames.SerializeToString,
+            response_deserializer=pb2.WorkerFrames.FromString,
+        )
+        metadata = (("x-snakepit-worker-secret", secret),) if secret is not None else self.metadata
+        return HostChannel(call, metadata)
+
     def close(self) -> None:
         if self._channel is not None:
             self._channel.close()
@@ -215,3 +227,47 @@ def _set_env(name: str, value: Optional[str]) -> None:
         os.environ.pop(name, None)
     else:
         os.environ[name] = value
+
+
+class HostChannel:
+    """A test's end of a worker's channel: what it sends, and the worker's frames one by one."""
+
+    _END = object()
+
+    def __init__(self, call: Any, metadata: tuple) -> None:
+        import queue
+
+        self._requests: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
+        self._replies = call(iter(self._requests.get, self._END), metadata=metadata)
+        self._frames: List[Any] = []
+
+    def send(self, *frames: Any) -> None:
+        """One HostFrames message carrying ``frames``."""
+        from snakepit_bridge._messages import pb2
+
+        self._requests.put(pb2.HostFrames(frames=list(frames)))
+
+    def next_frame(self) -> Any:
+        """The worker's next frame (messages may carry several)."""
+        while not self._frames:
+            self._frames.extend(next(self._replies).frames)
+        return self._frames.pop(0)
+
+    def next_message(self) -> Any:
+        """The worker's next WorkerFrames message, whole (once no frame is left over)."""
+        assert not self._frames, "frames of an earlier message are unread"
+        return next(self._replies)
+
+    def end(self) -> None:
+        """The host ends its side: the worker finishes what runs, then ends its own."""
+        self._requests.put(self._END)
+
+    def rest(self) -> List[Any]:
+        """Every frame until the worker ends the channel."""
+        frames, self._frames = self._frames, []
+        for message in self._replies:
+            frames.extend(message.frames)
+        return frames
+
+    def cancel(self) -> None:
+        self._replies.cancel()

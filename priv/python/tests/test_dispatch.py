@@ -257,7 +257,7 @@ class ExecuteTest(unittest.TestCase):
 
     def test_describe(self):
         reply = pb2.DescribeReply.FromString(self.worker.describe())
-        self.assertEqual(reply.protocol_version, 1)
+        self.assertEqual(reply.protocol_version, 2)
         self.assertEqual(reply.adapter, "tests.x:Tools")
         self.assertRegex(reply.python_version, r"^3\.\d+")
         tools = {t.name: t for t in reply.tools}

@@ -3,7 +3,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { bridgePaths } from '../python/bridge-paths';
 
 /** Protocol version this host speaks; a worker reporting another one is refused. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Messages of proto/snakepit_bridge.proto as @grpc/proto-loader presents them. */
 export interface WireValue {
@@ -24,6 +24,8 @@ export interface WireExecuteRequest {
   argsJson: Buffer;
   requestId: string;
   sessionId: string;
+  traceparent?: string;
+  tracestate?: string;
 }
 
 export interface WireExecuteReply {
@@ -66,6 +68,27 @@ export interface WirePingReply {
   inFlight: number;
 }
 
+/** One frame of the host on the channel: a call, a stream, a credit, a cancel or a ping. */
+export interface WireHostFrame {
+  call: number;
+  execute?: WireExecuteRequest;
+  stream?: { request: WireExecuteRequest; credit: number };
+  credit?: number;
+  cancel?: boolean;
+  ping?: boolean;
+}
+
+/** One frame of the worker on the channel: a reply, a stream chunk or a pong. */
+export interface WireWorkerFrame {
+  call: number;
+  body?: 'reply' | 'chunk' | 'pong';
+  reply?: WireExecuteReply;
+  chunk?: WireStreamChunk;
+  pong?: WirePingReply;
+}
+
+export type WorkerChannelCall = grpc.ClientDuplexStream<{ frames: WireHostFrame[] }, { frames: WireWorkerFrame[] }>;
+
 type Unary<Req, Rep> = (
   request: Req,
   options: grpc.CallOptions,
@@ -79,6 +102,7 @@ export interface WorkerClient extends grpc.Client {
   Execute: Unary<WireExecuteRequest, WireExecuteReply>;
   ExecuteStream: (request: WireExecuteRequest, metadata?: grpc.Metadata, options?: grpc.CallOptions) => grpc.ClientReadableStream<WireStreamChunk>;
   Cancel: Unary<{ requestId: string }, { found: boolean }>;
+  Channel: (metadata?: grpc.Metadata, options?: grpc.CallOptions) => WorkerChannelCall;
 }
 
 type WorkerClientConstructor = new (

@@ -1,11 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
+import { WorkerChannel } from '../bridge/worker-channel';
 import {
   createWorkerClient,
   PROTOCOL_VERSION,
   type WireDescribeReply,
   type WireExecuteReply,
   type WireExecuteRequest,
-  type WireStreamChunk,
   type WorkerClient,
 } from '../bridge/wire';
 import {
@@ -25,7 +25,6 @@ export type { PythonToolInfo, StopReason, WorkerInfo, WorkerState } from './work
 
 /** How long to wait for the exit status of a process whose channel broke. */
 const EXIT_SETTLE_MS = 1000;
-const CANCEL_RPC_TIMEOUT_MS = 2000;
 /** How long to wait, after an exit, for the rest of the process's output. */
 const OUTPUT_SETTLE_MS = 200;
 
@@ -58,6 +57,8 @@ export class Worker implements PoolWorker {
   private memory?: number;
   private readonly process: PythonProcess;
   private client?: WorkerClient;
+  /** Every call after the handshake travels on it. */
+  private channel?: WorkerChannel;
   private readonly maxMessageBytes: number;
   private readonly startupTimeoutMs: number;
   /** Sent with every call: the worker refuses calls without it. */
@@ -74,6 +75,7 @@ export class Worker implements PoolWorker {
         const exit = { exitCode, signal };
         const stopped = this.life.state === 'stopping' ? this.life : undefined;
         this.life = { state: 'exited', exit, reason: stopped?.reason, recycled: this.recycled, missedHeartbeats: stopped?.missedHeartbeats };
+        this.channel?.close('the worker exited');
         this.client?.close();
         // Whatever the tool started dies with the worker: its process group, and what left the
         // group but carries the worker's marker.
@@ -143,6 +145,8 @@ export class Worker implements PoolWorker {
           `it speaks protocol ${description.protocolVersion}, this host speaks ${PROTOCOL_VERSION}: install matching versions of @snakepit/nestjs and snakepit-bridge`,
         );
       }
+      const client = this.client;
+      this.channel = new WorkerChannel(() => client.Channel(this.metadata()), this.maxMessageBytes, () => this.channelBroke());
       this.tools = description.tools.map((tool) => ({
         name: tool.name,
         description: tool.description,
@@ -175,7 +179,7 @@ export class Worker implements PoolWorker {
    *  channel breaks. `headers` go along as gRPC metadata (the trace context). */
   async execute(request: WireExecuteRequest, headers?: Record<string, string>): Promise<WireExecuteReply> {
     try {
-      return await this.unary<WireExecuteRequest, WireExecuteReply>('Execute', request, undefined, headers);
+      return await this.channel!.execute(withTrace(request, headers));
     } catch (error) {
       throw await this.explainFailure(error as grpc.ServiceError, request.tool);
     } finally {
@@ -185,19 +189,29 @@ export class Worker implements PoolWorker {
 
   /** Opens a streaming call. Its failures go through `explainFailure()` to become typed errors. */
   openStream(request: WireExecuteRequest, headers?: Record<string, string>): WorkerStream {
-    const call = this.client!.ExecuteStream(request, this.metadata(headers));
-    call.once('close', () => this.requests++);
-    return call as WorkerStream & grpc.ClientReadableStream<WireStreamChunk>;
+    const stream = this.channel!.openStream(withTrace(request, headers));
+    stream.once('close', () => this.requests++);
+    return stream;
   }
 
-  /** Asks Python to stop a running call; best effort, answers at once. */
+  /** Asks Python to stop a running call; best effort. */
   cancel(requestId: string): void {
-    this.unary('Cancel', { requestId }, CANCEL_RPC_TIMEOUT_MS).catch(() => undefined);
+    this.channel?.cancel(requestId);
   }
 
-  /** Answers once the worker's gRPC server does; rejects after `timeoutMs`. */
+  /** Answers once the worker does, over its channel; rejects after `timeoutMs`. */
   async ping(timeoutMs: number): Promise<void> {
-    await this.unary('Ping', {}, timeoutMs);
+    await this.channel!.ping(timeoutMs);
+  }
+
+  /** The channel failed or the worker ended it, while the worker was meant to serve (its calls
+   *  have failed with the channel's error). A worker that is dying anyway has its exit seen as
+   *  a crash; one still alive after EXIT_SETTLE_MS is at fault, and is replaced. */
+  private channelBroke(): void {
+    if (!this.serving) return;
+    void Promise.race([this.exited, delay(EXIT_SETTLE_MS)]).then((exit) => {
+      if (!exit && this.serving) this.kill('protocol');
+    });
   }
 
   /** SIGTERM (Python finishes in-flight calls), then SIGKILL after `killTimeoutMs`. */
@@ -236,23 +250,16 @@ export class Worker implements PoolWorker {
     };
   }
 
-  /** The call's metadata: the worker's secret, and `headers` (the trace context). */
-  private metadata(headers: Record<string, string> | undefined): grpc.Metadata {
+  /** A call's metadata: the worker's secret. */
+  private metadata(): grpc.Metadata {
     const metadata = new grpc.Metadata();
     metadata.set(WORKER_SECRET_METADATA_KEY, this.secret);
-    if (headers) for (const key in headers) metadata.set(key, headers[key]);
     return metadata;
   }
 
-  private unary<Req, Rep>(
-    method: 'Describe' | 'Execute' | 'Ping' | 'Cancel',
-    request: Req,
-    timeoutMs?: number,
-    headers?: Record<string, string>,
-  ): Promise<Rep> {
-    const options = timeoutMs === undefined ? {} : { deadline: Date.now() + timeoutMs };
+  private unary<Req, Rep>(method: 'Describe', request: Req, timeoutMs: number): Promise<Rep> {
     return new Promise((resolve, reject) => {
-      (this.client as any)[method](request, this.metadata(headers), options, (error: grpc.ServiceError | null, reply: Rep) =>
+      (this.client as any)[method](request, this.metadata(), { deadline: Date.now() + timeoutMs }, (error: grpc.ServiceError | null, reply: Rep) =>
         error ? reject(error) : resolve(reply),
       );
     });
@@ -272,6 +279,12 @@ export class Worker implements PoolWorker {
 
 /** Metadata entry that carries the worker's secret on every call to it. */
 export const WORKER_SECRET_METADATA_KEY = 'x-snakepit-worker-secret';
+
+/** The call's trace context (`traceparent`, `tracestate`) travels in its request. */
+function withTrace(request: WireExecuteRequest, headers: Record<string, string> | undefined): WireExecuteRequest {
+  if (!headers) return request;
+  return { ...request, traceparent: headers.traceparent ?? '', tracestate: headers.tracestate ?? '' };
+}
 
 function delay(ms: number): Promise<undefined> {
   return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());

@@ -1,0 +1,258 @@
+import * as grpc from '@grpc/grpc-js';
+import { EventEmitter } from 'node:events';
+import type {
+  WireExecuteReply,
+  WireExecuteRequest,
+  WireHostFrame,
+  WireStreamChunk,
+  WireWorkerFrame,
+  WorkerChannelCall,
+} from './wire';
+
+/** Chunks a stream may send ahead of its consumer; more are granted as the consumer reads. */
+export const STREAM_CREDIT = 16;
+/** Bytes a frame takes beyond its arguments, counted when frames share a message. */
+const FRAME_OVERHEAD = 128;
+
+type Pending =
+  | { kind: 'unary'; requestId: string; resolve(reply: WireExecuteReply): void; reject(error: grpc.ServiceError): void }
+  | { kind: 'stream'; requestId: string; stream: ChannelStream }
+  | { kind: 'ping'; resolve(): void; reject(error: grpc.ServiceError): void; timer: NodeJS.Timeout };
+
+/**
+ * The host's end of one worker's channel: a long-lived bidirectional gRPC stream carrying all
+ * its calls, multiplexed by call number. Frames written in the same turn of the event loop
+ * travel in one message. A stream gets STREAM_CREDIT chunks of credit and more as its consumer
+ * reads, so a paused consumer holds up its own call and no other. When the stream fails or the
+ * worker ends it, every call on it fails with that error, and `onBroken` hears of it once.
+ */
+export class WorkerChannel {
+  private readonly call: WorkerChannelCall;
+  private readonly pending = new Map<number, Pending>();
+  private readonly byRequestId = new Map<string, number>();
+  private readonly creditDue = new Set<ChannelStream>();
+  private outgoing: WireHostFrame[] = [];
+  private outgoingBytes = 0;
+  private flushing = false;
+  private lastCall = 0;
+  private failure?: grpc.ServiceError;
+  private closing = false;
+
+  constructor(
+    open: () => WorkerChannelCall,
+    private readonly maxMessageBytes: number,
+    private readonly onBroken: (error: grpc.ServiceError) => void,
+  ) {
+    this.call = open();
+    this.call.on('data', (message: { frames: WireWorkerFrame[] }) => this.receive(message.frames));
+    this.call.on('error', (error: grpc.ServiceError) => this.fail(error));
+    this.call.on('status', (status: grpc.StatusObject) => {
+      if (status.code === grpc.status.OK) this.fail(channelError(grpc.status.UNAVAILABLE, 'the worker ended its channel'));
+    });
+  }
+
+  /** Runs one call; rejects with the channel's failure (a gRPC-shaped error). */
+  execute(request: WireExecuteRequest): Promise<WireExecuteReply> {
+    return new Promise((resolve, reject) => {
+      if (this.failure) return reject(this.failure);
+      const call = this.open({ kind: 'unary', requestId: request.requestId, resolve, reject }, request.requestId);
+      this.send({ call, execute: request }, request.argsJson.length);
+    });
+  }
+
+  /** Opens a streaming call: its chunks as 'data', then 'close' (after 'error' if it broke). */
+  openStream(request: WireExecuteRequest): ChannelStream {
+    const stream = new ChannelStream(this);
+    if (this.failure) {
+      const failure = this.failure;
+      setImmediate(() => stream.broke(failure));
+      return stream;
+    }
+    stream.call = this.open({ kind: 'stream', requestId: request.requestId, stream }, request.requestId);
+    this.send({ call: stream.call, stream: { request, credit: STREAM_CREDIT } }, request.argsJson.length);
+    return stream;
+  }
+
+  /** Asks Python to stop the call with this request id, if it still runs. */
+  cancel(requestId: string): void {
+    const call = this.byRequestId.get(requestId);
+    if (call !== undefined && !this.failure) this.send({ call, cancel: true });
+  }
+
+  /** Resolves when the worker answers a ping over the channel; rejects after `timeoutMs`. */
+  ping(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.failure) return reject(this.failure);
+      const call = ++this.lastCall;
+      const timer = setTimeout(() => {
+        this.pending.delete(call);
+        reject(channelError(grpc.status.DEADLINE_EXCEEDED, `no answer to a ping within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(call, { kind: 'ping', resolve, reject, timer });
+      this.send({ call, ping: true });
+    });
+  }
+
+  /** The host is done with the worker: its calls fail, and `onBroken` is not told. */
+  close(reason: string): void {
+    this.closing = true;
+    this.fail(channelError(grpc.status.UNAVAILABLE, reason));
+    this.call.cancel();
+  }
+
+  /** A stream's consumer read a chunk: the stream may send one more (sent with the next frames). */
+  grant(stream: ChannelStream): void {
+    if (this.failure || stream.call === undefined) return;
+    this.creditDue.add(stream);
+    this.scheduleFlush();
+  }
+
+  private open(entry: Pending & { requestId: string }, requestId: string): number {
+    const call = ++this.lastCall;
+    this.pending.set(call, entry);
+    this.byRequestId.set(requestId, call);
+    return call;
+  }
+
+  private settled(call: number, entry: Pending): void {
+    this.pending.delete(call);
+    if (entry.kind !== 'ping') this.byRequestId.delete(entry.requestId);
+  }
+
+  private receive(frames: WireWorkerFrame[]): void {
+    for (const frame of frames) {
+      const entry = this.pending.get(frame.call);
+      if (!entry) continue; // a ping answered after its timeout
+      if (entry.kind === 'unary' && frame.reply) {
+        this.settled(frame.call, entry);
+        entry.resolve(frame.reply);
+      } else if (entry.kind === 'stream' && frame.chunk) {
+        const last = frame.chunk.final || frame.chunk.payload === 'error';
+        if (last) this.settled(frame.call, entry);
+        entry.stream.deliver(frame.chunk, last);
+      } else if (entry.kind === 'ping' && frame.pong) {
+        this.settled(frame.call, entry);
+        clearTimeout(entry.timer);
+        entry.resolve();
+      } else {
+        this.fail(channelError(grpc.status.INTERNAL, `the worker sent a ${frame.body ?? 'empty'} frame for a call that expects none`));
+        return;
+      }
+    }
+  }
+
+  private send(frame: WireHostFrame, payloadBytes = 0): void {
+    const bytes = payloadBytes + FRAME_OVERHEAD;
+    if (this.outgoing.length > 0 && this.outgoingBytes + bytes > this.maxMessageBytes) this.flush();
+    this.outgoing.push(frame);
+    this.outgoingBytes += bytes;
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Writes the frames of this turn as one message (credits due included). */
+  private flush(): void {
+    this.flushing = false;
+    for (const stream of this.creditDue) {
+      const credit = stream.takeCreditDue();
+      if (credit > 0) this.outgoing.push({ call: stream.call!, credit });
+    }
+    this.creditDue.clear();
+    if (this.outgoing.length === 0 || this.failure) return;
+    const frames = this.outgoing;
+    this.outgoing = [];
+    this.outgoingBytes = 0;
+    this.call.write({ frames });
+  }
+
+  private fail(error: grpc.ServiceError): void {
+    if (this.failure) return;
+    this.failure = error;
+    const entries = [...this.pending.values()];
+    this.pending.clear();
+    this.byRequestId.clear();
+    this.outgoing = [];
+    for (const entry of entries) {
+      if (entry.kind === 'stream') entry.stream.broke(error);
+      else {
+        if (entry.kind === 'ping') clearTimeout(entry.timer);
+        entry.reject(error);
+      }
+    }
+    if (!this.closing) this.onBroken(error);
+  }
+}
+
+/**
+ * One streaming call on the channel, as the pool reads it (a WorkerStream): 'data' per chunk,
+ * 'error' if the channel broke, then 'close'. While paused it grants no credit, so the worker
+ * stops once the credit it has is spent.
+ */
+export class ChannelStream extends EventEmitter {
+  call?: number;
+  private paused = false;
+  private owed = 0;
+  private held: WireStreamChunk[] = [];
+  private over = false;
+  private closed = false;
+
+  constructor(private readonly channel: WorkerChannel) {
+    super();
+  }
+
+  pause(): this {
+    this.paused = true;
+    return this;
+  }
+
+  resume(): this {
+    this.paused = false;
+    while (this.held.length > 0 && !this.paused) this.emit('data', this.held.shift());
+    if (this.over && this.held.length === 0) this.finish();
+    if (this.owed > 0) this.channel.grant(this);
+    return this;
+  }
+
+  /** Credit the worker may have back: one per chunk read while flowing. */
+  takeCreditDue(): number {
+    if (this.paused || this.over) return 0;
+    const owed = this.owed;
+    this.owed = 0;
+    return owed;
+  }
+
+  deliver(chunk: WireStreamChunk, last: boolean): void {
+    if (last) this.over = true;
+    else this.owed++;
+    // Chunks that arrive while paused (the credit already granted) wait here, in order.
+    if (this.paused) {
+      this.held.push(chunk);
+      return;
+    }
+    this.emit('data', chunk);
+    if (last) this.finish();
+    else this.channel.grant(this);
+  }
+
+  broke(error: grpc.ServiceError): void {
+    this.over = true;
+    this.held = [];
+    this.emit('error', error);
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.emit('close');
+  }
+}
+
+function channelError(code: grpc.status, details: string): grpc.ServiceError {
+  return Object.assign(new Error(`${code} ${grpc.status[code]}: ${details}`), { code, details, metadata: new grpc.Metadata() });
+}
