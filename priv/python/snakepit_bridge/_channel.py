@@ -12,19 +12,33 @@ import queue
 import threading
 from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
-from ._codec import _varint
+from ._codec import _varint, error_reply
+from ._streaming import FINAL_CANCELLED
 
 log = logging.getLogger("snakepit_bridge")
 
-# WorkerFrames.frames (1); WorkerFrame.call (1), .reply (2), .chunk (3), .pong (4).
+# WorkerFrames.frames (1); WorkerFrame.call (1), .reply (2), .chunk (3), .pong (4), .started (5).
 _FRAME = b"\x0a"
 _CALL = b"\x08"
 REPLY, CHUNK, PONG = b"\x12", b"\x1a", b"\x22"
+_STARTED = b"\x28\x01"
 # Room a frame takes around its payload: a reply's limit leaves this much under the message's.
 FRAME_SLACK = 32
+# How often a call waiting for its `started` frame to be sent looks whether the channel broke.
+STARTED_WAIT_SECONDS = 0.5
 _CLOSE = None
 
 Part = Tuple[bytes, bytes]  # (framing, payload)
+
+# The answer to a call cancelled before it started (the host has given up on it already).
+_NOT_STARTED = error_reply("CancelledBeforeStart", "the call was cancelled before it started", "", None, 4096)
+_NOT_STARTED_CHUNK = FINAL_CANCELLED
+
+
+def started_frame(call: int, sent: threading.Event) -> Any:
+    """A `started` frame, and the event set once the message carrying it is sent."""
+    body = _CALL + _varint(call) + _STARTED
+    return _FRAME + _varint(len(body)) + body, b"", sent
 
 
 def frame(call: int, kind: bytes, payload: bytes) -> Part:
@@ -111,7 +125,9 @@ class Channel:
         self._limit = limit
         self._out: "queue.SimpleQueue[Optional[Part]]" = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._calls: Dict[int, str] = {}  # call number -> request id, while it runs
+        self._calls: Dict[int, str] = {}  # call number -> request id, until it is answered
+        self._waiting: Dict[int, bool] = {}  # calls not started yet -> whether to report the start
+        self._skipped: Set[int] = set()  # calls cancelled while they waited: answered already
         self._credits: Dict[int, Credit] = {}
         self._ending = False  # the host ended its side, or SIGTERM: close once idle
         self._broken = False  # the host is gone: sends are dropped
@@ -155,13 +171,13 @@ class Channel:
         call = host_frame.call
         body = host_frame.WhichOneof("body")
         if body == "execute":
-            self._start(call, host_frame.execute.request_id, self._execute, host_frame.execute)
+            self._start(call, host_frame, host_frame.execute.request_id, self._execute, host_frame.execute)
         elif body == "stream":
             opened = host_frame.stream
             credit = Credit(opened.credit)
             with self._lock:
                 self._credits[call] = credit
-            self._start(call, opened.request.request_id, self._stream, opened.request, credit)
+            self._start(call, host_frame, opened.request.request_id, self._stream, opened.request, credit)
         elif body == "credit":
             credit = self._credits.get(call)
             if credit is not None:
@@ -171,18 +187,46 @@ class Channel:
         elif body == "ping":
             self._send(call, PONG, self._worker.ping())
 
-    def _start(self, call: int, rid: str, run: Any, *args: Any) -> None:
+    def _start(self, call: int, host_frame: Any, rid: str, run: Any, *args: Any) -> None:
+        """The call waits for a call thread (at once, unless the host sent it ahead): the
+        threads take calls in the order they came."""
         with self._lock:
             self._calls[call] = rid
+            self._waiting[call] = host_frame.report_start
         try:
             self._executor.submit(run, call, *args)
         except RuntimeError:  # the executor shut down: the worker is exiting
             self._finished(call)
 
+    def _began(self, call: int) -> bool:
+        """On the call's thread, as it starts: False when it was cancelled while it waited.
+        A call the host sent ahead runs only once the host has been sent its `started` frame:
+        if the worker dies after that, the host knows the call may have run; before, that it
+        did not (and may run it elsewhere)."""
+        with self._lock:
+            if call in self._skipped:
+                self._skipped.discard(call)
+                return False
+            report = self._waiting.pop(call, False)
+        if report:
+            sent = threading.Event()
+            self._send_part(started_frame(call, sent))
+            while not sent.wait(STARTED_WAIT_SECONDS):
+                if self._broken or self.closed.is_set():
+                    return False  # the host is gone: nothing to run the call for
+        return True
+
     def _cancel(self, call: int) -> None:
         with self._lock:
             rid = self._calls.get(call)
-            credit = self._credits.get(call)
+            credit = self._credits.pop(call, None) if call in self._waiting else self._credits.get(call)
+            waited = self._waiting.pop(call, None) is not None
+            if waited:
+                self._skipped.add(call)
+        if waited:  # never started: answered now, and never run
+            self._send(call, CHUNK if credit is not None else REPLY, _NOT_STARTED_CHUNK if credit is not None else _NOT_STARTED)
+            self._finished(call)
+            return
         if rid is not None:
             self._worker.cancel_request(rid)
         if credit is not None:
@@ -197,12 +241,16 @@ class Channel:
     # -- the calls --------------------------------------------------------------------------
 
     def _execute(self, call: int, request: Any) -> None:
+        if not self._began(call):
+            return
         try:
             self._send(call, REPLY, self._worker.execute(request))
         finally:
             self._finished(call)
 
     def _stream(self, call: int, request: Any, credit: Credit) -> None:
+        if not self._began(call):
+            return
         chunks = self._worker.execute_stream(request)
         try:
             while True:
@@ -226,8 +274,11 @@ class Channel:
             self._out.put(_CLOSE)
 
     def _send(self, call: int, kind: bytes, payload: bytes) -> None:
+        self._send_part(frame(call, kind, payload))
+
+    def _send_part(self, part: Part) -> None:
         if not self._broken:
-            self._out.put(frame(call, kind, payload))
+            self._out.put(part)
 
     # -- the outgoing messages ----------------------------------------------------------------
 
@@ -242,6 +293,7 @@ class Channel:
                 return
             parts: List[bytes] = [part[0], part[1]]
             size = len(part[0]) + len(part[1])
+            sent_events = [part[2]] if len(part) > 2 else []
             closing = False
             while True:
                 try:
@@ -254,8 +306,12 @@ class Channel:
                 if size + len(part[0]) + len(part[1]) > limit:
                     held = part
                     break
-                parts += part
+                parts += part[:2]
                 size += len(part[0]) + len(part[1])
-            yield b"".join(parts)
+                if len(part) > 2:
+                    sent_events.append(part[2])
+            yield b"".join(parts)  # returns once gRPC has sent it
+            for sent in sent_events:
+                sent.set()
             if closing:
                 return

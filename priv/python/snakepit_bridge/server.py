@@ -202,9 +202,9 @@ def _build_server(worker: Any, args: argparse.Namespace, secrets: Optional[Secre
 
     from ._messages import pb2
 
-    # The channel's calls run on threads of their own: one per call the host may run at once,
-    # and two more for calls whose caller gave up but that have not stopped yet.
-    calls = ThreadPoolExecutor(max_workers=args.concurrent_calls + 2, thread_name_prefix="snakepit-call")
+    # The channel's calls run on threads of their own, one per call the host may run at once;
+    # calls the host sent ahead (workers.prefetch) wait for one, in order.
+    calls = ThreadPoolExecutor(max_workers=args.concurrent_calls, thread_name_prefix="snakepit-call")
     channels = Channels(worker, calls, args.max_message_bytes)
     # Worker methods return serialized replies: no response_serializer.
     unary, stream = grpc.unary_unary_rpc_method_handler, grpc.unary_stream_rpc_method_handler

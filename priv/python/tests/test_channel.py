@@ -121,6 +121,53 @@ class ChannelTest(unittest.TestCase):
         self.assertEqual(result(frames[0].reply)["slept_ms"], 300)
 
 
+class PrefetchTest(unittest.TestCase):
+    """Calls the host sends ahead to a worker that runs one at a time (workers.prefetch)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.worker = start_worker()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.worker.close()
+
+    def setUp(self):
+        self.channel = self.worker.open_channel()
+        self.addCleanup(self.channel.cancel)
+
+    def ahead(self, call, tool, **args):
+        sent = execute(call, tool, **args)
+        sent.report_start = True
+        return sent
+
+    def test_a_call_sent_ahead_waits_its_turn_and_reports_its_start(self):
+        self.channel.send(execute(1, "sleep", ms=200), self.ahead(2, "add", a=1, b=2))
+        frames = [self.channel.next_frame() for _ in range(3)]
+        self.assertEqual([(f.call, f.WhichOneof("body")) for f in frames], [(1, "reply"), (2, "started"), (2, "reply")])
+        self.assertEqual(result(frames[2].reply), 3)
+
+    def test_a_call_cancelled_while_it_waits_is_answered_at_once_and_never_runs(self):
+        self.channel.send(execute(1, "sleep", ms=300), self.ahead(2, "set_state", key="k", value=1))
+        self.channel.send(pb2.HostFrame(call=2, cancel=True))
+        first = self.channel.next_frame()
+        self.assertEqual((first.call, first.reply.error.type), (2, "CancelledBeforeStart"))
+        self.assertEqual(self.channel.next_frame().call, 1)
+        # The one call thread takes call 3 after call 2's turn: had call 2 run, its reply came first.
+        self.channel.send(execute(3, "add", a=1, b=1))
+        third = self.channel.next_frame()
+        self.assertEqual((third.call, result(third.reply)), (3, 2))
+
+    def test_a_stream_cancelled_while_it_waits_ends_cancelled(self):
+        opened = stream(2, "count", 5, n=3)
+        opened.report_start = True
+        self.channel.send(execute(1, "sleep", ms=300), opened, pb2.HostFrame(call=2, cancel=True))
+        first = self.channel.next_frame()
+        self.assertEqual(first.call, 2)
+        self.assertTrue(first.chunk.final and first.chunk.cancelled)
+        self.assertEqual(self.channel.next_frame().call, 1)
+
+
 class ChannelMessagesTest(unittest.TestCase):
     """How frames waiting to go out become messages (no process: the queue alone)."""
 

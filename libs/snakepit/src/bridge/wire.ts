@@ -76,15 +76,17 @@ export interface WireHostFrame {
   credit?: number;
   cancel?: boolean;
   ping?: boolean;
+  reportStart?: boolean;
 }
 
 /** One frame of the worker on the channel: a reply, a stream chunk or a pong. */
 export interface WireWorkerFrame {
   call: number;
-  body?: 'reply' | 'chunk' | 'pong';
+  body?: 'reply' | 'chunk' | 'pong' | 'started';
   reply?: WireExecuteReply;
   chunk?: WireStreamChunk;
   pong?: WirePingReply;
+  started?: boolean;
 }
 
 export type WorkerChannelCall = grpc.ClientDuplexStream<{ frames: WireHostFrame[] }, { frames: WireWorkerFrame[] }>;

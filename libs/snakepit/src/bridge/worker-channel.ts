@@ -15,8 +15,8 @@ export const STREAM_CREDIT = 16;
 const FRAME_OVERHEAD = 128;
 
 type Pending =
-  | { kind: 'unary'; requestId: string; resolve(reply: WireExecuteReply): void; reject(error: grpc.ServiceError): void }
-  | { kind: 'stream'; requestId: string; stream: ChannelStream }
+  | { kind: 'unary'; requestId: string; onStarted?: () => void; resolve(reply: WireExecuteReply): void; reject(error: grpc.ServiceError): void }
+  | { kind: 'stream'; requestId: string; onStarted?: () => void; stream: ChannelStream }
   | { kind: 'ping'; resolve(): void; reject(error: grpc.ServiceError): void; timer: NodeJS.Timeout };
 
 /**
@@ -51,25 +51,26 @@ export class WorkerChannel {
     });
   }
 
-  /** Runs one call; rejects with the channel's failure (a gRPC-shaped error). */
-  execute(request: WireExecuteRequest): Promise<WireExecuteReply> {
+  /** Runs one call; rejects with the channel's failure (a gRPC-shaped error). With
+   *  `onStarted`, the call is sent ahead, and the worker says when it starts it. */
+  execute(request: WireExecuteRequest, onStarted?: () => void): Promise<WireExecuteReply> {
     return new Promise((resolve, reject) => {
       if (this.failure) return reject(this.failure);
-      const call = this.open({ kind: 'unary', requestId: request.requestId, resolve, reject }, request.requestId);
-      this.send({ call, execute: request }, request.argsJson.length);
+      const call = this.open({ kind: 'unary', requestId: request.requestId, onStarted, resolve, reject }, request.requestId);
+      this.send({ call, execute: request, reportStart: onStarted !== undefined }, request.argsJson.length);
     });
   }
 
   /** Opens a streaming call: its chunks as 'data', then 'close' (after 'error' if it broke). */
-  openStream(request: WireExecuteRequest): ChannelStream {
+  openStream(request: WireExecuteRequest, onStarted?: () => void): ChannelStream {
     const stream = new ChannelStream(this);
     if (this.failure) {
       const failure = this.failure;
       setImmediate(() => stream.broke(failure));
       return stream;
     }
-    stream.call = this.open({ kind: 'stream', requestId: request.requestId, stream }, request.requestId);
-    this.send({ call: stream.call, stream: { request, credit: STREAM_CREDIT } }, request.argsJson.length);
+    stream.call = this.open({ kind: 'stream', requestId: request.requestId, onStarted, stream }, request.requestId);
+    this.send({ call: stream.call, stream: { request, credit: STREAM_CREDIT }, reportStart: onStarted !== undefined }, request.argsJson.length);
     return stream;
   }
 
@@ -123,7 +124,9 @@ export class WorkerChannel {
     for (const frame of frames) {
       const entry = this.pending.get(frame.call);
       if (!entry) continue; // a ping answered after its timeout
-      if (entry.kind === 'unary' && frame.reply) {
+      if (frame.body === 'started' && entry.kind !== 'ping' && entry.onStarted) {
+        entry.onStarted();
+      } else if (entry.kind === 'unary' && frame.reply) {
         this.settled(frame.call, entry);
         entry.resolve(frame.reply);
       } else if (entry.kind === 'stream' && frame.chunk) {

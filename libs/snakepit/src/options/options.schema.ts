@@ -82,6 +82,7 @@ class PoolOptionsSchema {
   @IsOptional() @IsInt() @Min(1) @Max(1024) poolSize?: number;
   @IsOptional() @IsIn(['process', 'thread']) workerProfile?: string;
   @IsOptional() @IsInt() @Min(1) @Max(256) threadsPerWorker?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(64) prefetchPerWorker?: number;
   @IsOptional() @IsString() @MinLength(1) pythonExecutable?: string;
   @IsOptional() @IsObject() @ValidateNested() @Type(() => PythonOptionsSchema) python?: PythonOptionsSchema;
   @IsOptional() @IsArray() @IsString({ each: true }) pythonPath?: string[];

@@ -26,6 +26,8 @@ export interface PoolConfig {
   workerProfile: WorkerProfile;
   /** Calls one worker runs at once: 1 in the process profile, threadsPerWorker in the thread profile. */
   concurrentCalls: number;
+  /** Calls a busy worker may hold waiting beyond concurrentCalls (prefetchPerWorker). */
+  prefetch: number;
   pythonExecutable: string;
   /** The interpreter's full path and how it was chosen, for start errors. */
   pythonDescription: string;
@@ -213,6 +215,7 @@ function poolConfig(entry: NamedPoolOptions & PoolOptions, env: NodeJS.ProcessEn
     poolSize: entry.poolSize ?? availableParallelism(),
     workerProfile: entry.workerProfile ?? 'process',
     concurrentCalls: entry.workerProfile === 'thread' ? (entry.threadsPerWorker ?? DEFAULT_THREADS_PER_WORKER) : 1,
+    prefetch: entry.prefetchPerWorker ?? 0,
     pythonExecutable: python.executable,
     pythonDescription: describePython(python, env),
     bridge: entry.python?.bridge ?? 'bundled',

@@ -13,6 +13,15 @@ export interface PoolOptions {
   workerProfile?: WorkerProfile;
   /** Calls a worker runs at once in the thread profile. Default 4. */
   threadsPerWorker?: number;
+  /**
+   * Calls each busy worker may hold waiting, sent ahead while it runs others, when no worker of
+   * the pool is free: the worker starts the next one as soon as it is done, without waiting for
+   * the host, and calls on it share gRPC messages. Raises the throughput of many small calls
+   * (see the benchmarks); the price is that a call sent ahead waits behind the one in front of
+   * it, even if another worker frees up first. Calls placed on a session's worker in a strict
+   * affinity mode are never sent ahead. Default 0 (off).
+   */
+  prefetchPerWorker?: number;
   /** Interpreter to run. Default: see `python` (the resolution order is in the README). */
   pythonExecutable?: string;
   /** How the project gets its Python: `{ strategy: 'system' | 'venv' | 'uv', executable?, venvDir? }`. */

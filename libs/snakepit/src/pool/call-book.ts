@@ -66,9 +66,9 @@ export class CallBook {
     if (before !== undefined && this.byWorker.get(before)?.size === 0) this.byWorker.delete(before);
   }
 
-  /** The tools of the calls on the worker now. */
+  /** The tools of the calls running on the worker now (not those sent ahead that wait there). */
   toolsOn(workerId: string): string[] {
-    return [...(this.byWorker.get(workerId) ?? [])].map((call) => call.tool);
+    return [...(this.byWorker.get(workerId) ?? [])].filter((call) => !call.awaitingStart).map((call) => call.tool);
   }
 
   /** How many calls are on the worker, and how many of them are stuck. */

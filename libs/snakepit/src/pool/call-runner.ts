@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type * as grpc from '@grpc/grpc-js';
 import { decodeReply } from '../bridge/codec';
-import type { WireExecuteReply } from '../bridge/wire';
+import type { WireExecuteReply, WireExecuteRequest } from '../bridge/wire';
 import { isWorkerDeath, StreamConsumerIdleError, WorkerProtocolError, type SnakepitError } from '../errors';
 import type { PoolConfig } from '../options/resolve-options';
 import { backoffDelay } from '../supervision/backoff';
@@ -40,8 +40,8 @@ export class CallRunner {
     this.logger = new Logger(`Snakepit:${config.name}`);
   }
 
-  /** A worker took the call. */
-  run(call: Call, worker: PoolWorker): void {
+  /** A worker took the call; `ahead`: it was sent ahead, to wait there behind others. */
+  run(call: Call, worker: PoolWorker, ahead = false): void {
     clearTimeout(call.queueTimer);
     try {
       this.tools.assertKind(call.tool, call.kind === 'stream'); // checked at dispatch while the pool booted
@@ -51,11 +51,13 @@ export class CallRunner {
       return;
     }
     this.book.move(call, 'running', worker.id);
-    call.dispatchedAt ??= performance.now(); // a retry's execution counts from the first attempt
+    call.awaitingStart = ahead;
+    if (!ahead) call.dispatchedAt ??= performance.now(); // a retry's execution counts from the first attempt
     call.session?.onDispatch(worker.id);
-    if (call.kind === 'stream') return this.runStream(call, worker);
+    const onStarted = ahead ? () => this.started(call) : undefined;
+    if (call.kind === 'stream') return this.runStream(call, worker, onStarted);
     call.stopWork = () => worker.cancel(call.id); // a tool that polls session_context.cancelled can stop early
-    worker.execute(this.request(call), call.span?.headers).then(
+    worker.execute(this.request(call), onStarted).then(
       (reply) => {
         if (call.state === 'running') this.settleWithReply(call, worker, reply);
         this.book.move(call, 'done');
@@ -78,9 +80,15 @@ export class CallRunner {
     this.stopAbandoned(call);
   }
 
-  private runStream(call: Call, worker: PoolWorker): void {
+  /** A call sent ahead has started on its worker: from now on, it has run. */
+  private started(call: Call): void {
+    call.awaitingStart = false;
+    call.dispatchedAt ??= performance.now();
+  }
+
+  private runStream(call: Call, worker: PoolWorker, onStarted?: () => void): void {
     const chunks = call.chunks!;
-    const stream = worker.openStream(this.request(call), call.span?.headers);
+    const stream = worker.openStream(this.request(call), onStarted);
     const relay = new StreamRelay(chunks, call.tool, call.session?.sessionId);
     call.stopWork = () => {
       worker.cancel(call.id);
@@ -148,6 +156,7 @@ export class CallRunner {
    *  (`retryable` and idempotent, crash barrier), else its caller gets the error. */
   private lost(call: Call, worker: PoolWorker, error: SnakepitError, retryable: boolean): void {
     if (call.state !== 'running') return this.book.move(call, 'done');
+    if (call.awaitingStart && this.lifecycle.accepting) return this.requeue(call);
     if (retryable && this.mayRetry(call, error)) return this.retry(call, error);
     this.book.move(call, 'done');
     this.book.settle(call, { error: this.lifecycle.explainLoss(call.tool, error, worker) });
@@ -156,6 +165,14 @@ export class CallRunner {
   private mayRetry(call: Call, error: SnakepitError): boolean {
     const barrier = this.config.crashBarrier;
     return barrier.enabled && call.idempotent && isWorkerDeath(error) && call.attempts < barrier.maxRetries && this.lifecycle.accepting;
+  }
+
+  /** A call sent ahead to a worker that was lost before starting it has not run: it goes back
+   *  to the head of the queue at once, and it is not a retry. */
+  private requeue(call: Call): void {
+    call.awaitingStart = false;
+    this.book.move(call, 'backoff');
+    this.dispatcher.resubmit(call);
   }
 
   /** Crash barrier: an idempotent call whose worker died goes back to the head of the queue, after its backoff. */
@@ -206,7 +223,16 @@ export class CallRunner {
     if (this.fleet.released(worker)) this.dispatcher.release(worker.id);
   }
 
-  private request(call: Call) {
-    return { tool: call.tool, argsJson: call.args, requestId: call.id, sessionId: call.session?.sessionId ?? '' };
+  /** The call as the worker gets it, with the trace context of its span. */
+  private request(call: Call): WireExecuteRequest {
+    const trace = call.span?.headers;
+    return {
+      tool: call.tool,
+      argsJson: call.args,
+      requestId: call.id,
+      sessionId: call.session?.sessionId ?? '',
+      traceparent: trace?.traceparent ?? '',
+      tracestate: trace?.tracestate ?? '',
+    };
   }
 }

@@ -66,6 +66,9 @@ export class Call {
   attempts = 0;
   /** Set while a worker has it (running, abandoned, stuck). */
   workerId?: string;
+  /** Sent ahead to a busy worker (prefetch), and not started there yet: if that worker dies,
+   *  the call has not run, and goes back to the queue whether or not it is idempotent. */
+  awaitingStart = false;
   /** While it runs: asks Python to stop (and a stream's rest to drain). */
   stopWork?: () => void;
   /** Once abandoned: cancelGraceMs for Python to stop before the call counts as stuck. */

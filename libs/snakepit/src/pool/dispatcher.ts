@@ -9,6 +9,8 @@ import type { PoolWorker } from './worker.types';
 export interface DispatcherOptions {
   /** Calls one worker runs at once. */
   capacity: number;
+  /** Calls a busy worker may hold waiting beyond them. */
+  prefetch: number;
   queueMaxSize: number;
   queueTimeoutMs: number;
 }
@@ -28,7 +30,7 @@ export class Dispatcher {
     private readonly tools: ToolCatalog,
     private readonly telemetry: PoolTelemetry,
     private readonly workerOf: (workerId: string) => PoolWorker | undefined,
-    private readonly run: (call: Call, worker: PoolWorker) => void,
+    private readonly run: (call: Call, worker: PoolWorker, ahead: boolean) => void,
   ) {
     this.scheduler = new Scheduler(options.queueMaxSize);
   }
@@ -65,7 +67,7 @@ export class Dispatcher {
   }
 
   expect(workerId: string): void {
-    this.scheduler.expectWorker(workerId, this.options.capacity);
+    this.scheduler.expectWorker(workerId, this.options.capacity, this.options.prefetch);
   }
 
   /** A worker can take calls. The first one tells the pool its tools, and the queue timeout starts. */
@@ -97,7 +99,7 @@ export class Dispatcher {
       const call = this.book.get(action.requestId);
       if (!call) continue;
       if (action.type === 'reject') this.book.settle(call, { error: this.refusal(call, action.reason) });
-      else this.run(call, this.workerOf(action.workerId)!);
+      else this.run(call, this.workerOf(action.workerId)!, action.ahead === true);
     }
   }
 

@@ -42,8 +42,8 @@ export class Pool {
     });
     this.book = new CallBook(this.telemetry);
     this.tools = new ToolCatalog(config.name);
-    const capacity = { capacity: config.concurrentCalls, queueMaxSize: config.queueMaxSize, queueTimeoutMs: config.queueTimeoutMs };
-    this.dispatcher = new Dispatcher(capacity, this.book, this.tools, this.telemetry, (id) => this.fleet.find(id), (call, worker) => this.runner.run(call, worker));
+    const capacity = { capacity: config.concurrentCalls, prefetch: config.prefetch, queueMaxSize: config.queueMaxSize, queueTimeoutMs: config.queueTimeoutMs };
+    this.dispatcher = new Dispatcher(capacity, this.book, this.tools, this.telemetry, (id) => this.fleet.find(id), (call, worker, ahead) => this.runner.run(call, worker, ahead));
     this.fleet = new WorkerFleet(config, context, this.dispatcher, this.book, (error) => this.fail(error));
     this.runner = new CallRunner(config, this.book, this.dispatcher, this.fleet, this.tools, this.lifecycle, this.telemetry);
   }

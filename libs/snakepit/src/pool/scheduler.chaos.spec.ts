@@ -1,15 +1,16 @@
 /**
  * Chaos (run alone with `npm run test:chaos`): the Scheduler against a model of what it
  * promises, under any sequence of arrivals, workers starting, finishing, dying (their calls
- * retried), being suspended and recycled into a successor, and callers giving up.
+ * retried), being suspended and recycled into a successor, and callers giving up; with and
+ * without prefetch (calls sent ahead to busy workers).
  */
 import fc from 'fast-check';
 import { Scheduler, type Placement, type SchedulerAction } from './scheduler';
 
 type Op =
   | { op: 'submit'; pin?: { pick: number; mode: Placement['mode'] } }
-  | { op: 'add'; capacity: number }
-  | { op: 'expect'; capacity: number }
+  | { op: 'add'; capacity: number; prefetch: number }
+  | { op: 'expect'; capacity: number; prefetch: number }
   | { op: 'ready'; pick: number }
   | { op: 'release'; pick: number }
   | { op: 'remove'; pick: number }
@@ -23,8 +24,8 @@ const modeArb = fc.constantFrom<Placement['mode']>('hint', 'strictQueue', 'stric
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {},
   { arbitrary: fc.record({ op: fc.constant('submit' as const), pin: fc.option(fc.record({ pick: fc.nat(), mode: modeArb }), { nil: undefined }) }), weight: 4 },
-  fc.record({ op: fc.constant('add' as const), capacity: fc.integer({ min: 1, max: 3 }) }),
-  fc.record({ op: fc.constant('expect' as const), capacity: fc.integer({ min: 1, max: 3 }) }),
+  fc.record({ op: fc.constant('add' as const), capacity: fc.integer({ min: 1, max: 3 }), prefetch: fc.integer({ min: 0, max: 2 }) }),
+  fc.record({ op: fc.constant('expect' as const), capacity: fc.integer({ min: 1, max: 3 }), prefetch: fc.integer({ min: 0, max: 2 }) }),
   fc.record({ op: fc.constant('ready' as const), pick: fc.nat() }),
   { arbitrary: fc.record({ op: fc.constant('release' as const), pick: fc.nat() }), weight: 3 },
   fc.record({ op: fc.constant('remove' as const), pick: fc.nat() }),
@@ -37,6 +38,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 /** What the scheduler should be doing, kept the slow and obvious way. */
 class Model {
   readonly capacity = new Map<string, number>();
+  readonly prefetch = new Map<string, number>();
   readonly ready = new Set<string>();
   /** Being recycled: never ready again. */
   readonly suspended = new Set<string>();
@@ -53,6 +55,15 @@ class Model {
     return this.ready.has(worker) && this.running.get(worker)!.length < this.capacity.get(worker)!;
   }
 
+  /** Ready, and may hold one more call waiting (sent ahead). */
+  hasRoomAhead(worker: string): boolean {
+    return this.ready.has(worker) && this.running.get(worker)!.length < this.capacity.get(worker)! + this.prefetch.get(worker)!;
+  }
+
+  isStrictOn(placement: Placement | undefined, worker: string): boolean {
+    return placement !== undefined && placement.mode !== 'hint' && placement.workerId === worker;
+  }
+
   canUse(placement: Placement | undefined, worker: string): boolean {
     return !placement || placement.mode === 'hint' || placement.workerId === worker;
   }
@@ -61,10 +72,11 @@ class Model {
     return [...this.running.values()].some((ids) => ids.includes(id));
   }
 
-  newWorker(capacity: number, ready: boolean): string {
+  newWorker(capacity: number, prefetch: number, ready: boolean): string {
     const id = `w${this.everWorkers.length + 1}`;
     this.everWorkers.push(id);
     this.capacity.set(id, capacity);
+    this.prefetch.set(id, prefetch);
     this.running.set(id, []);
     if (ready) this.ready.add(id);
     return id;
@@ -73,6 +85,7 @@ class Model {
   dropWorker(worker: string, heir?: string): string[] {
     const orphans = this.running.get(worker) ?? [];
     this.capacity.delete(worker);
+    this.prefetch.delete(worker);
     this.ready.delete(worker);
     this.running.delete(worker);
     if (heir !== undefined) {
@@ -106,7 +119,14 @@ class Model {
       expect(at).toBeGreaterThanOrEqual(0);
       expect(this.canUse(placement, action.workerId)).toBe(true);
       expect(this.waiting.slice(0, at).some((older) => this.canUse(older.placement, action.workerId))).toBe(false);
-      expect(this.hasRoom(action.workerId)).toBe(true);
+      if (action.ahead) {
+        // Sent ahead only when no worker is free, never bound to a session's worker, within prefetch.
+        expect([...this.capacity.keys()].some((w) => this.hasRoom(w))).toBe(false);
+        expect(placement === undefined || placement.mode === 'hint').toBe(true);
+        expect(this.hasRoomAhead(action.workerId)).toBe(true);
+      } else {
+        expect(this.hasRoom(action.workerId)).toBe(true);
+      }
       this.running.get(action.workerId)!.push(action.requestId);
     }
   }
@@ -114,9 +134,14 @@ class Model {
   /** Nothing is lost: every request is waiting, running or finished; nothing waits that a
    *  worker with room could take; the counts agree. */
   check(s: Scheduler, submitted: number): void {
-    for (const entry of this.waiting) {
+    this.waiting.forEach((entry, at) => {
       expect([...this.capacity.keys()].some((w) => this.hasRoom(w) && this.canUse(entry.placement, w))).toBe(false);
-    }
+      // A call that may go ahead waits only where an older call waits strictly for that worker.
+      if (entry.placement && entry.placement.mode !== 'hint') return;
+      for (const w of this.capacity.keys()) {
+        if (this.hasRoomAhead(w)) expect(this.waiting.slice(0, at).some((older) => this.isStrictOn(older.placement, w))).toBe(true);
+      }
+    });
     for (let n = 1; n <= submitted; n++) {
       const id = `r${n}`;
       const places = (this.waiting.some((e) => e.id === id) ? 1 : 0) + (this.isRunning(id) ? 1 : 0) + (this.finished.has(id) ? 1 : 0);
@@ -146,10 +171,10 @@ describe('Scheduler (chaos)', () => {
             m.waiting.push({ id, placement });
             m.apply(s.submit(id, placement));
           } else if (step.op === 'add') {
-            const id = m.newWorker(step.capacity, true);
-            m.apply(s.addWorker(id, step.capacity));
+            const id = m.newWorker(step.capacity, step.prefetch, true);
+            m.apply(s.addWorker(id, step.capacity, step.prefetch));
           } else if (step.op === 'expect') {
-            s.expectWorker(m.newWorker(step.capacity, false), step.capacity);
+            s.expectWorker(m.newWorker(step.capacity, step.prefetch, false), step.capacity, step.prefetch);
           } else if (step.op === 'ready') {
             const pending = workers.filter((w) => !m.ready.has(w) && !m.suspended.has(w));
             if (!pending.length) continue;

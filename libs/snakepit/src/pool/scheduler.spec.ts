@@ -120,4 +120,59 @@ describe('Scheduler', () => {
     expect(s.resubmit('a')).toEqual([]);
     expect(dispatched(s.addWorker('w2'))).toEqual([['a', 'w2']]);
   });
+
+  describe('prefetch (calls sent ahead to busy workers)', () => {
+    const ahead = (actions: SchedulerAction[]) =>
+      actions.filter((a) => a.type === 'dispatch').map((a) => [a.requestId, (a as any).workerId, (a as any).ahead === true]);
+
+    it('sends a call ahead only when no worker is free, to the least loaded one', () => {
+      const s = new Scheduler(10);
+      s.addWorker('w1', 1, 2);
+      s.addWorker('w2', 1, 2);
+      expect(ahead(s.submit('r1'))).toEqual([['r1', 'w1', false]]);
+      expect(ahead(s.submit('r2'))).toEqual([['r2', 'w2', false]]);
+      expect(ahead(s.submit('r3'))).toEqual([['r3', 'w1', true]]);
+      expect(ahead(s.submit('r4'))).toEqual([['r4', 'w2', true]]);
+      expect(ahead(s.submit('r5'))).toEqual([['r5', 'w1', true]]);
+      expect(ahead(s.submit('r6'))).toEqual([['r6', 'w2', true]]);
+      expect(s.submit('r7')).toEqual([]); // every worker holds 1 + 2
+      expect(s.queued).toBe(1);
+      expect(ahead(s.release('w2'))).toEqual([['r7', 'w2', true]]);
+    });
+
+    it('prefers a worker that frees up to sending ahead, and sends nothing ahead without prefetch', () => {
+      const s = new Scheduler(10);
+      s.addWorker('w1', 1, 1);
+      s.addWorker('w2');
+      s.submit('r1');
+      s.submit('r2');
+      expect(ahead(s.submit('r3'))).toEqual([['r3', 'w1', true]]);
+      expect(s.submit('r4')).toEqual([]); // w2 has no prefetch, w1 is full
+      expect(ahead(s.release('w2'))).toEqual([['r4', 'w2', false]]);
+    });
+
+    it('never sends ahead a call bound to its session’s worker, and keeps strictFailFast’s busy answer', () => {
+      const s = new Scheduler(10);
+      s.addWorker('w1', 1, 4);
+      s.submit('r1');
+      expect(s.submit('r2', { workerId: 'w1', mode: 'strictQueue' })).toEqual([]);
+      expect(s.submit('r3', { workerId: 'w1', mode: 'strictFailFast' })).toEqual([{ type: 'reject', requestId: 'r3', reason: 'worker_busy' }]);
+      // Nothing goes ahead of a call that waits for w1 alone.
+      expect(s.submit('r4', { workerId: 'w1', mode: 'hint' })).toEqual([]);
+      expect(ahead(s.release('w1'))).toEqual([
+        ['r2', 'w1', false],
+        ['r4', 'w1', true],
+      ]);
+    });
+
+    it('does not send ahead to a worker that is suspended or expected', () => {
+      const s = new Scheduler(10);
+      s.expectWorker('w0', 1, 4);
+      s.addWorker('w1', 1, 4);
+      s.submit('r1');
+      s.suspend('w1');
+      expect(s.submit('r2')).toEqual([]);
+      expect(s.queued).toBe(1);
+    });
+  });
 });

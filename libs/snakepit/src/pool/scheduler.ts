@@ -4,7 +4,8 @@ import type { AffinityMode } from '../options/snakepit-options.interface';
 export type RejectReason = 'saturated' | 'worker_busy' | 'worker_unavailable';
 
 export type SchedulerAction =
-  | { type: 'dispatch'; requestId: string; workerId: string }
+  /** `ahead`: sent to a busy worker, to wait there behind the calls it runs (prefetch). */
+  | { type: 'dispatch'; requestId: string; workerId: string; ahead?: true }
   | { type: 'reject'; requestId: string; reason: RejectReason };
 
 /** Where a session's call should run: `hint` prefers the worker, the strict modes require it. */
@@ -15,6 +16,8 @@ export interface Placement {
 
 interface WorkerSlot {
   capacity: number;
+  /** Calls it may hold waiting beyond `capacity`, sent ahead when no worker is free. */
+  prefetch: number;
   inUse: number;
   /** False while the worker is expected (starting, tainted): strict calls may wait for it. */
   ready: boolean;
@@ -27,8 +30,9 @@ interface WorkerSlot {
  *
  * Rules: calls are served FIFO within their constraints; a call goes to the worker that has
  * been free longest (or to its session's worker, see Placement); a worker takes at most
- * `capacity` calls at once; when no worker can take a call it waits in the queue, up to
- * `maxQueueSize` calls, and beyond that calls are refused. Its slot counts are its own
+ * `capacity` calls at once; when no worker is free, a call not bound to a session's worker
+ * may be sent ahead to the least loaded worker with `prefetch` room, to wait there; else it
+ * waits in the queue, up to `maxQueueSize` calls, and beyond that calls are refused. Its slot counts are its own
  * admission bookkeeping; how many calls physically run on a worker is the CallBook's.
  */
 export class Scheduler {
@@ -95,16 +99,16 @@ export class Scheduler {
 
   /** A worker is on its way (starting, or tainted for a while): it takes no call yet, but calls
    *  placed on it strictly wait for it instead of being refused. */
-  expectWorker(workerId: string, capacity = 1): void {
+  expectWorker(workerId: string, capacity = 1, prefetch = 0): void {
     if (this.workers.has(workerId)) throw new Error(`worker ${workerId} is already scheduled`);
-    this.workers.set(workerId, { capacity, inUse: 0, ready: false });
+    this.workers.set(workerId, { capacity, prefetch, inUse: 0, ready: false });
   }
 
   /** A worker became ready to take calls (expected before, or not). */
-  addWorker(workerId: string, capacity = 1): SchedulerAction[] {
+  addWorker(workerId: string, capacity = 1, prefetch = 0): SchedulerAction[] {
     const expected = this.workers.get(workerId);
     if (expected?.ready) throw new Error(`worker ${workerId} is already scheduled`);
-    this.workers.set(workerId, { capacity: expected?.capacity ?? capacity, inUse: 0, ready: true });
+    this.workers.set(workerId, { capacity: expected?.capacity ?? capacity, prefetch: expected?.prefetch ?? prefetch, inUse: 0, ready: true });
     this.available.add(workerId);
     return this.drain();
   }
@@ -115,7 +119,7 @@ export class Scheduler {
     if (!slot || slot.inUse === 0) return [];
     slot.inUse--;
     if (!slot.ready) return [];
-    this.available.add(workerId);
+    if (slot.inUse < slot.capacity) this.available.add(workerId);
     return this.drain();
   }
 
@@ -165,27 +169,46 @@ export class Scheduler {
   /** Hands waiting calls, oldest first, to workers that can take them. */
   private drain(): SchedulerAction[] {
     const actions: SchedulerAction[] = [];
+    // Workers that earlier calls wait for strictly: nothing is sent ahead of those calls to them.
+    const awaited = new Set<string>();
     for (const [requestId, placement] of this.queue) {
-      if (this.available.size === 0) break;
-      const workerId = this.pick(placement);
-      if (workerId === undefined) continue;
+      const ahead = this.available.size === 0 ? this.roomAhead(awaited) : undefined;
+      if (this.available.size === 0 && ahead === undefined) break;
+      const workerId = this.pick(placement, ahead);
+      if (workerId === undefined) {
+        if (placement) awaited.add(placement.workerId);
+        continue;
+      }
       this.queue.delete(requestId);
-      actions.push(this.assign(requestId, workerId));
+      actions.push(this.assign(requestId, workerId, workerId === ahead));
     }
     return actions;
   }
 
-  private pick(placement: Placement | undefined): string | undefined {
+  private pick(placement: Placement | undefined, ahead: string | undefined): string | undefined {
     if (placement && this.available.has(placement.workerId)) return placement.workerId;
     if (placement && placement.mode !== 'hint') return undefined;
-    return this.available.values().next().value;
+    return this.available.values().next().value ?? ahead;
   }
 
-  private assign(requestId: string, workerId: string): SchedulerAction {
+  /** The least loaded ready worker that may hold one more call waiting, if any. */
+  private roomAhead(awaited: ReadonlySet<string>): string | undefined {
+    let best: string | undefined;
+    let load = Infinity;
+    for (const [workerId, slot] of this.workers) {
+      if (slot.ready && !awaited.has(workerId) && slot.inUse < slot.capacity + slot.prefetch && slot.inUse < load) {
+        best = workerId;
+        load = slot.inUse;
+      }
+    }
+    return best;
+  }
+
+  private assign(requestId: string, workerId: string, ahead: boolean): SchedulerAction {
     const slot = this.workers.get(workerId)!;
     slot.inUse++;
     this.available.delete(workerId);
     if (slot.inUse < slot.capacity) this.available.add(workerId);
-    return { type: 'dispatch', requestId, workerId };
+    return ahead ? { type: 'dispatch', requestId, workerId, ahead } : { type: 'dispatch', requestId, workerId };
   }
 }

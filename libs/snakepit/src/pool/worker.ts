@@ -176,10 +176,10 @@ export class Worker implements PoolWorker {
   }
 
   /** Runs one call. Rejects with WorkerCrashError if the process dies, WorkerProtocolError if the
-   *  channel breaks. `headers` go along as gRPC metadata (the trace context). */
-  async execute(request: WireExecuteRequest, headers?: Record<string, string>): Promise<WireExecuteReply> {
+   *  channel breaks. With `onStarted`, it is sent ahead and `onStarted` hears when it starts. */
+  async execute(request: WireExecuteRequest, onStarted?: () => void): Promise<WireExecuteReply> {
     try {
-      return await this.channel!.execute(withTrace(request, headers));
+      return await this.channel!.execute(request, onStarted);
     } catch (error) {
       throw await this.explainFailure(error as grpc.ServiceError, request.tool);
     } finally {
@@ -188,8 +188,8 @@ export class Worker implements PoolWorker {
   }
 
   /** Opens a streaming call. Its failures go through `explainFailure()` to become typed errors. */
-  openStream(request: WireExecuteRequest, headers?: Record<string, string>): WorkerStream {
-    const stream = this.channel!.openStream(withTrace(request, headers));
+  openStream(request: WireExecuteRequest, onStarted?: () => void): WorkerStream {
+    const stream = this.channel!.openStream(request, onStarted);
     stream.once('close', () => this.requests++);
     return stream;
   }
@@ -279,12 +279,6 @@ export class Worker implements PoolWorker {
 
 /** Metadata entry that carries the worker's secret on every call to it. */
 export const WORKER_SECRET_METADATA_KEY = 'x-snakepit-worker-secret';
-
-/** The call's trace context (`traceparent`, `tracestate`) travels in its request. */
-function withTrace(request: WireExecuteRequest, headers: Record<string, string> | undefined): WireExecuteRequest {
-  if (!headers) return request;
-  return { ...request, traceparent: headers.traceparent ?? '', tracestate: headers.tracestate ?? '' };
-}
 
 function delay(ms: number): Promise<undefined> {
   return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());

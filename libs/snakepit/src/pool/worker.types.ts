@@ -74,8 +74,10 @@ export interface PoolWorker {
   start(): Promise<void>;
   markRecycling(): boolean;
   recordMemory(rssBytes: number): void;
-  execute(request: WireExecuteRequest, headers?: Record<string, string>): Promise<WireExecuteReply>;
-  openStream(request: WireExecuteRequest, headers?: Record<string, string>): WorkerStream;
+  /** Runs one call. With `onStarted`, the call is sent ahead (it may wait on the worker behind
+   *  others), and `onStarted` is told when the worker starts it. */
+  execute(request: WireExecuteRequest, onStarted?: () => void): Promise<WireExecuteReply>;
+  openStream(request: WireExecuteRequest, onStarted?: () => void): WorkerStream;
   cancel(requestId: string): void;
   ping(timeoutMs: number): Promise<void>;
   stop(killTimeoutMs: number, reason: StopReason): Promise<void>;
