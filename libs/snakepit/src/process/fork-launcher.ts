@@ -61,11 +61,12 @@ export class ForkLauncher implements WorkerLauncher {
   /** At the pool's stop, once its workers are gone: the template goes too. */
   async stop(killTimeoutMs: number): Promise<void> {
     this.active = false;
-    const template = this.template;
+    // Taken now: a pool that starts again meanwhile gets a template and an attach socket of its own.
+    const { template, attach } = this;
     this.template = undefined;
-    await template?.stop(killTimeoutMs);
-    this.attach?.close();
     this.attach = undefined;
+    await template?.stop(killTimeoutMs);
+    attach?.close();
   }
 
   private async startTemplate(): Promise<void> {
