@@ -18,6 +18,7 @@ import { rawClient, startPythonShell, startRawServer, stopRawServers } from './p
 import { hostToolRoundTrip, sessionMemory } from './sessions-and-host-tools';
 import { slowConsumerMemory, streamThroughput } from './streaming';
 import { reapAtBoot, recoveryAfterKill } from './supervision';
+import { forkVersusSpawn } from './fork';
 import { threadProfile } from './thread-profile';
 
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5000);
@@ -130,7 +131,7 @@ async function main() {
     `warm-up ${WARMUP} calls; ${SEQUENTIAL_CALLS} sequential calls and ${CONCURRENT_CALLS} calls at ${CONCURRENCY} in flight, ` +
       `each in ${ROUNDS} rounds where the peers take turns; figures are medians over the rounds\n`,
   );
-  const only = process.env.BENCH_ONLY; // latency | throughput | boot | sessions | hosttools | streaming | backpressure | supervision | threads; only when named: lane | mlbaseline
+  const only = process.env.BENCH_ONLY; // latency | throughput | boot | sessions | hosttools | streaming | backpressure | supervision | threads | fork; only when named: lane | mlbaseline
   const lat = only && only !== 'latency' ? undefined : await latency();
   if (lat) console.log('Sequential tiny call (1 worker)      p50 µs   p99 µs   calls/s   p50 vs raw');
   for (const [name, r] of Object.entries(lat ?? {})) {
@@ -181,6 +182,15 @@ async function main() {
       console.log(`  ${name.padEnd(64)} ${fmt(r.oneMs).padStart(11)} ${fmt(r.manyMs).padStart(14)}   ${ratio(r.manyMs, r.oneMs)}`);
     }
   }
+  const fork = only && only !== 'fork' ? undefined : await forkVersusSpawn();
+  if (fork) {
+    console.log(`\nnumpy + scikit-learn adapter, spawn vs fork (medians of ${fork.rounds} rounds)   spawn ms   fork ms   fork vs spawn`);
+    console.log(`  16 workers, boot → all ready ${fmt(fork.readyMs.spawn).padStart(45)} ${fmt(fork.readyMs.fork).padStart(9)}   ${ratio(fork.readyMs.fork, fork.readyMs.spawn)}`);
+    console.log(`  SIGKILLed worker → replacement ready ${fmt(fork.replacementMs.spawn).padStart(37)} ${fmt(fork.replacementMs.fork).padStart(9)}   ${ratio(fork.replacementMs.fork, fork.replacementMs.spawn)}`);
+    console.log(`  one cold spawn (1 worker, boot → ready): ${fmt(fork.oneColdSpawnMs)} ms; forked replacement vs it: ${ratio(fork.replacementMs.fork, fork.oneColdSpawnMs)}`);
+    const { pssMiB: m } = fork;
+    console.log(`  idle PSS MiB: bare grpcio server ${fmt(m.bareGrpcioServer, 1)}, spawned worker ${fmt(m.spawnedWorker, 1)}, forked worker ${fmt(m.forkedWorker, 1)} (${ratio(m.forkedWorker, m.bareGrpcioServer)} the bare server), template ${m.template === undefined ? '-' : fmt(m.template, 1)}`);
+  }
   // Asked for by name only: the lane is a prototype, and mlbaseline needs numpy and scikit-learn.
   const lane = only === 'lane' ? await laneVsRaw({ warmup: WARMUP, sequentialCalls: SEQUENTIAL_CALLS, concurrentCalls: CONCURRENT_CALLS, concurrency: CONCURRENCY, rounds: ROUNDS }) : undefined;
   if (lane) {
@@ -204,7 +214,7 @@ async function main() {
   }
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ at: new Date().toISOString(), latency: lat, throughput: tput, boot: boots, sessions: memory, hostTools, streams, slow, recovery, reap, threads, lane, mlBaseline: ml }, null, 2));
+  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ at: new Date().toISOString(), latency: lat, throughput: tput, boot: boots, sessions: memory, hostTools, streams, slow, recovery, reap, threads, fork, lane, mlBaseline: ml }, null, 2));
   console.log(`\nfigures written to bench/results/latest.json`);
 }
 

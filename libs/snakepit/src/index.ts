@@ -7,6 +7,7 @@ export type {
   PythonLogLevel,
   SnakepitModuleOptions,
   WorkerProfile,
+  WorkerStart,
 } from './options/snakepit-options.interface';
 export { PoolService } from './pool/pool.service';
 export { BoundPool } from './pool/bound-pool';

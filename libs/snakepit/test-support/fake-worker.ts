@@ -77,6 +77,9 @@ export class FakeWorker implements PoolWorker {
   readonly streams: FakeStream[] = [];
   readonly cancelled: string[] = [];
   readonly pid: number;
+  get pidKnown(): Promise<number> {
+    return Promise.resolve(this.pid);
+  }
   readonly exited: Promise<WorkerExit>;
   private life: WorkerLifeState = 'starting';
   private reason?: StopReason;

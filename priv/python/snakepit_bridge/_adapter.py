@@ -25,6 +25,16 @@ class BaseAdapter:
 
     thread_safe: bool = False
 
+    @classmethod
+    def preload(cls) -> None:
+        """Called once per process before the adapter is first created: import or load here
+        what every worker needs and never changes (large modules, read-only data). In a pool
+        that forks its workers (``workers.start: 'fork'``) it runs once, in the pool's
+        template process, before any worker is forked from it, so that every worker starts
+        with it in memory shared copy-on-write; a spawned worker runs it itself. In a template
+        it must not start threads, open gRPC channels or servers, or hold locks: a fork keeps
+        only the forking thread."""
+
     def on_start(self) -> None:
         """Called once after the adapter is created, before the worker is ready."""
 

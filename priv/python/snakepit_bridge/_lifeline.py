@@ -3,22 +3,29 @@ import os
 import stat
 import threading
 import time
-from typing import Callable
+from typing import Callable, Optional
 
 OnLost = Callable[[str], None]
 
 PARENT_POLL_SECONDS = 1.0
 
 
-def watch(on_lost: OnLost, poll_seconds: float = PARENT_POLL_SECONDS) -> None:
+def watch(
+    on_lost: OnLost, poll_seconds: float = PARENT_POLL_SECONDS, host_pid: Optional[int] = None,
+) -> None:
     """Start daemon threads that call ``on_lost(reason)`` when the host goes away.
 
     * stdin: when it is a pipe or socket, EOF (or a read error) means the host
       closed it or died.
     * parent pid: checked every ``poll_seconds``; a change means we were orphaned.
+      With ``host_pid`` (a worker forked from a template, whose parent is the template, not
+      the host) that process is watched instead: the worker outlives its template, not its host.
     """
     if _stdin_is_pipe():
         _daemon("snakepit-lifeline-stdin", _watch_stdin, on_lost)
+    if host_pid is not None:
+        _daemon("snakepit-lifeline-host", _watch_host, on_lost, host_pid, poll_seconds)
+        return
     parent = os.getppid()
     _daemon("snakepit-lifeline-ppid", _watch_parent, on_lost, parent, poll_seconds)
 
@@ -48,6 +55,18 @@ def _watch_parent(on_lost: OnLost, parent: int, poll_seconds: float) -> None:
         if now != parent:
             on_lost(f"parent process {parent} exited (new parent {now})")
             return
+
+
+def _watch_host(on_lost: OnLost, host_pid: int, poll_seconds: float) -> None:
+    while True:
+        time.sleep(poll_seconds)
+        try:
+            os.kill(host_pid, 0)
+        except ProcessLookupError:
+            on_lost(f"host process {host_pid} exited")
+            return
+        except PermissionError:
+            pass  # alive, as another user: not ours, but not gone
 
 
 def _daemon(name: str, target: Callable[..., None], *args: object) -> None:

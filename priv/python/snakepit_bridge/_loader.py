@@ -1,6 +1,6 @@
 """Finding and instantiating the adapter class named on the command line."""
 import importlib
-from typing import Tuple
+from typing import Set, Tuple
 
 from ._adapter import BaseAdapter
 
@@ -40,8 +40,22 @@ def load_adapter_class(spec: str) -> type:
     return obj
 
 
+_preloaded: Set[type] = set()
+
+
+def preload_once(cls: type) -> None:
+    """Run the adapter class's ``preload`` hook, once per process: a worker forked from a
+    template that ran it already does not run it again."""
+    if cls in _preloaded:
+        return
+    cls.preload()
+    _preloaded.add(cls)
+
+
 def load_adapter(spec: str) -> Tuple[BaseAdapter, str]:
-    """Instantiate the adapter; return it with its canonical ``module:Class`` name."""
+    """Instantiate the adapter (after its ``preload``); return it with its canonical
+    ``module:Class`` name."""
     module_name, attr = parse_adapter_spec(spec)
     cls = load_adapter_class(spec)
+    preload_once(cls)
     return cls(), f"{module_name}:{attr}"

@@ -31,7 +31,25 @@ def read_secrets(fd: Optional[int]) -> Optional[Secrets]:
         os.close(fd)
     if size > MAX_SECRETS_BYTES:
         raise ValueError(f"--secrets-fd {fd} sent more than {MAX_SECRETS_BYTES} bytes")
-    value = json.loads(b"".join(chunks).decode("utf-8"))
+    return _parse(b"".join(chunks), f"--secrets-fd {fd}")
+
+
+def read_secrets_line(fd: int) -> Secrets:
+    """One JSON line from ``fd``, which stays open: a forked worker's channel to its host, which
+    it goes on watching (its EOF means the host is gone)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        if len(data) > MAX_SECRETS_BYTES:
+            raise ValueError(f"the host sent more than {MAX_SECRETS_BYTES} bytes of secrets")
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            raise ValueError("the host closed its channel before it sent the secrets")
+        data += chunk
+    return _parse(data, "the host's channel")
+
+
+def _parse(data: bytes, source: str) -> Secrets:
+    value = json.loads(data.decode("utf-8"))
     if not isinstance(value, dict) or not value.get("workerSecret"):
-        raise ValueError(f"--secrets-fd {fd} did not send a JSON object with a workerSecret")
+        raise ValueError(f"{source} did not send a JSON object with a workerSecret")
     return Secrets(str(value.get("hostAddress", "")), str(value.get("hostSecret", "")), str(value["workerSecret"]))

@@ -90,13 +90,24 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (OSError, ValueError) as exc:
         _report_failure(sink, exc)
         return EXIT_FAILED
+    return serve(args, sink, secrets)
+
+
+def serve(
+    args: argparse.Namespace, sink: "ReadySink", secrets: Optional[Secrets],
+    host_pid: Optional[int] = None,
+) -> int:
+    """Load the adapter, serve until SIGTERM/SIGINT and return the exit code: the part of a
+    worker's life after its handshake channel and secrets are in hand, the same for a spawned
+    worker and one forked from a template (``host_pid``: the host to watch, which is not the
+    parent of a forked worker)."""
     log.info(
         "starting snakepit_bridge %s: adapter=%s run_id=%s worker_id=%s pid=%d python=%s",
         __version__, args.adapter, args.run_id, args.worker_id, os.getpid(),
         sys.version.split()[0],
     )
     holder: Dict[str, Any] = {}
-    lifeline.watch(lambda reason: _die(reason, holder.get("server")))
+    lifeline.watch(lambda reason: _die(reason, holder.get("server")), host_pid=host_pid)
 
     try:
         worker = _load_worker(args, secrets)

@@ -21,6 +21,8 @@ export interface WorkerExit {
 
 export function describeExit(exit: WorkerExit): string {
   if (exit.signal) return `killed by ${exit.signal}`;
+  // A forked worker that outlived its template: nobody was left to read its exit status.
+  if (exit.exitCode === null) return 'exited (its exit status is unknown)';
   return `exited with code ${exit.exitCode}`;
 }
 
@@ -144,4 +146,19 @@ export class WorkerProtocolError extends SnakepitError {
 /** The worker died under the call: by itself, or killed for missing its heartbeats. */
 export function isWorkerDeath(error: unknown): error is WorkerCrashError | WorkerUnresponsiveError {
   return error instanceof WorkerCrashError || error instanceof WorkerUnresponsiveError;
+}
+
+/** A pool's template process (workers.start: 'fork') could not start or serve. The pool spawns
+ *  its workers instead, and says so in its log: callers never see this error. */
+export class WorkerTemplateError extends SnakepitError {
+  readonly code = 'worker_template_failed';
+
+  constructor(
+    readonly pool: string,
+    reason: string,
+    readonly lastOutput: string[] = [],
+    readonly pythonType?: string,
+  ) {
+    super(withLastOutput(`the worker template of pool "${pool}" ${reason}`, lastOutput));
+  }
 }

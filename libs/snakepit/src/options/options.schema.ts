@@ -14,7 +14,7 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { AFFINITY_MODES } from './snakepit-options.interface';
+import { AFFINITY_MODES, WORKER_START_MODES } from './snakepit-options.interface';
 
 /** Python "package.module:Class" or "package.module.Class". */
 export const ADAPTER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*[:.][A-Za-z_][A-Za-z0-9_]*$/;
@@ -120,6 +120,10 @@ class TransportOptionsSchema {
   @IsOptional() @IsIn(['tcp', 'unix']) transport?: string;
 }
 
+class WorkersOptionsSchema extends TransportOptionsSchema {
+  @IsOptional() @IsIn([...WORKER_START_MODES]) start?: string;
+}
+
 class NamedPoolOptionsSchema extends PoolOptionsSchema {
   @IsString()
   @Matches(POOL_NAME_PATTERN, { message: 'name must start with a letter and hold only letters, digits, "_" or "-" (64 at most)' })
@@ -133,7 +137,7 @@ export class ModuleOptionsSchema extends PoolOptionsSchema {
   @IsOptional() @IsBoolean() poolingEnabled?: boolean;
   @IsOptional() @IsObject() @ValidateNested() @Type(() => SessionOptionsSchema) sessions?: SessionOptionsSchema;
   @IsOptional() @IsObject() @ValidateNested() @Type(() => TransportOptionsSchema) bridge?: TransportOptionsSchema;
-  @IsOptional() @IsObject() @ValidateNested() @Type(() => TransportOptionsSchema) workers?: TransportOptionsSchema;
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => WorkersOptionsSchema) workers?: WorkersOptionsSchema;
   @IsOptional()
   @IsString()
   @Matches(INSTANCE_NAME_PATTERN, { message: 'instanceName must hold only letters, digits, ".", "_" or "-" (1 to 64, not starting with ".")' })

@@ -43,6 +43,13 @@ describe('resolveOptions', () => {
     expect(problemsOf({ adapter: 'a:B', python: { bridge: 'pip' } })).toEqual(['python.bridge must be one of the following values: bundled, installed']);
   });
 
+  it("takes workers.start ('spawn' by default) and names a bad value", () => {
+    expect(resolveOptions({ adapter: 'a:B' }, {}, '/srv/app').workers.start).toBe('spawn');
+    expect(resolveOptions({ adapter: 'a:B', workers: { start: 'fork' } }, {}, '/srv/app').workers).toEqual({ transport: expect.any(String), start: 'fork' });
+    expect(problemsOf({ adapter: 'a:B', workers: { start: 'clone' } })).toEqual(['workers.start must be one of the following values: fork, spawn']);
+    expect(problemsOf({ adapter: 'a:B', bridge: { start: 'fork' } })).toEqual([expect.stringMatching(/^bridge\.start /)]);
+  });
+
   it('uses top-level options as defaults for named pools', () => {
     const resolved = resolveOptions(
       { poolSize: 2, queue: { maxSize: 5 }, pools: [{ name: 'a', adapter: 'm:A' }, { name: 'b', adapter: 'm.B', poolSize: 1, queue: { timeoutMs: 7 } }] },

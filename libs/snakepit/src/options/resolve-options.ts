@@ -16,6 +16,7 @@ import type {
   PythonLogLevel,
   SnakepitModuleOptions,
   WorkerProfile,
+  WorkerStart,
 } from './snakepit-options.interface';
 
 /** One pool's options with every default filled in. */
@@ -60,7 +61,7 @@ export interface ResolvedOptions {
   poolingEnabled: boolean;
   sessions: SessionSettings & { sweepIntervalMs: number; store: SessionStore };
   bridge: { transport: 'tcp' | 'unix' };
-  workers: { transport: 'tcp' | 'unix' };
+  workers: { transport: 'tcp' | 'unix'; start: WorkerStart };
   /** What relative paths resolve against (see findProjectRoot). */
   projectRoot: string;
   /** The process registry: `<runtimeDir>/<instanceName>/<runId>.json`. */
@@ -75,6 +76,7 @@ export const DEFAULT_POOL_NAME = 'default';
 /** Unix sockets in private directories, where the platform has them. */
 const DEFAULT_TRANSPORT = process.platform === 'win32' ? 'tcp' : 'unix';
 const DEFAULT_THREADS_PER_WORKER = 4;
+const DEFAULT_WORKER_START: WorkerStart = 'spawn';
 
 const POOL_DEFAULTS = {
   startupConcurrency: 8,
@@ -114,7 +116,7 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
     poolingEnabled: options.poolingEnabled ?? true,
     sessions: sessionSettings(options.sessions),
     bridge: { transport: options.bridge?.transport ?? DEFAULT_TRANSPORT },
-    workers: { transport: options.workers?.transport ?? DEFAULT_TRANSPORT },
+    workers: { transport: options.workers?.transport ?? DEFAULT_TRANSPORT, start: options.workers?.start ?? DEFAULT_WORKER_START },
     projectRoot,
     instanceName: options.instanceName ?? 'default',
     runtimeDir: options.runtimeDir ? inProject(projectRoot, options.runtimeDir) : defaultRuntimeDir(),

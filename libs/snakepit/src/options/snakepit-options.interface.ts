@@ -194,5 +194,14 @@ export interface SnakepitModuleOptions extends Partial<PoolOptions> {
      *  or on a loopback TCP port. Either way every call carries the worker's secret. Default
      *  "unix" ("tcp" on Windows). */
     transport?: 'tcp' | 'unix';
+    /** How worker processes start: "fork", from a template process per pool that imported the
+     *  bridge and the adapter's module once (and ran the adapter's `preload`), or "spawn", a
+     *  fresh interpreter each. Where forking is unavailable (Windows) or a pool's template
+     *  cannot start, that pool spawns, with a warning. Default "spawn". */
+    start?: WorkerStart;
   };
 }
+
+/** How worker processes start (`workers.start`). */
+export const WORKER_START_MODES = ['fork', 'spawn'] as const;
+export type WorkerStart = (typeof WORKER_START_MODES)[number];

@@ -1,3 +1,4 @@
+import type { WorkerStart } from '../options/snakepit-options.interface';
 import type { WorkerRegistry } from '../process/process-registry';
 import type { RecycleReason } from '../supervision/recycle-policy';
 import type { EventSink } from './pool-telemetry';
@@ -14,7 +15,9 @@ export interface FleetContext {
   /** Where a recycled worker's sessions go: to its successor. */
   affinity: SessionHandOver;
   /** Where workers listen (Unix sockets in a private directory, or loopback TCP). */
-  sockets: { pathFor(workerId: string): string | undefined; release(workerId: string): void };
+  sockets: { pathFor(workerId: string): string | undefined; release(workerId: string): void; attachPath?(): string };
+  /** How workers start (workers.start); default spawn. */
+  workerStart?: WorkerStart;
   /** Makes workers; default: real Python processes. */
   createWorker?: WorkerFactory;
 }

@@ -46,7 +46,7 @@ export class PoolManager implements OnModuleInit, BeforeApplicationShutdown, OnA
     );
     this.sockets = new WorkerSockets(options.workers.transport, (dir) => this.registry.addSocketDir(dir));
     if (options.poolingEnabled) {
-      const context: FleetContext = { runId: this.runId, registry: this.registry, events, killTimeoutMs: options.killTimeoutMs, affinity, sockets: this.sockets };
+      const context: FleetContext = { runId: this.runId, registry: this.registry, events, killTimeoutMs: options.killTimeoutMs, affinity, sockets: this.sockets, workerStart: options.workers.start };
       for (const config of options.pools) this.pools.set(config.name, new Pool(config, context));
     }
   }

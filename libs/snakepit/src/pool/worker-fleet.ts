@@ -3,7 +3,9 @@ import { Logger } from '@nestjs/common';
 import { classifyExit, describeExit, PoolFailedError, type WorkerExit } from '../errors';
 import type { PoolConfig } from '../options/resolve-options';
 import { NO_HOST_ACCESS, type HostAccess } from '../snakepit.constants';
-import { pythonCommand } from '../process/python-process';
+import { ForkLauncher } from '../process/fork-launcher';
+import { SPAWN_LAUNCHER } from '../process/spawned-process';
+import type { WorkerLauncher } from '../process/worker-process';
 import { backoffDelay } from '../supervision/backoff';
 import { PoisonDetector, type PoisonTool } from '../supervision/poison-detector';
 import { RestartBudget } from '../supervision/restart-budget';
@@ -15,7 +17,7 @@ import type { CallBook } from './call-book';
 import type { Dispatcher } from './dispatcher';
 import { Worker } from './worker';
 import type { PoolWorker, StopReason, WorkerFactory } from './worker.types';
-import { workerSpec } from './worker-spec';
+import { templateSpec, workerSpec } from './worker-spec';
 import type { FleetContext, SpawnPlan } from './fleet.types';
 
 export type { FleetContext, SessionHandOver } from './fleet.types';
@@ -48,6 +50,8 @@ export class WorkerFleet {
   private accepting = false;
   private readonly killTimeoutMs: number;
   private readonly createWorker: WorkerFactory;
+  /** Spawns the workers, or forks them from the pool's template. */
+  private readonly launcher: WorkerLauncher;
 
   constructor(
     private readonly config: PoolConfig,
@@ -60,10 +64,11 @@ export class WorkerFleet {
     private readonly onBudgetSpent: (error: PoolFailedError) => void,
   ) {
     this.killTimeoutMs = context.killTimeoutMs;
-    this.createWorker = context.createWorker ?? ((id, pool, spec) => new Worker(id, pool, spec));
+    this.createWorker = context.createWorker ?? ((id, pool, spec, launcher) => new Worker(id, pool, spec, launcher));
     this.budget = new RestartBudget(config.restart);
     this.poison = new PoisonDetector(config.restart.poisonCrashes, config.restart.windowMs);
     this.logger = new Logger(`Snakepit:${config.name}`);
+    this.launcher = launcherFor(config, context, this.logger);
   }
 
   /**
@@ -75,6 +80,8 @@ export class WorkerFleet {
     this.accepting = true;
     const generation = ++this.generation;
     this.budget.reset();
+    await this.launcher.prepare();
+    if (!this.live(generation)) return;
     const pending = Array.from({ length: this.config.poolSize }, () => () => this.bringUp(this.spawn(), {}, generation));
     let failure: Error | undefined;
     const runners = Array.from({ length: Math.min(this.config.startupConcurrency, pending.length) }, async () => {
@@ -151,6 +158,7 @@ export class WorkerFleet {
   async stopAll(killTimeoutMs: number): Promise<number> {
     const stopping = this.haltReplacements();
     await Promise.all(stopping.map((worker) => worker.stop(killTimeoutMs, 'shutdown')));
+    await this.launcher.stop(killTimeoutMs);
     return stopping.length;
   }
 
@@ -160,6 +168,7 @@ export class WorkerFleet {
       this.dispatcher.remove(worker.id);
       worker.kill('shutdown');
     }
+    void this.launcher.stop(0);
   }
 
   /** Tools under which workers keep dying. */
@@ -194,14 +203,19 @@ export class WorkerFleet {
     const id = `${this.config.name}-${++this.seq}`;
     const secrets = { hostAddress: this.host.address, hostSecret: this.host.secret, workerSecret: randomBytes(32).toString('hex') };
     const spec = workerSpec(this.config, id, this.context.runId, { socketPath: this.context.sockets.pathFor(id), secrets }, this.killTimeoutMs);
-    this.context.registry.reserve(id, pythonCommand(spec));
-    const worker = this.createWorker(id, this.config.name, spec);
-    this.context.registry.bind(id, worker.pid);
+    this.context.registry.reserve(id, this.launcher.command(spec));
+    const worker = this.createWorker(id, this.config.name, spec, this.launcher);
+    const spawned = (pid: number | undefined) => {
+      this.context.registry.bind(id, pid);
+      this.emit(SnakepitEvent.WorkerSpawned, { pool: this.config.name, workerId: id, pid });
+    };
     this.workers.set(id, worker);
     this.generationOf.set(id, this.generation);
     this.dispatcher.expect(id);
+    // A forked worker's pid comes from its template, before its exit can.
+    if (worker.pid === undefined) void worker.pidKnown.then(spawned);
     void worker.exited.then((exit) => this.onExit(worker, exit));
-    this.emit(SnakepitEvent.WorkerSpawned, { pool: this.config.name, workerId: id, pid: worker.pid });
+    if (worker.pid !== undefined) spawned(worker.pid);
     return worker;
   }
 
@@ -359,4 +373,16 @@ export class WorkerFleet {
     }, delayMs);
     this.timers.add(timer);
   }
+}
+
+/** Spawns every worker, or (workers.start: 'fork', where the OS can fork) forks them from the
+ *  pool's template. */
+function launcherFor(config: PoolConfig, context: FleetContext, logger: Logger): WorkerLauncher {
+  if (context.workerStart !== 'fork') return SPAWN_LAUNCHER;
+  if (process.platform === 'win32' || !context.sockets.attachPath) {
+    logger.warn("workers.start is 'fork', but workers cannot be forked here: they are spawned");
+    return SPAWN_LAUNCHER;
+  }
+  const attachPath = context.sockets.attachPath.bind(context.sockets);
+  return new ForkLauncher({ template: templateSpec(config, context.runId), registry: context.registry, attachPath, logger });
 }

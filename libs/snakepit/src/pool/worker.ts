@@ -17,8 +17,10 @@ import {
   type WorkerExit,
 } from '../errors';
 import { killMarked } from '../process/marked-processes';
-import { killGroup, signalGroup, terminate } from '../process/process-killer';
-import { startPythonProcess, type PythonProcess, type PythonProcessSpec } from '../process/python-process';
+import { killGroup } from '../process/process-killer';
+import type { PythonProcessSpec } from '../process/python-process';
+import { SPAWN_LAUNCHER } from '../process/spawned-process';
+import type { WorkerLauncher, WorkerProcess } from '../process/worker-process';
 import type { PoolWorker, PythonToolInfo, StopReason, WorkerInfo, WorkerLifeState, WorkerStream } from './worker.types';
 
 export type { PythonToolInfo, StopReason, WorkerInfo, WorkerState } from './worker.types';
@@ -55,7 +57,7 @@ export class Worker implements PoolWorker {
 
   private life: Life = { state: 'starting' };
   private memory?: number;
-  private readonly process: PythonProcess;
+  private readonly process: WorkerProcess;
   private client?: WorkerClient;
   /** Every call after the handshake travels on it. */
   private channel?: WorkerChannel;
@@ -64,31 +66,29 @@ export class Worker implements PoolWorker {
   /** Sent with every call: the worker refuses calls without it. */
   private readonly secret: string;
 
-  constructor(readonly id: string, readonly pool: string, spec: Omit<PythonProcessSpec, 'workerId'>) {
+  /** `launcher` spawns the process, or forks it from the pool's template. */
+  constructor(readonly id: string, readonly pool: string, spec: Omit<PythonProcessSpec, 'workerId'>, launcher: WorkerLauncher = SPAWN_LAUNCHER) {
     this.maxMessageBytes = spec.maxMessageBytes;
     this.startupTimeoutMs = spec.startupTimeoutMs;
     this.secret = spec.secrets.workerSecret;
-    this.process = startPythonProcess({ ...spec, workerId: id });
-    const child = this.process.child;
-    this.exited = new Promise((resolve) => {
-      const onExit = (exitCode: number | null, signal: NodeJS.Signals | null) => {
-        const exit = { exitCode, signal };
-        const stopped = this.life.state === 'stopping' ? this.life : undefined;
-        this.life = { state: 'exited', exit, reason: stopped?.reason, recycled: this.recycled, missedHeartbeats: stopped?.missedHeartbeats };
-        this.channel?.close('the worker exited');
-        this.client?.close();
-        // Whatever the tool started dies with the worker: its process group, and what left the
-        // group but carries the worker's marker.
-        killGroup(child.pid);
-        if (child.pid !== undefined) void killMarked({ runId: spec.runId, workerId: id }, 0).catch(() => undefined);
-        resolve(exit);
-      };
-      child.once('exit', onExit);
-      // A spawn failure (ENOENT) emits 'error' and no 'exit'.
-      child.once('error', () => {
-        if (child.pid === undefined) onExit(null, null);
-      });
+    this.process = launcher.launch({ ...spec, workerId: id });
+    this.exited = this.process.exited.then((exit) => {
+      const stopped = this.life.state === 'stopping' ? this.life : undefined;
+      this.life = { state: 'exited', exit, reason: stopped?.reason, recycled: this.recycled, missedHeartbeats: stopped?.missedHeartbeats };
+      this.channel?.close('the worker exited');
+      this.client?.close();
+      // Whatever the tool started dies with the worker: its process group, and what left the
+      // group but carries the worker's marker.
+      const pid = this.process.pid;
+      killGroup(pid);
+      if (pid !== undefined) void killMarked({ runId: spec.runId, workerId: id }, 0).catch(() => undefined);
+      return exit;
     });
+  }
+
+  /** Resolves with the pid once it is known (a forked worker's comes from its template). */
+  get pidKnown(): Promise<number | undefined> {
+    return this.process.pidKnown;
   }
 
   get state(): WorkerLifeState {
@@ -119,7 +119,7 @@ export class Worker implements PoolWorker {
   }
 
   get pid(): number | undefined {
-    return this.process.child.pid;
+    return this.process.pid;
   }
 
   get lastOutput(): string[] {
@@ -217,14 +217,14 @@ export class Worker implements PoolWorker {
   /** SIGTERM (Python finishes in-flight calls), then SIGKILL after `killTimeoutMs`. */
   async stop(killTimeoutMs: number, reason: StopReason): Promise<void> {
     this.markStopping(reason);
-    await terminate(this.process.child, killTimeoutMs);
+    await this.process.terminate(killTimeoutMs);
     await this.exited;
   }
 
   /** SIGKILL at once, to it and its process group, for a worker that is stuck or not wanted. */
   kill(reason: StopReason, facts: { missedHeartbeats?: number } = {}): void {
     this.markStopping(reason, facts.missedHeartbeats);
-    signalGroup(this.process.child, 'SIGKILL');
+    this.process.signal('SIGKILL');
   }
 
   /** The first reason to stop it is the one that counts. */

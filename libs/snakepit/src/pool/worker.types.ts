@@ -2,6 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { WireExecuteReply, WireExecuteRequest, WireStreamChunk } from '../bridge/wire';
 import type { SnakepitError, WorkerExit } from '../errors';
 import type { PythonProcessSpec } from '../process/python-process';
+import type { WorkerLauncher } from '../process/worker-process';
 
 /** A worker's state as `PoolService.listWorkers()` shows it (a recycling worker is `ready`, with `recycling: true`). */
 export type WorkerState = 'starting' | 'ready' | 'stopping' | 'exited';
@@ -60,6 +61,9 @@ export interface PoolWorker {
   readonly id: string;
   readonly pool: string;
   readonly pid: number | undefined;
+  /** Resolves with the pid once it is known (at once for a spawned worker; a forked one's comes
+   *  from its template), undefined if the process never started. */
+  readonly pidKnown: Promise<number | undefined>;
   readonly startedAt: Date;
   readonly readyAt?: Date;
   readonly tools: PythonToolInfo[];
@@ -87,4 +91,4 @@ export interface PoolWorker {
 }
 
 /** Makes the workers of a pool: real Python processes, or fakes in unit tests. */
-export type WorkerFactory = (id: string, pool: string, spec: Omit<PythonProcessSpec, 'workerId'>) => PoolWorker;
+export type WorkerFactory = (id: string, pool: string, spec: Omit<PythonProcessSpec, 'workerId'>, launcher: WorkerLauncher) => PoolWorker;

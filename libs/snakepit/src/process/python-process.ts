@@ -87,23 +87,41 @@ export function pythonCommand(spec: PythonProcessSpec): string[] {
   ];
 }
 
+/** The server's own arguments, without the file descriptors of a spawned worker: what a worker
+ *  forked from a template is given (its handshake and secrets come another way). */
+export function serverArguments(spec: PythonProcessSpec): string[] {
+  const args = pythonCommand(spec).slice(4);
+  for (const flag of ['--ready-fd', '--secrets-fd']) args.splice(args.indexOf(flag), 2);
+  return args;
+}
+
+/** The environment of a Python process of the pool: the host's, the pool's `env`, PYTHONPATH,
+ *  the run's marker and `markers`; never a secret of the host's own environment. */
+export function pythonEnvironment(
+  spec: Pick<PythonProcessSpec, 'env' | 'pythonPath' | 'runId'>,
+  markers: Record<string, string> = {},
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...spec.env,
+    PYTHONPATH: [...spec.pythonPath, spec.env.PYTHONPATH, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
+    PYTHONUNBUFFERED: '1',
+    ...markers,
+    SNAKEPIT_RUN_ID: spec.runId,
+  };
+  // Secrets of the host's own environment never reach Python either.
+  delete env.SNAKEPIT_HOST_SECRET;
+  delete env.SNAKEPIT_WORKER_SECRET;
+  return env;
+}
+
 /**
  * Starts `python -m snakepit_bridge.server` in its own process group. Its stdin is a pipe the
  * host never writes to: when the host dies, even by SIGKILL, the worker sees EOF and exits.
  */
 export function startPythonProcess(spec: PythonProcessSpec): PythonProcess {
   const [executable, ...args] = pythonCommand(spec);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    ...spec.env,
-    PYTHONPATH: [...spec.pythonPath, spec.env.PYTHONPATH, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
-    PYTHONUNBUFFERED: '1',
-    SNAKEPIT_WORKER_ID: spec.workerId,
-    SNAKEPIT_RUN_ID: spec.runId,
-  };
-  // Secrets of the host's own environment never reach Python either.
-  delete env.SNAKEPIT_HOST_SECRET;
-  delete env.SNAKEPIT_WORKER_SECRET;
+  const env = pythonEnvironment(spec, { SNAKEPIT_WORKER_ID: spec.workerId });
   const output = new OutputTail(100, spec.onOutput);
   let child: ChildProcess;
   try {
@@ -186,11 +204,11 @@ function awaitReady(child: ChildProcess, spec: PythonProcessSpec, output: Output
   });
 }
 
-type HandshakeLine =
+export type HandshakeLine =
   | { event: 'ready'; address: string; pid: number; protocol: number }
   | { event: 'failed'; type: string; message: string; traceback?: string };
 
-function parseReadyLine(line: string): HandshakeLine | undefined {
+export function parseReadyLine(line: string): HandshakeLine | undefined {
   try {
     const parsed = JSON.parse(line);
     if (parsed?.event === 'ready' && typeof parsed.address === 'string') return parsed;

@@ -31,13 +31,23 @@ export class WorkerSockets {
    *  so that long pool names cannot push it past the OS limit. */
   pathFor(workerId: string): string | undefined {
     if (this.transport === 'tcp') return undefined;
+    const path = join(this.directory(), `${(++this.seq).toString(36)}.sock`);
+    this.paths.set(workerId, path);
+    return path;
+  }
+
+  /** Where a pool's forked workers reach the host after the fork (see AttachServer): a Unix
+   *  socket in the same private directory, whatever the transport. Removed with it. */
+  attachPath(): string {
+    return join(this.directory(), `${(++this.seq).toString(36)}.attach`);
+  }
+
+  private directory(): string {
     if (!this.dir) {
       this.dir = mkdtempSync(join(tmpdir(), 'snakepit-w-'));
       this.onCreate(this.dir);
     }
-    const path = join(this.dir, `${(++this.seq).toString(36)}.sock`);
-    this.paths.set(workerId, path);
-    return path;
+    return this.dir;
   }
 
   /** The worker has exited: its socket file goes. */
