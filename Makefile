@@ -1,6 +1,6 @@
 # make run   set up everything, then start the sample app on PORT (3000)
 # make test  set up everything, then run every suite (unit, Python, end-to-end)
-# make bench set up everything, then run the benchmarks
+# make bench set up everything (numpy and scikit-learn too), then run the benchmarks
 # make pack  the npm tarball of @snakepit/nestjs, in .snakepit/pack/
 .PHONY: setup run test test-unit test-python test-e2e bench typecheck pack clean
 
@@ -41,6 +41,7 @@ test-e2e: setup
 	SNAKEPIT_PYTHON=$(PYTHON) $(JEST) --selectProjects e2e --maxWorkers=2 --json --outputFile=$(RESULTS)/e2e.json
 
 bench: setup
+	@bash scripts/setup-bench.sh
 	SNAKEPIT_PYTHON=$(PYTHON) node --expose-gc -r @swc-node/register bench/run.ts
 
 pack: setup

@@ -5,13 +5,7 @@ import { reapOrphans } from '../libs/snakepit/src/process/orphan-reaper';
 import { ProcessRegistry } from '../libs/snakepit/src/process/process-registry';
 import { bootApp, rejectionOf, type TestApp } from './support/app';
 import { runTypeScript, type RunningChild } from './support/child-process';
-import { eventually, isAlive, processesOfRun, processesWith } from './support/processes';
-
-/** The parent pid of a process, from /proc. */
-function parentOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-}
+import { eventually, isAlive, parentOf, processesOfRun, processesWith } from './support/processes';
 
 /** The run's template processes: the template's command line whose parent is the host (the
  *  workers forked from it show the same command line, and have the template for parent). */
@@ -135,8 +129,16 @@ describe("workers.start: 'fork'", () => {
     expect(await app.pool.execute('add', { a: 1, b: 2 })).toBe(3);
   });
 
-  it("spawns every worker with workers.start: 'spawn' (the default)", async () => {
+  it('forks by default', async () => {
     app = await bootApp({ poolSize: 2 });
+    await app.pool.ready();
+    const [template] = templatesOf(app.runId);
+    expect(template).toBeDefined();
+    for (const { pid } of app.pool.listWorkers()) expect(parentOf(pid!)).toBe(template);
+  });
+
+  it("spawns every worker with workers.start: 'spawn'", async () => {
+    app = await bootApp({ poolSize: 2, workers: { start: 'spawn' } });
     await app.pool.ready();
     expect(templatesOf(app.runId)).toEqual([]);
     for (const { pid } of app.pool.listWorkers()) expect(parentOf(pid!)).toBe(process.pid);

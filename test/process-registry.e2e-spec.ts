@@ -81,11 +81,14 @@ describe('process registry and orphan reaping', () => {
     const record = JSON.parse(readFileSync(join(runtimeDir, 'reg', `${app.runId}.json`), 'utf8'));
     expect(record).toMatchObject({ version: 1, instanceName: 'reg', runId: app.runId, host: { pid: process.pid, startTime: processStartTime(process.pid) } });
     const workers = app.pool.listWorkers();
-    expect(Object.keys(record.workers).sort()).toEqual(workers.map((w) => w.id).sort());
+    // The pool's template (workers.start: 'fork') is recorded beside its workers.
+    expect(Object.keys(record.workers).sort()).toEqual([...workers.map((w) => w.id), 'default-template-1'].sort());
     for (const worker of workers) {
       const entry = record.workers[worker.id];
       expect(entry).toMatchObject({ pid: worker.pid, startTime: processStartTime(worker.pid!) });
-      expect(entry.command).toEqual(expect.arrayContaining(['--run-id', app.runId, '--worker-id', worker.id]));
+      // What /proc shows for it (a forked worker shows its template's command line), run id included.
+      expect(entry.command).toEqual(readFileSync(`/proc/${worker.pid}/cmdline`, 'utf8').split('\0').filter(Boolean));
+      expect(entry.command).toEqual(expect.arrayContaining(['--run-id', app.runId]));
     }
     await app.close();
     expect(readdirSync(join(runtimeDir, 'reg'))).toEqual([]);

@@ -3,7 +3,7 @@ import { Test } from '@nestjs/testing';
 import { BoundPool, InjectPool, PoolNotFoundError, poolToken, SnakepitModule } from '@snakepit/nestjs';
 import { bootApp, rejectionOf, SHOWCASE, silentLogger, type TestApp } from './support/app';
 import { runTypeScript, type RunningChild } from './support/child-process';
-import { eventually, processesOfRun, processesWithEnv } from './support/processes';
+import { eventually, processesOfRun, processesWithEnv, workersOfRun } from './support/processes';
 
 @Injectable()
 class TwoPools {
@@ -98,7 +98,7 @@ describe('runAsScript', () => {
   it('closes the pool on SIGINT during a call and exits 130, leaving no worker', async () => {
     script = run('wait');
     const runId = await runIdOf(script);
-    await eventually(() => processesOfRun(runId).length === 1, 5000, 'the worker');
+    await eventually(() => workersOfRun(runId).length === 1, 5000, 'the worker');
     script.child.kill('SIGINT');
     expect(await script.exited).toEqual({ code: 130, signal: null });
     expect(processesOfRun(runId)).toEqual([]);
@@ -107,7 +107,7 @@ describe('runAsScript', () => {
   it('exits 143 on SIGTERM', async () => {
     script = run('wait');
     const runId = await runIdOf(script);
-    await eventually(() => processesOfRun(runId).length === 1, 5000, 'the worker');
+    await eventually(() => workersOfRun(runId).length === 1, 5000, 'the worker');
     script.child.kill('SIGTERM');
     expect(await script.exited).toEqual({ code: 143, signal: null });
     expect(processesOfRun(runId)).toEqual([]);

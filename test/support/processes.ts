@@ -18,9 +18,29 @@ export function processesWith(...needles: string[]): number[] {
   return pids;
 }
 
-/** Python workers started by the app whose run id this is. */
+/** Python workers started by the app whose run id this is: spawned ones, and those forked from
+ *  its templates (they show the template's command line, and have a template for parent). */
 export function workersOfRun(runId: string): number[] {
-  return processesWith('snakepit_bridge.server', runId);
+  const templates = new Set(templatesOfRun(runId));
+  const forked = processesWith('snakepit_bridge.template', runId).filter((pid) => templates.has(parentOf(pid)));
+  return [...processesWith('snakepit_bridge.server', runId), ...forked];
+}
+
+/** The run's template processes (workers.start: 'fork'): the template's command line, whose
+ *  parent is not a template. */
+export function templatesOfRun(runId: string): number[] {
+  const withCommand = processesWith('snakepit_bridge.template', runId);
+  return withCommand.filter((pid) => !withCommand.includes(parentOf(pid)));
+}
+
+/** The parent pid (0 once the process is gone). */
+export function parentOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return 0;
+  }
 }
 
 export function isAlive(pid: number): boolean {

@@ -43,8 +43,8 @@ describe('resolveOptions', () => {
     expect(problemsOf({ adapter: 'a:B', python: { bridge: 'pip' } })).toEqual(['python.bridge must be one of the following values: bundled, installed']);
   });
 
-  it("takes workers.start ('spawn' by default) and names a bad value", () => {
-    expect(resolveOptions({ adapter: 'a:B' }, {}, '/srv/app').workers.start).toBe('spawn');
+  it("takes workers.start ('fork' by default) and names a bad value", () => {
+    expect(resolveOptions({ adapter: 'a:B' }, {}, '/srv/app').workers.start).toBe('fork');
     expect(resolveOptions({ adapter: 'a:B', workers: { start: 'fork' } }, {}, '/srv/app').workers).toEqual({ transport: expect.any(String), start: 'fork' });
     expect(problemsOf({ adapter: 'a:B', workers: { start: 'clone' } })).toEqual(['workers.start must be one of the following values: fork, spawn']);
     expect(problemsOf({ adapter: 'a:B', bridge: { start: 'fork' } })).toEqual([expect.stringMatching(/^bridge\.start /)]);

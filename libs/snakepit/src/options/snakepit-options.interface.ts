@@ -197,7 +197,7 @@ export interface SnakepitModuleOptions extends Partial<PoolOptions> {
     /** How worker processes start: "fork", from a template process per pool that imported the
      *  bridge and the adapter's module once (and ran the adapter's `preload`), or "spawn", a
      *  fresh interpreter each. Where forking is unavailable (Windows) or a pool's template
-     *  cannot start, that pool spawns, with a warning. Default "spawn". */
+     *  cannot start, that pool spawns, with a warning. Default "fork". */
     start?: WorkerStart;
   };
 }

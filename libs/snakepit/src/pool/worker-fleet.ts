@@ -334,12 +334,14 @@ export class WorkerFleet {
       if (!this.live(generation)) return;
       const worker = this.spawn();
       this.counters.restarts++;
-      this.emit(SnakepitEvent.WorkerRestarted, {
-        pool: this.config.name, workerId: worker.id, replaces: plan.replaces, delayMs, restartsInWindow: this.budget.used(Date.now()),
+      const restartsInWindow = this.budget.used(Date.now());
+      // After its `spawned` event (a forked worker's pid comes from its template a little later).
+      void worker.pidKnown.then(() => {
+        this.emit(SnakepitEvent.WorkerRestarted, { pool: this.config.name, workerId: worker.id, replaces: plan.replaces, delayMs, restartsInWindow });
+        if (plan.taintMs) {
+          this.emit(SnakepitEvent.WorkerTainted, { pool: this.config.name, workerId: worker.id, replaces: plan.replaces, taintMs: plan.taintMs });
+        }
       });
-      if (plan.taintMs) {
-        this.emit(SnakepitEvent.WorkerTainted, { pool: this.config.name, workerId: worker.id, replaces: plan.replaces, taintMs: plan.taintMs });
-      }
       const started = this.bringUp(worker, plan, generation).catch((error: Error) => {
         if (this.live(generation)) this.replaceFailedStart(plan, error);
         throw error;
