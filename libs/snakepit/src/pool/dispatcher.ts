@@ -58,7 +58,9 @@ export class Dispatcher {
 
   /** A waiting call leaves the queue; returns whether it was in it. */
   withdraw(call: Call): boolean {
-    return this.scheduler.withdraw(call.id);
+    const after = this.scheduler.withdraw(call.id);
+    if (after) this.apply(after);
+    return after !== undefined;
   }
 
   /** Every waiting call leaves the queue (the pool closes or failed). */
@@ -109,7 +111,7 @@ export class Dispatcher {
     const waitFrom = Date.now();
     clearTimeout(call.queueTimer);
     call.queueTimer = setTimeout(() => {
-      if (this.scheduler.withdraw(call.id)) this.book.settle(call, { error: new QueueTimeoutError(this.telemetry.pool, call.tool, Date.now() - waitFrom) });
+      if (this.withdraw(call)) this.book.settle(call, { error: new QueueTimeoutError(this.telemetry.pool, call.tool, Date.now() - waitFrom) });
     }, this.options.queueTimeoutMs);
   }
 

@@ -56,7 +56,7 @@ describe('Scheduler', () => {
     s.addWorker('w1');
     s.submit('r1');
     s.submit('r2');
-    expect(s.withdraw('r2')).toBe(true);
+    expect(s.withdraw('r2')).toEqual([]);
     expect(s.release('w1')).toEqual([]);
   });
 

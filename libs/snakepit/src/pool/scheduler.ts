@@ -154,9 +154,11 @@ export class Scheduler {
     return heir !== undefined ? [...actions, ...this.drain()] : actions;
   }
 
-  /** A waiting call gave up (timeout, abort). Returns whether it was still waiting. */
-  withdraw(requestId: string): boolean {
-    return this.queue.delete(requestId);
+  /** A waiting call gave up (timeout, abort). Returns undefined when it was no longer waiting;
+   *  else what follows (a call that waited behind it strictly may now be sent ahead). */
+  withdraw(requestId: string): SchedulerAction[] | undefined {
+    if (!this.queue.delete(requestId)) return undefined;
+    return this.drain();
   }
 
   /** Removes every waiting call and returns their ids, oldest first. */
