@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { PoolService, SnakepitModule, type SnakepitModuleOptions } from '../libs/snakepit/src';
+import { cpuPerCall, drives, hostPieces, pythonPieces } from './breakdown';
 import { laneVsRaw } from './lane-vs-raw';
 import { concurrent, median, sequential, timeMs, type LatencySummary } from './measure';
 import { mlBaseline } from './ml-baseline';
@@ -25,6 +26,8 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 5000);
 const SEQUENTIAL_CALLS = Number(process.env.BENCH_CALLS ?? 5000);
 const CONCURRENT_CALLS = Number(process.env.BENCH_CONCURRENT_CALLS ?? 20000);
 const CONCURRENCY = 64;
+/** prefetchPerWorker of the pool measured with calls sent ahead. */
+const PREFETCH = 8;
 const BOOT_SIZES = [1, 4, 16];
 const BOOT_ROUNDS = 5;
 const ROUNDS = 5;
@@ -65,13 +68,14 @@ async function latency() {
   shell.close();
   stopRawServers([server]);
   await app.close();
-  const summary: Record<string, LatencySummary> = {};
+  const summary: Record<string, LatencySummary & { p50VsRaw: Spread }> = {};
   for (const [name, runs] of Object.entries(rounds)) {
     summary[name] = {
       calls: SEQUENTIAL_CALLS,
       p50Us: median(runs.map((r) => r.p50Us)),
       p99Us: median(runs.map((r) => r.p99Us)),
       callsPerSec: median(runs.map((r) => r.callsPerSec)),
+      p50VsRaw: spread(runs.map((r, i) => r.p50Us / rounds.raw[i].p50Us)),
     };
   }
   return summary;
@@ -82,10 +86,12 @@ async function throughput() {
   const raws = servers.map((s) => rawClient(s.port));
   const { app, pool } = await bootPool(2);
   const threaded = await bootPool(2, { workerProfile: 'thread', threadsPerWorker: 4 });
+  const prefetching = await bootPool(2, { prefetchPerWorker: PREFETCH });
   const shells = [startPythonShell(), startPythonShell()];
   const calls = {
     raw: (i: number) => raws[i % 2].call(),
     pool: () => pool.execute('add', { a: 1, b: 2 }),
+    [`pool, prefetchPerWorker: ${PREFETCH}`]: () => prefetching.pool.execute('add', { a: 1, b: 2 }),
     'pool, thread profile (4 per worker)': () => threaded.pool.execute('add', { a: 1, b: 2 }),
     'python-shell': (i: number) => shells[i % 2].call(),
   };
@@ -96,13 +102,28 @@ async function throughput() {
     // A pool worker runs one call at a time; this is raw gRPC held to the same rule.
     'raw, 1 in flight per server': () => concurrent(perRound, 2, calls.raw),
   });
-  const results = Object.fromEntries(Object.entries(rounds).map(([name, runs]) => [name, median(runs)]));
+  const results = Object.fromEntries(
+    Object.entries(rounds).map(([name, runs]) => [name, { callsPerSec: median(runs), vsRaw: spread(runs.map((r, i) => r / rounds.raw[i])) }]),
+  );
   raws.forEach((r) => r.close());
   shells.forEach((s) => s.close());
   stopRawServers(servers);
   await app.close();
   await threaded.app.close();
+  await prefetching.app.close();
   return results;
+}
+
+async function breakdown() {
+  const one = await bootPool(1);
+  await drives.sequential(() => one.pool.execute('add', { a: 1, b: 2 })); // warm-up
+  const sequentialCpu = await cpuPerCall(one.pool, drives.sequential);
+  await one.app.close();
+  const two = await bootPool(2, { prefetchPerWorker: PREFETCH });
+  await drives.inFlight64(() => two.pool.execute('add', { a: 1, b: 2 }));
+  const inFlight64 = await cpuPerCall(two.pool, drives.inFlight64);
+  await two.app.close();
+  return { sequential: sequentialCpu, inFlight64, host: hostPieces(), python: pythonPieces() };
 }
 
 async function boot() {
@@ -126,21 +147,38 @@ async function boot() {
 const fmt = (n: number, digits = 0) => n.toFixed(digits);
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 
+/** A ratio over the rounds: its median and range. */
+interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+const spread = (values: number[]): Spread => ({ median: median(values), min: Math.min(...values), max: Math.max(...values) });
+const showSpread = (s: Spread) => `${s.median.toFixed(2)}× (${s.min.toFixed(2)}–${s.max.toFixed(2)})`;
+
 async function main() {
   console.log(
     `warm-up ${WARMUP} calls; ${SEQUENTIAL_CALLS} sequential calls and ${CONCURRENT_CALLS} calls at ${CONCURRENCY} in flight, ` +
       `each in ${ROUNDS} rounds where the peers take turns; figures are medians over the rounds\n`,
   );
-  const only = process.env.BENCH_ONLY; // latency | throughput | boot | sessions | hosttools | streaming | backpressure | supervision | threads | fork; only when named: lane | mlbaseline
+  const only = process.env.BENCH_ONLY; // latency | throughput | boot | sessions | hosttools | streaming | backpressure | supervision | threads | fork | breakdown; only when named: lane | mlbaseline
   const lat = only && only !== 'latency' ? undefined : await latency();
-  if (lat) console.log('Sequential tiny call (1 worker)      p50 µs   p99 µs   calls/s   p50 vs raw');
+  if (lat) console.log('Sequential tiny call (1 worker)      p50 µs   p99 µs   calls/s   p50 vs raw (median of rounds, range)');
   for (const [name, r] of Object.entries(lat ?? {})) {
-    console.log(`  ${name.padEnd(34)} ${fmt(r.p50Us).padStart(6)} ${fmt(r.p99Us).padStart(8)} ${fmt(r.callsPerSec).padStart(9)}   ${ratio(r.p50Us, lat!.raw.p50Us)}`);
+    console.log(`  ${name.padEnd(34)} ${fmt(r.p50Us).padStart(6)} ${fmt(r.p99Us).padStart(8)} ${fmt(r.callsPerSec).padStart(9)}   ${showSpread(r.p50VsRaw)}`);
   }
   const tput = only && only !== 'throughput' ? undefined : await throughput();
-  if (tput) console.log(`\nThroughput, ${CONCURRENCY} in flight over 2 workers     calls/s   vs raw`);
+  if (tput) console.log(`\nThroughput, ${CONCURRENCY} in flight over 2 workers     calls/s   vs raw (median of rounds, range)`);
   for (const [name, r] of Object.entries(tput ?? {})) {
-    console.log(`  ${name.padEnd(44)} ${fmt(r).padStart(7)}   ${ratio(r, tput!.raw)}`);
+    console.log(`  ${name.padEnd(44)} ${fmt(r.callsPerSec).padStart(7)}   ${showSpread(r.vsRaw)}`);
+  }
+  const split = only && only !== 'breakdown' ? undefined : await breakdown();
+  if (split) {
+    console.log('\nCPU per tiny call, µs            host   workers');
+    console.log(`  sequential, 1 worker       ${fmt(split.sequential.hostUs).padStart(8)} ${fmt(split.sequential.workersUs).padStart(9)}`);
+    console.log(`  ${CONCURRENCY} in flight, 2 workers, prefetch ${PREFETCH} ${fmt(split.inFlight64.hostUs).padStart(4)} ${fmt(split.inFlight64.workersUs).padStart(9)}`);
+    console.log('  of which, each piece alone (µs):');
+    for (const [piece, us] of Object.entries({ ...split.host, ...split.python })) console.log(`    ${piece.padEnd(48)} ${fmt(us, 2).padStart(7)}`);
   }
   const boots = only && only !== 'boot' ? {} : await boot();
   console.log(`\nBoot to ready (median of ${BOOT_ROUNDS})     raw spawn ms   pool ms   pool vs raw`);
@@ -214,7 +252,7 @@ async function main() {
   }
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ at: new Date().toISOString(), latency: lat, throughput: tput, boot: boots, sessions: memory, hostTools, streams, slow, recovery, reap, threads, fork, lane, mlBaseline: ml }, null, 2));
+  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ at: new Date().toISOString(), latency: lat, throughput: tput, boot: boots, sessions: memory, hostTools, streams, slow, recovery, reap, threads, fork, breakdown: split, lane, mlBaseline: ml }, null, 2));
   console.log(`\nfigures written to bench/results/latest.json`);
 }
 
