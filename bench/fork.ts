@@ -5,10 +5,11 @@ import { readFileSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PoolService, SnakepitEvent, SnakepitEvents, SnakepitModule, type SnakepitModuleOptions, type WorkerStart } from '../libs/snakepit/src';
+import { PoolService, SnakepitEvents, SnakepitModule, type SnakepitModuleOptions, type WorkerStart } from '../libs/snakepit/src';
 import { median, timeMs } from './measure';
 import { pssBytes } from './memory';
 import { startRawServer, stopRawServers } from './peers';
+import { killAndReplaceMs } from './supervision';
 
 Logger.overrideLogger(false);
 
@@ -44,19 +45,7 @@ async function replacementMs(start: WorkerStart): Promise<number> {
   const { app, pool, events } = await boot(start, 2, { crashBarrier: { taintMs: 0 }, restart: { maxRestarts: 1000, backoffMs: 0, maxBackoffMs: 0 } });
   const times: number[] = [];
   for (let i = 0; i < KILLS; i++) {
-    const [victim] = pool.listWorkers();
-    times.push(
-      await timeMs(
-        () =>
-          new Promise<void>((resolve) => {
-            const off = events.on(SnakepitEvent.WorkerReady, () => {
-              off();
-              resolve();
-            });
-            process.kill(victim.pid!, 'SIGKILL');
-          }),
-      ),
-    );
+    times.push(await killAndReplaceMs(pool, events));
     await sleep(100);
   }
   await app.close();

@@ -6,6 +6,7 @@
  *  - pool:         PoolService.execute('add', {a: 1, b: 2}) through SnakepitModule
  *  - python-shell: JSON lines over stdio (npm python-shell)
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
@@ -27,7 +28,7 @@ const SEQUENTIAL_CALLS = Number(process.env.BENCH_CALLS ?? 5000);
 const CONCURRENT_CALLS = Number(process.env.BENCH_CONCURRENT_CALLS ?? 20000);
 const CONCURRENCY = 64;
 /** prefetchPerWorker of the pool measured with calls sent ahead. */
-const PREFETCH = 8;
+const PREFETCH = 16;
 const BOOT_SIZES = [1, 4, 16];
 const BOOT_ROUNDS = 5;
 const ROUNDS = 5;
@@ -144,6 +145,10 @@ async function boot() {
   return results;
 }
 
+function hasNumpyAndSklearn(): boolean {
+  return spawnSync(process.env.SNAKEPIT_PYTHON || 'python3', ['-c', 'import numpy, sklearn']).status === 0;
+}
+
 const fmt = (n: number, digits = 0) => n.toFixed(digits);
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 
@@ -220,7 +225,8 @@ async function main() {
       console.log(`  ${name.padEnd(64)} ${fmt(r.oneMs).padStart(11)} ${fmt(r.manyMs).padStart(14)}   ${ratio(r.manyMs, r.oneMs)}`);
     }
   }
-  const fork = only && only !== 'fork' ? undefined : await forkVersusSpawn();
+  const fork = only && only !== 'fork' ? undefined : hasNumpyAndSklearn() ? await forkVersusSpawn() : undefined;
+  if (!fork && (!only || only === 'fork')) console.log('\nfork vs spawn: skipped, this Python has no numpy and scikit-learn (see scripts/setup-bench.sh)');
   if (fork) {
     console.log(`\nnumpy + scikit-learn adapter, spawn vs fork (medians of ${fork.rounds} rounds)   spawn ms   fork ms   fork vs spawn`);
     console.log(`  16 workers, boot → all ready ${fmt(fork.readyMs.spawn).padStart(45)} ${fmt(fork.readyMs.fork).padStart(9)}   ${ratio(fork.readyMs.fork, fork.readyMs.spawn)}`);

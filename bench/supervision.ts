@@ -37,22 +37,25 @@ export async function recoveryAfterKill(): Promise<{ rawMs: number; replacementM
     let server: Awaited<ReturnType<typeof startRawServer>> | undefined;
     raw.push(await timeMs(async () => (server = await startRawServer())));
     stopRawServers([server!]);
-    const [victim] = pool.listWorkers();
-    replacement.push(
-      await timeMs(
-        () =>
-          new Promise<void>((resolve) => {
-            const off = events.on(SnakepitEvent.WorkerReady, () => {
-              off();
-              resolve();
-            });
-            process.kill(victim.pid!, 'SIGKILL');
-          }),
-      ),
-    );
+    replacement.push(await killAndReplaceMs(pool, events));
   }
   await app.close();
   return { rawMs: median(raw), replacementMs: median(replacement) };
+}
+
+/** SIGKILL to the pool's first worker → the next snakepit.worker.ready (its replacement), in ms. */
+export function killAndReplaceMs(pool: PoolService, events: SnakepitEvents): Promise<number> {
+  const [victim] = pool.listWorkers();
+  return timeMs(
+    () =>
+      new Promise<void>((resolve) => {
+        const off = events.on(SnakepitEvent.WorkerReady, () => {
+          off();
+          resolve();
+        });
+        process.kill(victim.pid!, 'SIGKILL');
+      }),
+  );
 }
 
 /** A boot that finds ORPHANS processes of a dead run to kill, against a clean boot. */

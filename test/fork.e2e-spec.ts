@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reapOrphans } from '../libs/snakepit/src/process/orphan-reaper';
 import { ProcessRegistry } from '../libs/snakepit/src/process/process-registry';
 import { bootApp, rejectionOf, type TestApp } from './support/app';
 import { runTypeScript, type RunningChild } from './support/child-process';
+import { killAndReapAfterEach } from './support/killed-hosts';
 import { eventually, isAlive, parentOf, processesOfRun, processesWith } from './support/processes';
 
 /** The run's template processes: the template's command line whose parent is the host (the
@@ -160,14 +161,7 @@ describe('a host with forked workers, SIGKILLed', () => {
   beforeEach(() => {
     runtimeDir = mkdtempSync(join(tmpdir(), 'snakepit-forkhost-'));
   });
-  afterEach(async () => {
-    if (host && host.child.exitCode === null) {
-      host.child.kill('SIGKILL');
-      await host.exited;
-    }
-    await reapOrphans(new ProcessRegistry(runtimeDir, 'default', 'cleanup'), 1000);
-    rmSync(runtimeDir, { recursive: true, force: true });
-  });
+  killAndReapAfterEach(() => ({ host, runtimeDir }));
 
   it('leaves no worker: the idle ones and the template exit by themselves, the next boot reaps a stuck one and what a tool started', async () => {
     host = runTypeScript('test/fixtures/host-process.ts', { POOL_SIZE: '3', STUCK: '1', WORKER_START: 'fork', RUNTIME_DIR: runtimeDir });

@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reapOrphans } from '../libs/snakepit/src/process/orphan-reaper';
 import { ProcessRegistry } from '../libs/snakepit/src/process/process-registry';
 import { runTypeScript, type RunningChild } from './support/child-process';
+import { killAndReapAfterEach } from './support/killed-hosts';
 import { eventually, isAlive, workersOfRun } from './support/processes';
 
 describe('the host process and its workers', () => {
@@ -12,15 +13,7 @@ describe('the host process and its workers', () => {
   beforeEach(() => {
     runtimeDir = mkdtempSync(join(tmpdir(), 'snakepit-hostproc-'));
   });
-  afterEach(async () => {
-    if (host && host.child.exitCode === null) {
-      host.child.kill('SIGKILL');
-      await host.exited;
-    }
-    // What a killed host left (its record, its socket directories) goes as the next boot would remove it.
-    await reapOrphans(new ProcessRegistry(runtimeDir, 'default', 'cleanup'), 1000);
-    rmSync(runtimeDir, { recursive: true, force: true });
-  });
+  killAndReapAfterEach(() => ({ host, runtimeDir }));
 
   it('workers exit by themselves when the host is SIGKILLed', async () => {
     host = runTypeScript('test/fixtures/host-process.ts', { POOL_SIZE: '3', RUNTIME_DIR: runtimeDir });

@@ -55,4 +55,15 @@ describe('prefetch', () => {
     expect(existsSync(marker)).toBe(false);
     expect(app.pool.listWorkers()[0].pid).toBe(pid); // past cancelGraceMs, not replaced
   });
+
+  it('replaces a worker stuck on a call, and runs the calls that waited behind it on the replacement', async () => {
+    const pid = app.pool.listWorkers()[0].pid;
+    // sleep ignores the cancel: past cancelGraceMs it is stuck, and its worker must go.
+    const stuck = rejectionOf(app.pool.execute('sleep', { ms: 20_000 }, { timeoutMs: 200 }));
+    const waiting = [1, 2].map((a) => app.pool.execute('add', { a, b: 1 }, { timeoutMs: 15_000 }));
+    expect(await stuck).toBeInstanceOf(RequestTimeoutError);
+    expect(await Promise.all(waiting)).toEqual([2, 3]);
+    expect(app.pool.listWorkers()[0].pid).not.toBe(pid);
+    await ready();
+  });
 });

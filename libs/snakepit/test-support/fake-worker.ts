@@ -101,6 +101,9 @@ export class FakeWorker implements PoolWorker {
   get serving(): boolean {
     return this.life === 'ready' || this.life === 'recycling';
   }
+  get reachable(): boolean {
+    return this.life !== 'exited';
+  }
   get recycled(): boolean {
     return this.wasRecycled;
   }

@@ -10,9 +10,10 @@ nothing is parsed or copied again on the way out but the one join of a message.
 import logging
 import queue
 import threading
+import traceback
 from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
-from ._codec import _varint, error_reply
+from ._codec import _varint, error_reply, exception_reply
 from ._streaming import FINAL_CANCELLED
 
 log = logging.getLogger("snakepit_bridge")
@@ -170,6 +171,11 @@ class Channel:
     def _take(self, host_frame: Any) -> None:
         call = host_frame.call
         body = host_frame.WhichOneof("body")
+        if body in ("execute", "stream") and self._ending:
+            # The worker is stopping (SIGTERM) or the host ended its side: no new call runs.
+            stopping = error_reply("WorkerStoppingError", "the worker is shutting down; the call did not run", "", None, 4096)
+            self._send(call, REPLY if body == "execute" else CHUNK, stopping)
+            return
         if body == "execute":
             self._start(call, host_frame, host_frame.execute.request_id, self._execute, host_frame.execute)
         elif body == "stream":
@@ -244,7 +250,12 @@ class Channel:
         if not self._began(call):
             return
         try:
-            self._send(call, REPLY, self._worker.execute(request))
+            reply = self._worker.execute(request)
+        except BaseException as exc:  # the bridge's own fault: the host must still hear of it
+            log.error("call %d failed in the bridge:\n%s", call, traceback.format_exc().rstrip())
+            reply = exception_reply(exc, self._limit)
+        try:
+            self._send(call, REPLY, reply)
         finally:
             self._finished(call)
 
@@ -258,6 +269,10 @@ class Channel:
                 try:
                     chunk = next(chunks)
                 except StopIteration:
+                    return
+                except BaseException as exc:  # the bridge's own fault: the stream ends with it
+                    log.error("stream %d failed in the bridge:\n%s", call, traceback.format_exc().rstrip())
+                    self._send(call, CHUNK, exception_reply(exc, self._limit))
                     return
                 self._send(call, CHUNK, chunk)
         finally:

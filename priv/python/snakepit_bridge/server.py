@@ -355,9 +355,11 @@ def _setup_stdio() -> None:
             pass
 
 
-def _setup_logging(worker_id: str) -> None:
+def _setup_logging(worker_id: str, tag: Optional[str] = None) -> None:
+    """The bridge's log lines on stderr, tagged with the worker (or `tag`) and the pid."""
     handler = logging.StreamHandler(sys.stderr)
-    tag = f" worker={worker_id}" if worker_id else ""
+    if tag is None:
+        tag = f" worker={worker_id}" if worker_id else ""
     handler.setFormatter(
         logging.Formatter(f"[snakepit_bridge{tag} pid={os.getpid()}] %(levelname)s %(message)s")
     )

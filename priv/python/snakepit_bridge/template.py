@@ -66,7 +66,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    _setup_logging(args.pool)
+    from .server import _setup_logging
+
+    _setup_logging("", f" template={args.pool}" if args.pool else " template")
     channel = Channel(args.control_fd)
     try:
         _prepare(args)
@@ -77,6 +79,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         channel.send({"event": "failed", "type": type(exc).__name__, "message": str(exc), "traceback": tb})
         return EXIT_FAILED
     return Template(channel, os.getppid()).run()
+
+
+class TemplateThreadsError(RuntimeError):
+    """The template has Python threads of its own after loading the adapter: it must not fork."""
 
 
 def _prepare(args: argparse.Namespace) -> None:
@@ -96,6 +102,16 @@ def _prepare(args: argparse.Namespace) -> None:
 
     cls = load_adapter_class(args.adapter)
     preload_once(cls)
+    threads = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+    if threads:
+        # A fork keeps only the forking thread: what the others held or did would be lost, or
+        # deadlock the workers. Threads of native libraries (OpenBLAS) that handle forks are not
+        # Python threads, and pass.
+        raise TemplateThreadsError(
+            f"the adapter's module or its preload() started Python threads ({', '.join(threads)}); "
+            "workers cannot be forked safely from this process, so they are spawned. Start threads "
+            "in on_start (once per worker) instead, or set workers.start: 'spawn'"
+        )
     log.info(
         "template ready: adapter=%s pid=%d threads=%d in %.0f ms",
         args.adapter, os.getpid(), _thread_count(), (time.monotonic() - started) * 1000,
@@ -330,21 +346,6 @@ def _thread_count() -> int:
         return len(os.listdir("/proc/self/task"))
     except OSError:
         return threading.active_count()
-
-
-def _setup_logging(pool: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    tag = f" template={pool}" if pool else " template"
-    handler.setFormatter(
-        logging.Formatter(f"[snakepit_bridge{tag} pid={os.getpid()}] %(levelname)s %(message)s")
-    )
-    root = logging.getLogger("snakepit_bridge")
-    root.handlers[:] = [handler]
-    try:
-        root.setLevel(os.environ.get("SNAKEPIT_LOG_LEVEL", "INFO").upper())
-    except ValueError:
-        root.setLevel(logging.INFO)
-    root.propagate = False
 
 
 def run() -> None:

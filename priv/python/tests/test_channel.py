@@ -188,6 +188,24 @@ class ChannelMessagesTest(unittest.TestCase):
         self.assertEqual(messages[1].frames[0].reply.result.binary, b"y" * 60)
 
 
+    def test_a_call_that_comes_once_the_channel_drains_is_refused_not_run(self):
+        from snakepit_bridge._channel import Channel
+
+        channel = Channel(worker=None, executor=None, limit=1000)  # neither may be touched
+        channel.drain()
+        channel._take(execute(4, "add", a=1, b=2))
+        channel._take(stream(5, "count", 1, n=1))
+        frames = [f for m in channel._messages() for f in pb2.WorkerFrames.FromString(m).frames]
+        self.assertEqual(frames, [])  # the close came first: nothing more goes out
+        waiting = []
+        while not channel._out.empty():
+            waiting.append(channel._out.get_nowait())
+        refusals = [pb2.WorkerFrames.FromString(b"".join(part[:2])).frames[0] for part in waiting if part]
+        self.assertEqual([f.call for f in refusals], [4, 5])
+        self.assertEqual(refusals[0].reply.error.type, "WorkerStoppingError")
+        self.assertEqual(refusals[1].chunk.error.type, "WorkerStoppingError")
+
+
 class ChannelSecretTest(unittest.TestCase):
     def test_a_channel_without_the_secret_is_refused(self):
         import grpc

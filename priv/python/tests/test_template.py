@@ -299,6 +299,17 @@ class TemplateStartTest(unittest.TestCase):
             host.close()
 
 
+    def test_an_adapter_module_that_starts_threads_fails_the_template(self):
+        host = TemplateHost("tests.threaded_adapter:ThreadedAdapter")
+        try:
+            failed = host.event("failed")
+            self.assertEqual(failed["type"], "TemplateThreadsError")
+            self.assertIn("exporter", failed["message"])
+            self.assertEqual(host.proc.wait(timeout=10), 2)
+        finally:
+            host.close()
+
+
 class ReseedTest(unittest.TestCase):
     def test_forked_children_draw_different_numbers(self):
         import random

@@ -1,5 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import type { WireHostFrame, WireWorkerFrame, WorkerChannelCall } from './wire';
 import { STREAM_CREDIT, WorkerChannel, type ChannelStream } from './worker-channel';
 
@@ -23,6 +25,8 @@ class FakeCall extends EventEmitter {
 }
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
+const channelMethod = (protoLoader.loadSync(join(__dirname, '..', '..', '..', '..', 'proto', 'snakepit_bridge.proto'), { longs: Number, defaults: true, oneofs: true })['snakepit.bridge.Worker'] as any).Channel;
+const encodedHostFrames = (frames: WireHostFrame[]) => (channelMethod.requestSerialize({ frames }) as Buffer).length;
 const request = (id: string) => ({ tool: 'add', argsJson: Buffer.from('{}'), requestId: id, sessionId: '' });
 const ok = { outcome: 'result' as const, result: { kind: 'json' as const, json: Buffer.from('1') } };
 const chunk = (final = false) => ({ payload: 'data' as const, data: { kind: 'json' as const, json: Buffer.from('1') }, final, cancelled: false });
@@ -50,11 +54,15 @@ describe('WorkerChannel', () => {
     expect((await second).error?.type).toBe('ValueError');
   });
 
-  it('splits a turn that would exceed the message limit', async () => {
-    const { call, channel } = setUp(1000);
-    for (const id of ['a', 'b', 'c']) void channel.execute({ ...request(id), argsJson: Buffer.alloc(300) });
+  it('splits a turn whose frames would pass the message limit, as the real encoding measures them', async () => {
+    const limit = 1000;
+    const { call, channel } = setUp(limit);
+    const long = { sessionId: 's'.repeat(128), traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`, tracestate: 'k=v' };
+    for (const id of ['a', 'b', 'c']) void channel.execute({ ...request(id.repeat(36)), ...long, argsJson: Buffer.alloc(200) });
     await turn();
-    expect(call.written.map((frames) => frames.map((f) => f.execute?.requestId))).toEqual([['a', 'b'], ['c']]);
+    expect(call.written.length).toBeGreaterThan(1);
+    expect(call.written.flat()).toHaveLength(3);
+    for (const frames of call.written) expect(encodedHostFrames(frames)).toBeLessThanOrEqual(limit);
   });
 
   it('grants a stream one chunk per chunk read, nothing while paused, and what it owes on resume', async () => {
@@ -77,6 +85,21 @@ describe('WorkerChannel', () => {
     await turn();
     expect(got).toHaveLength(3);
     expect(call.written[2]).toEqual([{ call: opened.call, credit: 1 }]);
+  });
+
+  it('gives a stream of big chunks less credit, so that bytes in flight stay bounded', async () => {
+    const { call, channel } = setUp();
+    const stream = channel.openStream(request('s'));
+    stream.on('data', () => undefined);
+    await turn();
+    const { call: number } = call.written[0][0];
+    const big = { ...chunk(), data: { kind: 'binary' as const, binary: Buffer.alloc(4 * 1024 * 1024) } };
+    call.reply({ call: number, body: 'chunk', chunk: big });
+    await turn();
+    expect(call.written).toHaveLength(1); // 15 chunks of credit left: more than 8 MiB of them already
+    for (let i = 0; i < 14; i++) call.reply({ call: number, body: 'chunk', chunk: big });
+    await turn();
+    expect(call.written[1]).toEqual([{ call: number, credit: 1 }]); // topped up to 2 chunks
   });
 
   it('closes a stream after its final chunk, and cancels it by request id while it runs', async () => {

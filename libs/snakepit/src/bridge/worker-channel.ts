@@ -11,8 +11,14 @@ import type {
 
 /** Chunks a stream may send ahead of its consumer; more are granted as the consumer reads. */
 export const STREAM_CREDIT = 16;
-/** Bytes a frame takes beyond its arguments, counted when frames share a message. */
-const FRAME_OVERHEAD = 128;
+/** Bytes of chunks a stream may have on their way, going by the size of its last chunk: big
+ *  chunks get less credit (one at least), so what waits on the host stays bounded in bytes. */
+export const STREAM_CREDIT_BYTES = 8 * 1024 * 1024;
+/** More than the tags, lengths and numbers of a frame take around its strings (an upper bound,
+ *  so frames that share a message never pass the limit). */
+const FRAME_OVERHEAD = 64;
+/** A credit, cancel or ping frame, at most. */
+const SMALL_FRAME_BYTES = 24;
 
 type Pending =
   | { kind: 'unary'; requestId: string; onStarted?: () => void; resolve(reply: WireExecuteReply): void; reject(error: grpc.ServiceError): void }
@@ -37,6 +43,9 @@ export class WorkerChannel {
   private lastCall = 0;
   private failure?: grpc.ServiceError;
   private closing = false;
+  private markEnded!: () => void;
+  /** Resolves once the channel is over (it failed, the worker ended it, or the host closed it). */
+  readonly ended = new Promise<void>((resolve) => (this.markEnded = resolve));
 
   constructor(
     open: () => WorkerChannelCall,
@@ -57,7 +66,7 @@ export class WorkerChannel {
     return new Promise((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       const call = this.open({ kind: 'unary', requestId: request.requestId, onStarted, resolve, reject }, request.requestId);
-      this.send({ call, execute: request, reportStart: onStarted !== undefined }, request.argsJson.length);
+      this.send({ call, execute: request, reportStart: onStarted !== undefined }, requestBytes(request));
     });
   }
 
@@ -70,7 +79,7 @@ export class WorkerChannel {
       return stream;
     }
     stream.call = this.open({ kind: 'stream', requestId: request.requestId, onStarted, stream }, request.requestId);
-    this.send({ call: stream.call, stream: { request, credit: STREAM_CREDIT }, reportStart: onStarted !== undefined }, request.argsJson.length);
+    this.send({ call: stream.call, stream: { request, credit: STREAM_CREDIT }, reportStart: onStarted !== undefined }, requestBytes(request));
     return stream;
   }
 
@@ -144,9 +153,8 @@ export class WorkerChannel {
     }
   }
 
-  private send(frame: WireHostFrame, payloadBytes = 0): void {
-    const bytes = payloadBytes + FRAME_OVERHEAD;
-    if (this.outgoing.length > 0 && this.outgoingBytes + bytes > this.maxMessageBytes) this.flush();
+  private send(frame: WireHostFrame, bytes = SMALL_FRAME_BYTES): void {
+    if (this.outgoing.length > 0 && this.outgoingBytes + bytes > this.maxMessageBytes) this.write();
     this.outgoing.push(frame);
     this.outgoingBytes += bytes;
     this.scheduleFlush();
@@ -158,14 +166,21 @@ export class WorkerChannel {
     setImmediate(() => this.flush());
   }
 
-  /** Writes the frames of this turn as one message (credits due included). */
+  /** Writes the frames of this turn as one message (credits due included), or as few as fit. */
   private flush(): void {
     this.flushing = false;
     for (const stream of this.creditDue) {
       const credit = stream.takeCreditDue();
-      if (credit > 0) this.outgoing.push({ call: stream.call!, credit });
+      if (credit === 0) continue;
+      if (this.outgoingBytes + SMALL_FRAME_BYTES > this.maxMessageBytes) this.write();
+      this.outgoing.push({ call: stream.call!, credit });
+      this.outgoingBytes += SMALL_FRAME_BYTES;
     }
     this.creditDue.clear();
+    this.write();
+  }
+
+  private write(): void {
     if (this.outgoing.length === 0 || this.failure) return;
     const frames = this.outgoing;
     this.outgoing = [];
@@ -173,9 +188,15 @@ export class WorkerChannel {
     this.call.write({ frames });
   }
 
+  /** True once the channel is over: calls on it fail at once, and never reach the worker. */
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
   private fail(error: grpc.ServiceError): void {
     if (this.failure) return;
     this.failure = error;
+    this.markEnded();
     const entries = [...this.pending.values()];
     this.pending.clear();
     this.byRequestId.clear();
@@ -194,12 +215,15 @@ export class WorkerChannel {
 /**
  * One streaming call on the channel, as the pool reads it (a WorkerStream): 'data' per chunk,
  * 'error' if the channel broke, then 'close'. While paused it grants no credit, so the worker
- * stops once the credit it has is spent.
+ * stops once the credit it has is spent; while flowing, it keeps the worker's credit at
+ * STREAM_CREDIT chunks, or fewer when chunks are big (STREAM_CREDIT_BYTES).
  */
 export class ChannelStream extends EventEmitter {
   call?: number;
   private paused = false;
-  private owed = 0;
+  /** Chunks the worker may still send. */
+  private outstanding = STREAM_CREDIT;
+  private lastChunkBytes = 0;
   private held: WireStreamChunk[] = [];
   private over = false;
   private closed = false;
@@ -217,21 +241,23 @@ export class ChannelStream extends EventEmitter {
     this.paused = false;
     while (this.held.length > 0 && !this.paused) this.emit('data', this.held.shift());
     if (this.over && this.held.length === 0) this.finish();
-    if (this.owed > 0) this.channel.grant(this);
+    if (!this.over) this.channel.grant(this);
     return this;
   }
 
-  /** Credit the worker may have back: one per chunk read while flowing. */
+  /** The credit to send now: what tops the worker's up to its window, while flowing. */
   takeCreditDue(): number {
     if (this.paused || this.over) return 0;
-    const owed = this.owed;
-    this.owed = 0;
-    return owed;
+    const window = Math.max(1, Math.min(STREAM_CREDIT, Math.floor(STREAM_CREDIT_BYTES / Math.max(1, this.lastChunkBytes))));
+    const grant = Math.max(0, window - this.outstanding);
+    this.outstanding += grant;
+    return grant;
   }
 
   deliver(chunk: WireStreamChunk, last: boolean): void {
     if (last) this.over = true;
-    else this.owed++;
+    this.outstanding--;
+    this.lastChunkBytes = chunk.data?.json?.length ?? chunk.data?.binary?.length ?? 0;
     // Chunks that arrive while paused (the credit already granted) wait here, in order.
     if (this.paused) {
       this.held.push(chunk);
@@ -254,6 +280,12 @@ export class ChannelStream extends EventEmitter {
     this.closed = true;
     this.emit('close');
   }
+}
+
+/** An upper bound of a call frame's size on the wire. */
+function requestBytes(request: WireExecuteRequest): number {
+  const texts = request.tool + request.requestId + request.sessionId + (request.traceparent ?? '') + (request.tracestate ?? '');
+  return request.argsJson.length + Buffer.byteLength(texts) + FRAME_OVERHEAD;
 }
 
 function channelError(code: grpc.status, details: string): grpc.ServiceError {

@@ -76,7 +76,8 @@ export const DEFAULT_POOL_NAME = 'default';
 /** Unix sockets in private directories, where the platform has them. */
 const DEFAULT_TRANSPORT = process.platform === 'win32' ? 'tcp' : 'unix';
 const DEFAULT_THREADS_PER_WORKER = 4;
-const DEFAULT_WORKER_START: WorkerStart = 'fork';
+/** Forked from a template on Linux; spawned elsewhere. */
+const DEFAULT_WORKER_START: WorkerStart = process.platform === 'linux' ? 'fork' : 'spawn';
 
 const POOL_DEFAULTS = {
   startupConcurrency: 8,

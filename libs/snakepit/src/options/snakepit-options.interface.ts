@@ -196,8 +196,8 @@ export interface SnakepitModuleOptions extends Partial<PoolOptions> {
     transport?: 'tcp' | 'unix';
     /** How worker processes start: "fork", from a template process per pool that imported the
      *  bridge and the adapter's module once (and ran the adapter's `preload`), or "spawn", a
-     *  fresh interpreter each. Where forking is unavailable (Windows) or a pool's template
-     *  cannot start, that pool spawns, with a warning. Default "fork". */
+     *  fresh interpreter each. Off Linux, or where a pool's template
+     *  cannot start, that pool spawns, with a warning. Default "fork" on Linux, "spawn" elsewhere. */
     start?: WorkerStart;
   };
 }

@@ -71,12 +71,18 @@ export class CallBook {
     return [...(this.byWorker.get(workerId) ?? [])].filter((call) => !call.awaitingStart).map((call) => call.tool);
   }
 
-  /** How many calls are on the worker, and how many of them are stuck. */
-  load(workerId: string): { inFlight: number; stuck: number } {
+  /** How many calls are on the worker, how many of them are stuck, and how many run (not sent
+   *  ahead and waiting there). */
+  load(workerId: string): { inFlight: number; stuck: number; running: number } {
     const calls = this.byWorker.get(workerId);
     let stuck = 0;
-    for (const call of calls ?? []) if (call.state === 'stuck') stuck++;
-    return { inFlight: calls?.size ?? 0, stuck };
+    let waiting = 0;
+    for (const call of calls ?? []) {
+      if (call.state === 'stuck') stuck++;
+      if (call.awaitingStart) waiting++;
+    }
+    const inFlight = calls?.size ?? 0;
+    return { inFlight, stuck, running: inFlight - waiting };
   }
 
   /**

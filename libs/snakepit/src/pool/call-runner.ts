@@ -18,6 +18,9 @@ import type { PoolWorker } from './worker.types';
 
 /** The longest wait before retrying an idempotent call. */
 const MAX_RETRY_BACKOFF_MS = 30_000;
+/** How often a call sent ahead may go back to the queue because its worker was lost before
+ *  starting it; past that, a loss counts as one under the call. */
+const MAX_REQUEUES = 3;
 
 /**
  * Runs dispatched calls on their workers, unary or stream, until they are off the worker. It
@@ -50,6 +53,13 @@ export class CallRunner {
       this.free(worker);
       return;
     }
+    if (!worker.reachable) {
+      // Its channel broke a moment ago (the worker is being replaced): the call never left the
+      // host, so it goes back to the head of the queue, and the worker takes no more.
+      this.fleet.retire(worker, 'protocol');
+      this.book.move(call, 'backoff');
+      return this.dispatcher.resubmit(call);
+    }
     this.book.move(call, 'running', worker.id);
     call.awaitingStart = ahead;
     if (!ahead) call.dispatchedAt ??= performance.now(); // a retry's execution counts from the first attempt
@@ -64,9 +74,10 @@ export class CallRunner {
         this.free(worker);
       },
       (error: SnakepitError) => {
-        this.lost(call, worker, error, true);
-        // A dead worker is replaced when its exit is seen; any other channel failure: replace it now.
+        // A dead worker is replaced when its exit is seen; any other channel failure: replace it
+        // now, before the call may go back to the queue (and so to another worker).
         if (!isWorkerDeath(error)) this.fleet.retire(worker, 'protocol');
+        this.lost(call, worker, error, true);
       },
     );
   }
@@ -138,10 +149,10 @@ export class CallRunner {
     const delivering = call.state === 'running' && !relay.failed;
     if (delivering) relay.flush();
     if (error) {
+      if (!isWorkerDeath(error)) this.fleet.retire(worker, 'protocol');
       // A stream that sent nothing yet may run again.
       if (delivering) this.lost(call, worker, error, relay.received === 0);
       else this.book.move(call, 'done');
-      if (!isWorkerDeath(error)) this.fleet.retire(worker, 'protocol');
       return;
     }
     if (delivering) {
@@ -156,7 +167,7 @@ export class CallRunner {
    *  (`retryable` and idempotent, crash barrier), else its caller gets the error. */
   private lost(call: Call, worker: PoolWorker, error: SnakepitError, retryable: boolean): void {
     if (call.state !== 'running') return this.book.move(call, 'done');
-    if (call.awaitingStart && this.lifecycle.accepting) return this.requeue(call);
+    if (call.awaitingStart && call.requeues < MAX_REQUEUES && this.lifecycle.accepting) return this.requeue(call);
     if (retryable && this.mayRetry(call, error)) return this.retry(call, error);
     this.book.move(call, 'done');
     this.book.settle(call, { error: this.lifecycle.explainLoss(call.tool, error, worker) });
@@ -171,6 +182,7 @@ export class CallRunner {
    *  to the head of the queue at once, and it is not a retry. */
   private requeue(call: Call): void {
     call.awaitingStart = false;
+    call.requeues++;
     this.book.move(call, 'backoff');
     this.dispatcher.resubmit(call);
   }

@@ -69,6 +69,8 @@ export class Call {
   /** Sent ahead to a busy worker (prefetch), and not started there yet: if that worker dies,
    *  the call has not run, and goes back to the queue whether or not it is idempotent. */
   awaitingStart = false;
+  /** Times it went back to the queue that way. */
+  requeues = 0;
   /** While it runs: asks Python to stop (and a stream's rest to drain). */
   stopWork?: () => void;
   /** Once abandoned: cancelGraceMs for Python to stop before the call counts as stuck. */

@@ -126,9 +126,10 @@ export class WorkerFleet {
    */
   released(worker: PoolWorker): boolean {
     if (worker.state === 'recycling') {
-      const { inFlight, stuck } = this.book.load(worker.id);
+      const { inFlight, stuck, running } = this.book.load(worker.id);
       if (inFlight === 0) void worker.stop(this.killTimeoutMs, 'recycle');
-      else if (inFlight <= stuck) worker.kill('stuck'); // only stuck calls are left
+      // Only stuck calls are left running (calls sent ahead behind them go back to the queue).
+      else if (running <= stuck) worker.kill('stuck');
       return false;
     }
     const reason = recycleReason(worker, this.config.recycle, Date.now());
@@ -149,8 +150,9 @@ export class WorkerFleet {
    * finish, and killed as soon as only stuck calls are left on it.
    */
   retireStuck(worker: PoolWorker): void {
-    const { inFlight, stuck } = this.book.load(worker.id);
-    if (inFlight > stuck) void this.recycle(worker, 'stuck').catch(() => undefined);
+    // Calls sent ahead that wait behind the stuck one cannot start: they do not keep it alive.
+    const { running, stuck } = this.book.load(worker.id);
+    if (running > stuck) void this.recycle(worker, 'stuck').catch(() => undefined);
     else this.retire(worker, 'stuck');
   }
 
@@ -377,12 +379,13 @@ export class WorkerFleet {
   }
 }
 
-/** Spawns every worker, or (workers.start: 'fork', where the OS can fork) forks them from the
- *  pool's template. */
+/** Spawns every worker, or (workers.start: 'fork', on Linux) forks them from the pool's template.
+ *  Elsewhere a fork is not safe enough (macOS: after Objective-C and Accelerate start) or not
+ *  there (Windows). */
 function launcherFor(config: PoolConfig, context: FleetContext, logger: Logger): WorkerLauncher {
   if (context.workerStart !== 'fork') return SPAWN_LAUNCHER;
-  if (process.platform === 'win32' || !context.sockets.attachPath) {
-    logger.warn("workers.start is 'fork', but workers cannot be forked here: they are spawned");
+  if (process.platform !== 'linux' || !context.sockets.attachPath) {
+    logger.warn("workers.start is 'fork', but workers are forked on Linux only (over Unix sockets): they are spawned");
     return SPAWN_LAUNCHER;
   }
   const attachPath = context.sockets.attachPath.bind(context.sockets);

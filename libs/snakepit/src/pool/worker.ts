@@ -72,9 +72,13 @@ export class Worker implements PoolWorker {
     this.startupTimeoutMs = spec.startupTimeoutMs;
     this.secret = spec.secrets.workerSecret;
     this.process = launcher.launch({ ...spec, workerId: id });
-    this.exited = this.process.exited.then((exit) => {
+    this.exited = this.process.exited.then(async (exit) => {
       const stopped = this.life.state === 'stopping' ? this.life : undefined;
       this.life = { state: 'exited', exit, reason: stopped?.reason, recycled: this.recycled, missedHeartbeats: stopped?.missedHeartbeats };
+      // What the worker wrote before it died is still on its way: its replies, and the word that
+      // it started a call sent ahead. The channel ends by itself once they are read; only then,
+      // or after OUTPUT_SETTLE_MS, do the calls left on it fail and the exit count.
+      if (this.channel) await Promise.race([this.channel.ended, delay(OUTPUT_SETTLE_MS)]);
       this.channel?.close('the worker exited');
       this.client?.close();
       // Whatever the tool started dies with the worker: its process group, and what left the
@@ -98,6 +102,10 @@ export class Worker implements PoolWorker {
   /** Ready, or recycling: a process that still runs calls. */
   get serving(): boolean {
     return this.life.state === 'ready' || this.life.state === 'recycling';
+  }
+
+  get reachable(): boolean {
+    return this.channel !== undefined && !this.channel.failed;
   }
 
   /** Being replaced by a successor (also once it stops or exited after that). */

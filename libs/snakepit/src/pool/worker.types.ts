@@ -71,6 +71,8 @@ export interface PoolWorker {
   readonly requests: number;
   readonly state: WorkerLifeState;
   readonly serving: boolean;
+  /** Its channel works: a call given to it now reaches it. */
+  readonly reachable: boolean;
   readonly recycled: boolean;
   readonly stopReason?: StopReason;
   readonly rssBytes?: number;

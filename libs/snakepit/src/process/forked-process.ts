@@ -58,7 +58,12 @@ export class ForkedProcess implements WorkerProcess {
     });
     this.ready.catch(() => undefined);
     this.settle = settle;
-    this.readyTimer = setTimeout(() => this.failStart(`not ready after ${spec.startupTimeoutMs} ms (startupTimeoutMs)`), spec.startupTimeoutMs);
+    this.readyTimer = setTimeout(() => {
+      const reason = `not ready after ${spec.startupTimeoutMs} ms (startupTimeoutMs)`;
+      // A fork its template never reported has no process to wait for: it is over.
+      if (this.knownPid === undefined) this.notForked(`${reason}: its template never reported the fork`);
+      else this.failStart(reason);
+    }, spec.startupTimeoutMs);
   }
 
   get pid(): number | undefined {

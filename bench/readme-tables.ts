@@ -1,0 +1,91 @@
+/**
+ * The README's benchmark tables, as Markdown, from one run's bench/results/latest.json:
+ * `node -r @swc-node/register bench/readme-tables.ts`.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const r = JSON.parse(readFileSync(join(__dirname, 'results', 'latest.json'), 'utf8'));
+const n = (x: number, digits = 0) => x.toFixed(digits);
+const spread = (s: { median: number; min: number; max: number }) => `${s.median.toFixed(2)}× (${s.min.toFixed(2)}–${s.max.toFixed(2)})`;
+const x = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+const out: string[] = [`Run of ${r.at}.`, ''];
+const table = (head: string[], rows: (string | number)[][]) => {
+  out.push(`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`);
+  for (const row of rows) out.push(`| ${row.join(' | ')} |`);
+  out.push('');
+};
+
+if (r.latency) {
+  table(
+    ['sequential tiny call, 1 worker', 'p50 µs', 'p99 µs', 'calls/s', 'p50 vs raw (median of rounds, range)'],
+    Object.entries<any>(r.latency).map(([name, s]) => [name, n(s.p50Us), n(s.p99Us), n(s.callsPerSec), spread(s.p50VsRaw)]),
+  );
+}
+if (r.throughput) {
+  table(
+    ['64 calls in flight over 2 workers', 'calls/s', 'vs raw (median of rounds, range)'],
+    Object.entries<any>(r.throughput).map(([name, s]) => [name, n(s.callsPerSec), spread(s.vsRaw)]),
+  );
+}
+if (r.breakdown) {
+  const b = r.breakdown;
+  table(
+    ['CPU time per tiny call', 'host µs', 'workers µs'],
+    [
+      ['sequential, 1 worker', n(b.sequential.hostUs), n(b.sequential.workersUs)],
+      ['64 in flight, 2 workers, prefetch', n(b.inFlight64.hostUs), n(b.inFlight64.workersUs)],
+    ],
+  );
+  table(
+    ['each piece alone', 'µs per call'],
+    Object.entries<number>({ ...b.host, ...b.python }).map(([piece, us]) => [piece, n(us, 1)]),
+  );
+}
+if (r.boot && Object.keys(r.boot).length) {
+  table(
+    ['boot to ready (median of 5)', 'raw concurrent spawn ms', 'pool ms', 'pool vs raw'],
+    Object.entries<any>(r.boot).map(([size, s]) => [`${size} worker${size === '1' ? '' : 's'}`, n(s.raw), n(s.pool), x(s.pool, s.raw)]),
+  );
+}
+if (r.streams) {
+  table(
+    ['streaming, 1 worker (median of 5)', 'raw', 'pool', 'pool vs raw'],
+    [
+      ['16-byte chunks per second', n(r.streams.smallChunksPerSec.raw), n(r.streams.smallChunksPerSec.pool), x(r.streams.smallChunksPerSec.pool, r.streams.smallChunksPerSec.raw)],
+      ['64 KiB chunks, MB/s', n(r.streams.largeMBPerSec.raw), n(r.streams.largeMBPerSec.pool), x(r.streams.largeMBPerSec.pool, r.streams.largeMBPerSec.raw)],
+    ],
+  );
+}
+if (r.slow) out.push(`Back-pressure: ${n(r.slow.mb)} MB read 1 ms per 64 KiB chunk in ${n(r.slow.seconds, 1)} s; host RSS ${n(r.slow.rssStartMb)} MB at the start, ${n(r.slow.rssPeakMb)} MB at most.`, '');
+if (r.recovery && r.reap) {
+  table(
+    ['supervision (medians)', 'baseline ms', 'pool ms', 'ratio'],
+    [
+      ['SIGKILLed worker → replacement ready, against a raw server\'s spawn', n(r.recovery.rawMs), n(r.recovery.replacementMs), x(r.recovery.replacementMs, r.recovery.rawMs)],
+      ['boot that reaps 8 orphans, against a clean boot', n(r.reap.cleanMs), n(r.reap.reapingMs), x(r.reap.reapingMs, r.reap.cleanMs)],
+    ],
+  );
+}
+if (r.threads) {
+  table(
+    ['8 calls of sleep(100 ms) at once, 1 worker (median of 5)', 'one call ms', '8 at once ms', 'ratio'],
+    [
+      ['thread, `threadsPerWorker: 8`', n(r.threads.thread.oneMs), n(r.threads.thread.manyMs), x(r.threads.thread.manyMs, r.threads.thread.oneMs)],
+      ['process', n(r.threads.process.oneMs), n(r.threads.process.manyMs), x(r.threads.process.manyMs, r.threads.process.oneMs)],
+    ],
+  );
+}
+if (r.fork) {
+  const f = r.fork;
+  table(
+    [`numpy + scikit-learn (medians of ${f.rounds})`, 'spawn', 'fork', 'fork vs spawn'],
+    [
+      ['16 workers, boot → all ready, ms', n(f.readyMs.spawn), n(f.readyMs.fork), x(f.readyMs.fork, f.readyMs.spawn)],
+      ['SIGKILLed worker → replacement ready, ms', n(f.replacementMs.spawn), n(f.replacementMs.fork), `${x(f.replacementMs.fork, f.replacementMs.spawn)}; ${x(f.replacementMs.fork, f.oneColdSpawnMs)} one cold spawn (${n(f.oneColdSpawnMs)} ms)`],
+      ['idle PSS per worker, MiB', n(f.pssMiB.spawnedWorker, 1), n(f.pssMiB.forkedWorker, 1), `${x(f.pssMiB.forkedWorker, f.pssMiB.spawnedWorker)}; ${x(f.pssMiB.forkedWorker, f.pssMiB.bareGrpcioServer)} a bare grpcio server (${n(f.pssMiB.bareGrpcioServer, 1)} MiB)`],
+    ],
+  );
+  if (f.pssMiB.template !== undefined) out.push(`The template itself: ${n(f.pssMiB.template, 1)} MiB PSS.`, '');
+}
+console.log(out.join('\n'));
