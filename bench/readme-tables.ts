@@ -34,7 +34,7 @@ if (r.breakdown) {
     ['CPU time per tiny call', 'host µs', 'workers µs'],
     [
       ['sequential, 1 worker', n(b.sequential.hostUs), n(b.sequential.workersUs)],
-      ['64 in flight, 2 workers, prefetch', n(b.inFlight64.hostUs), n(b.inFlight64.workersUs)],
+      ['64 in flight, 2 workers, `prefetchPerWorker: 16`', n(b.inFlight64.hostUs), n(b.inFlight64.workersUs)],
     ],
   );
   table(
@@ -46,6 +46,22 @@ if (r.boot && Object.keys(r.boot).length) {
   table(
     ['boot to ready (median of 5)', 'raw concurrent spawn ms', 'pool ms', 'pool vs raw'],
     Object.entries<any>(r.boot).map(([size, s]) => [`${size} worker${size === '1' ? '' : 's'}`, n(s.raw), n(s.pool), x(s.pool, s.raw)]),
+  );
+}
+if (r.sessions) {
+  table(
+    ['session memory (heap after GC)', 'MB'],
+    [
+      ['before', n(r.sessions.beforeMb, 1)],
+      [`with ${r.sessions.sessions.toLocaleString('en')} sessions, one state key each`, n(r.sessions.fullMb, 1)],
+      ['after they expired and the sweep ran', n(r.sessions.afterSweepMb, 1)],
+    ],
+  );
+}
+if (r.hostTools) {
+  table(
+    ['Python → host tool round trip, p50, 1 worker', 'plain call µs', 'a call that makes one host call µs', 'the host call µs'],
+    Object.entries<any>(r.hostTools).map(([bridge, s]) => [`${bridge === 'tcp' ? 'TCP' : 'Unix socket'} bridge`, n(s.plainUs), n(s.viaHostUs), n(s.hostCallUs)]),
   );
 }
 if (r.streams) {
