@@ -134,7 +134,9 @@ export class WorkerChannel {
       const entry = this.pending.get(frame.call);
       if (!entry) continue; // a ping answered after its timeout
       if (frame.body === 'started' && entry.kind !== 'ping' && entry.onStarted) {
-        entry.onStarted();
+        const onStarted = entry.onStarted;
+        entry.onStarted = undefined;
+        onStarted();
       } else if (entry.kind === 'unary' && frame.reply) {
         this.settled(frame.call, entry);
         entry.resolve(frame.reply);
@@ -186,6 +188,12 @@ export class WorkerChannel {
     this.outgoing = [];
     this.outgoingBytes = 0;
     this.call.write({ frames });
+  }
+
+  /** Calls sent ahead on it that have not reported their start yet. */
+  get awaitingStarts(): boolean {
+    for (const entry of this.pending.values()) if (entry.kind !== 'ping' && entry.onStarted) return true;
+    return false;
   }
 
   /** True once the channel is over: calls on it fail at once, and never reach the worker. */

@@ -54,9 +54,10 @@ export class CallRunner {
       return;
     }
     if (!worker.reachable) {
-      // Its channel broke a moment ago (the worker is being replaced): the call never left the
-      // host, so it goes back to the head of the queue, and the worker takes no more.
-      this.fleet.retire(worker, 'protocol');
+      // Its channel broke a moment ago: the worker is dying (its exit will say how) or about to
+      // be replaced. The call never left the host, so it goes back to the head of the queue,
+      // and the worker takes no more.
+      this.dispatcher.suspend(worker.id);
       this.book.move(call, 'backoff');
       return this.dispatcher.resubmit(call);
     }

@@ -75,10 +75,11 @@ export class Worker implements PoolWorker {
     this.exited = this.process.exited.then(async (exit) => {
       const stopped = this.life.state === 'stopping' ? this.life : undefined;
       this.life = { state: 'exited', exit, reason: stopped?.reason, recycled: this.recycled, missedHeartbeats: stopped?.missedHeartbeats };
-      // What the worker wrote before it died is still on its way: its replies, and the word that
-      // it started a call sent ahead. The channel ends by itself once they are read; only then,
-      // or after OUTPUT_SETTLE_MS, do the calls left on it fail and the exit count.
-      if (this.channel) await Promise.race([this.channel.ended, delay(OUTPUT_SETTLE_MS)]);
+      // With calls sent ahead on it, the word that one of them started may still be on its way:
+      // the channel ends by itself once what the worker wrote is read; only then, or after
+      // OUTPUT_SETTLE_MS, do the calls left on it fail and the exit count (so that a call that
+      // had started is never taken for one that had not).
+      if (this.channel?.awaitingStarts) await Promise.race([this.channel.ended, delay(OUTPUT_SETTLE_MS)]);
       this.channel?.close('the worker exited');
       this.client?.close();
       // Whatever the tool started dies with the worker: its process group, and what left the

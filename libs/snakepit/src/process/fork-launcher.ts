@@ -102,7 +102,8 @@ export class ForkLauncher implements WorkerLauncher {
     } catch (error) {
       if (this.template === template) this.template = undefined;
       template.kill();
-      this.giveUp((error as Error).message);
+      // A pool that stops while its template starts has nothing to fall back from.
+      if (this.active) this.giveUp((error as Error).message);
     }
   }
 
