@@ -19,6 +19,8 @@ export const FAKE_TOOLS: PythonToolInfo[] = [
 /** A call the fake received and has not answered yet, and how the test answers it. */
 export interface FakeCall {
   request: WireExecuteRequest;
+  /** Set when the pool sent the call ahead: the test says when the worker starts it. */
+  started?: () => void;
   reply(value: unknown): void;
   fail(error: Error): void;
 }
@@ -133,12 +135,13 @@ export class FakeWorker implements PoolWorker {
   }
 
   /** As a real worker: a broken call comes back as the typed error that explains it. */
-  async execute(request: WireExecuteRequest): Promise<WireExecuteReply> {
+  async execute(request: WireExecuteRequest, onStarted?: () => void): Promise<WireExecuteReply> {
     try {
       return await new Promise<WireExecuteReply>((resolve, reject) => {
         const answered = () => this.calls.splice(this.calls.indexOf(call), 1);
         const call: FakeCall = {
           request,
+          started: onStarted,
           reply: (value) => {
             answered();
             resolve({ outcome: 'result', result: { kind: 'json', json: Buffer.from(JSON.stringify(value)) } });

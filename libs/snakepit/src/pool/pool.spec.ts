@@ -286,3 +286,48 @@ describe('Pool calls (fake workers)', () => {
     await pool.close(10, 10);
   });
 });
+
+describe('Pool prefetch (fake workers)', () => {
+  /** A one-worker pool that sends calls ahead, with `sleep` running and one `sleep` sent ahead. */
+  async function busyWorker() {
+    const setup = fakePoolSetup({ poolSize: 1, prefetchPerWorker: 1, crashBarrier: { taintMs: 0 } });
+    const pool = poolOf(setup);
+    await pool.start(Promise.resolve(NO_HOST));
+    const front = rejectionOf(pool.execute('sleep', {}));
+    const ahead = pool.execute('sleep', {});
+    const worker = setup.workers[0];
+    for (let i = 0; i < 100 && worker.calls.length < 2; i++) await settleDown(1);
+    return { setup, pool, worker, front, ahead };
+  }
+
+  it('sends a call ahead to a busy worker and says so, and only then', async () => {
+    const { pool, worker, ahead } = await busyWorker();
+    expect(worker.calls.map((c) => c.started !== undefined)).toEqual([false, true]);
+    expect(pool.stats().queued).toBe(0);
+    const closed = rejectionOf(ahead);
+    await pool.close(100, 100);
+    await closed;
+  });
+
+  it('runs a call sent ahead elsewhere, not as a retry, when its worker dies before starting it', async () => {
+    const { setup, pool, worker, front, ahead } = await busyWorker();
+    worker.crash();
+    expect(await front).toBeInstanceOf(WorkerCrashError);
+    const replacement = await workerWithCall(setup.workers, worker);
+    replacement.calls[0].reply('ran once');
+    await expect(ahead).resolves.toBe('ran once');
+    expect(pool.stats().retries).toBe(0);
+    await pool.close(100, 100);
+  });
+
+  it('fails a call sent ahead that had started, as any call under a crash (it is not idempotent)', async () => {
+    const { pool, worker, front, ahead } = await busyWorker();
+    worker.calls[0].reply('front done');
+    worker.calls[0].started!();
+    worker.crash();
+    await expect(front).resolves.toBeUndefined();
+    expect(await rejectionOf(ahead)).toBeInstanceOf(WorkerCrashError);
+    await pool.close(100, 100);
+  });
+});
+
