@@ -13,6 +13,7 @@ export function sampleConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Sampl
   // Numbers that do not parse are passed on as they are, so boot names the bad field.
   const number = (name: string) => (env[name] ? Number(env[name]) : undefined);
   const transport = env.SNAKEPIT_WORKER_TRANSPORT as 'unix' | 'tcp' | undefined;
+  const start = env.SNAKEPIT_WORKER_START as 'fork' | 'spawn' | undefined;
   return {
     port: number('PORT') ?? 3000,
     host: env.HOST || '127.0.0.1',
@@ -22,7 +23,9 @@ export function sampleConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Sampl
       pythonPath: (env.SNAKEPIT_PYTHON_PATH || '').split(':').filter(Boolean).map((dir) => resolve(dir)),
       ...(env.SNAKEPIT_PYTHON ? { pythonExecutable: env.SNAKEPIT_PYTHON } : {}),
       shutdown: { graceMs: number('SNAKEPIT_SHUTDOWN_GRACE_MS'), killTimeoutMs: number('SNAKEPIT_KILL_TIMEOUT_MS') },
-      ...(transport ? { workers: { transport }, bridge: { transport } } : {}),
+      prefetchPerWorker: number('SNAKEPIT_PREFETCH'),
+      workers: { transport, start },
+      ...(transport ? { bridge: { transport } } : {}),
     },
   };
 }
