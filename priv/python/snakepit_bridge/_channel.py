@@ -34,6 +34,8 @@ Part = Tuple[bytes, bytes]  # (framing, payload)
 # The answer to a call cancelled before it started (the host has given up on it already).
 _NOT_STARTED = error_reply("CancelledBeforeStart", "the call was cancelled before it started", "", None, 4096)
 _NOT_STARTED_CHUNK = FINAL_CANCELLED
+# The answer to a call that came once the channel drains.
+_STOPPING = error_reply("WorkerStoppingError", "the worker is shutting down; the call did not run", "", None, 4096)
 
 
 def started_frame(call: int, sent: threading.Event) -> Any:
@@ -69,13 +71,14 @@ class Credit:
             self._cancelled = True
             self._ready.notify()
 
-    def take(self) -> None:
-        """One chunk's worth; returns at once once the stream is cancelled (its last chunk,
-        the cancelled end, must get out)."""
+    def take(self) -> bool:
+        """One chunk's worth: True when granted; False at once when the stream is cancelled
+        without credit left (the chunk is not wanted, but the cancelled end must get out)."""
         with self._ready:
             while self._left <= 0 and not self._cancelled:
                 self._ready.wait()
             self._left -= 1
+            return self._left >= 0
 
 
 class Channels:
@@ -171,19 +174,11 @@ class Channel:
     def _take(self, host_frame: Any) -> None:
         call = host_frame.call
         body = host_frame.WhichOneof("body")
-        if body in ("execute", "stream") and self._ending:
-            # The worker is stopping (SIGTERM) or the host ended its side: no new call runs.
-            stopping = error_reply("WorkerStoppingError", "the worker is shutting down; the call did not run", "", None, 4096)
-            self._send(call, REPLY if body == "execute" else CHUNK, stopping)
-            return
         if body == "execute":
             self._start(call, host_frame, host_frame.execute.request_id, self._execute, host_frame.execute)
         elif body == "stream":
             opened = host_frame.stream
-            credit = Credit(opened.credit)
-            with self._lock:
-                self._credits[call] = credit
-            self._start(call, host_frame, opened.request.request_id, self._stream, opened.request, credit)
+            self._start(call, host_frame, opened.request.request_id, self._stream, opened.request, Credit(opened.credit))
         elif body == "credit":
             credit = self._credits.get(call)
             if credit is not None:
@@ -195,10 +190,19 @@ class Channel:
 
     def _start(self, call: int, host_frame: Any, rid: str, run: Any, *args: Any) -> None:
         """The call waits for a call thread (at once, unless the host sent it ahead): the
-        threads take calls in the order they came."""
+        threads take calls in the order they came. Once the channel drains (SIGTERM, or the
+        host ended its side), no new call runs: it is refused."""
+        stream = run == self._stream
         with self._lock:
-            self._calls[call] = rid
-            self._waiting[call] = host_frame.report_start
+            refused = self._ending
+            if not refused:
+                self._calls[call] = rid
+                self._waiting[call] = host_frame.report_start
+                if stream:
+                    self._credits[call] = args[-1]
+        if refused:
+            self._send(call, CHUNK if stream else REPLY, _STOPPING)
+            return
         try:
             self._executor.submit(run, call, *args)
         except RuntimeError:  # the executor shut down: the worker is exiting
@@ -265,16 +269,17 @@ class Channel:
         chunks = self._worker.execute_stream(request)
         try:
             while True:
-                credit.take()  # the tool makes its next chunk only once the host can take it
                 try:
                     chunk = next(chunks)
                 except StopIteration:
                     return
                 except BaseException as exc:  # the bridge's own fault: the stream ends with it
                     log.error("stream %d failed in the bridge:\n%s", call, traceback.format_exc().rstrip())
-                    self._send(call, CHUNK, exception_reply(exc, self._limit))
-                    return
-                self._send(call, CHUNK, chunk)
+                    chunk = exception_reply(exc, self._limit)
+                # Each chunk waits for its credit: the tool runs at most one chunk ahead of the host.
+                # Once cancelled, only the cancelled end goes out.
+                if credit.take() or chunk == FINAL_CANCELLED:
+                    self._send(call, CHUNK, chunk)
         finally:
             chunks.close()
             with self._lock:

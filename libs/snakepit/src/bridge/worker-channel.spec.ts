@@ -65,26 +65,29 @@ describe('WorkerChannel', () => {
     for (const frames of call.written) expect(encodedHostFrames(frames)).toBeLessThanOrEqual(limit);
   });
 
-  it('grants a stream one chunk per chunk read, nothing while paused, and what it owes on resume', async () => {
+  it('starts a stream with credit for one chunk, keeps 16 small ones granted while its consumer reads, none while paused', async () => {
     const { call, channel } = setUp();
     const stream = channel.openStream(request('s'));
     const got: unknown[] = [];
     stream.on('data', (c) => got.push(c));
     await turn();
     const opened = call.written[0][0];
-    expect(opened.stream?.credit).toBe(STREAM_CREDIT);
+    expect(opened.stream?.credit).toBe(1);
+    call.reply({ call: opened.call, body: 'chunk', chunk: chunk() });
+    await turn();
+    expect(call.written[1]).toEqual([{ call: opened.call, credit: STREAM_CREDIT }]);
     call.reply({ call: opened.call, body: 'chunk', chunk: chunk() }, { call: opened.call, body: 'chunk', chunk: chunk() });
     await turn();
-    expect(call.written[1]).toEqual([{ call: opened.call, credit: 2 }]);
+    expect(call.written[2]).toEqual([{ call: opened.call, credit: 2 }]);
     stream.pause();
     call.reply({ call: opened.call, body: 'chunk', chunk: chunk() });
     await turn();
-    expect(call.written).toHaveLength(2);
-    expect(got).toHaveLength(2); // held while paused
+    expect(call.written).toHaveLength(3);
+    expect(got).toHaveLength(3); // held while paused
     stream.resume();
     await turn();
-    expect(got).toHaveLength(3);
-    expect(call.written[2]).toEqual([{ call: opened.call, credit: 1 }]);
+    expect(got).toHaveLength(4);
+    expect(call.written[3]).toEqual([{ call: opened.call, credit: 1 }]);
   });
 
   it('gives a stream of big chunks less credit, so that bytes in flight stay bounded', async () => {
@@ -94,12 +97,12 @@ describe('WorkerChannel', () => {
     await turn();
     const { call: number } = call.written[0][0];
     const big = { ...chunk(), data: { kind: 'binary' as const, binary: Buffer.alloc(4 * 1024 * 1024) } };
-    call.reply({ call: number, body: 'chunk', chunk: big });
-    await turn();
-    expect(call.written).toHaveLength(1); // 15 chunks of credit left: more than 8 MiB of them already
-    for (let i = 0; i < 14; i++) call.reply({ call: number, body: 'chunk', chunk: big });
-    await turn();
-    expect(call.written[1]).toEqual([{ call: number, credit: 1 }]); // topped up to 2 chunks
+    for (let round = 1; round <= 3; round++) {
+      call.reply(...Array.from({ length: round === 1 ? 1 : 2 }, () => ({ call: number, body: 'chunk' as const, chunk: big })));
+      await turn();
+      // 8 MiB of 4 MiB chunks: never more than two on their way.
+      expect(call.written[round]).toEqual([{ call: number, credit: 2 }]);
+    }
   });
 
   it('closes a stream after its final chunk, and cancels it by request id while it runs', async () => {

@@ -9,8 +9,10 @@ import type {
   WorkerChannelCall,
 } from './wire';
 
-/** Chunks a stream may send ahead of its consumer; more are granted as the consumer reads. */
+/** Chunks a stream may send ahead of its consumer, at most; more are granted as the consumer
+ *  reads. A stream starts with credit for one chunk: its size says how much more it gets. */
 export const STREAM_CREDIT = 16;
+const FIRST_CREDIT = 1;
 /** Bytes of chunks a stream may have on their way, going by the size of its last chunk: big
  *  chunks get less credit (one at least), so what waits on the host stays bounded in bytes. */
 export const STREAM_CREDIT_BYTES = 8 * 1024 * 1024;
@@ -79,7 +81,7 @@ export class WorkerChannel {
       return stream;
     }
     stream.call = this.open({ kind: 'stream', requestId: request.requestId, onStarted, stream }, request.requestId);
-    this.send({ call: stream.call, stream: { request, credit: STREAM_CREDIT }, reportStart: onStarted !== undefined }, requestBytes(request));
+    this.send({ call: stream.call, stream: { request, credit: FIRST_CREDIT }, reportStart: onStarted !== undefined }, requestBytes(request));
     return stream;
   }
 
@@ -149,7 +151,9 @@ export class WorkerChannel {
         clearTimeout(entry.timer);
         entry.resolve();
       } else {
+        // The worker breaks the protocol: the stream is cancelled, so that it stops its calls too.
         this.fail(channelError(grpc.status.INTERNAL, `the worker sent a ${frame.body ?? 'empty'} frame for a call that expects none`));
+        this.call.cancel();
         return;
       }
     }
@@ -230,7 +234,7 @@ export class ChannelStream extends EventEmitter {
   call?: number;
   private paused = false;
   /** Chunks the worker may still send. */
-  private outstanding = STREAM_CREDIT;
+  private outstanding = FIRST_CREDIT;
   private lastChunkBytes = 0;
   private held: WireStreamChunk[] = [];
   private over = false;

@@ -78,8 +78,9 @@ export class CallBook {
     let stuck = 0;
     let waiting = 0;
     for (const call of calls ?? []) {
-      if (call.state === 'stuck') stuck++;
+      // A call that waits, sent ahead, holds up no worker: it is neither running nor stuck.
       if (call.awaitingStart) waiting++;
+      else if (call.state === 'stuck') stuck++;
     }
     const inFlight = calls?.size ?? 0;
     return { inFlight, stuck, running: inFlight - waiting };

@@ -168,7 +168,9 @@ export class CallRunner {
    *  (`retryable` and idempotent, crash barrier), else its caller gets the error. */
   private lost(call: Call, worker: PoolWorker, error: SnakepitError, retryable: boolean): void {
     if (call.state !== 'running') return this.book.move(call, 'done');
-    if (call.awaitingStart && call.requeues < MAX_REQUEUES && this.lifecycle.accepting) return this.requeue(call);
+    // Sent ahead and lost with its dead worker before it started: it has not run. (A channel
+    // that failed under a live worker proves nothing of the kind.)
+    if (call.awaitingStart && isWorkerDeath(error) && call.requeues < MAX_REQUEUES && this.lifecycle.accepting) return this.requeue(call);
     if (retryable && this.mayRetry(call, error)) return this.retry(call, error);
     this.book.move(call, 'done');
     this.book.settle(call, { error: this.lifecycle.explainLoss(call.tool, error, worker) });

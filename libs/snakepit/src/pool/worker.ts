@@ -155,7 +155,7 @@ export class Worker implements PoolWorker {
         );
       }
       const client = this.client;
-      this.channel = new WorkerChannel(() => client.Channel(this.metadata()), this.maxMessageBytes, () => this.channelBroke());
+      this.channel = new WorkerChannel(() => client.Channel(this.metadata()), this.maxMessageBytes, (error) => this.channelBroke(error));
       this.tools = description.tools.map((tool) => ({
         name: tool.name,
         description: tool.description,
@@ -214,10 +214,12 @@ export class Worker implements PoolWorker {
   }
 
   /** The channel failed or the worker ended it, while the worker was meant to serve (its calls
-   *  have failed with the channel's error). A worker that is dying anyway has its exit seen as
-   *  a crash; one still alive after EXIT_SETTLE_MS is at fault, and is replaced. */
-  private channelBroke(): void {
+   *  have failed with the channel's error). A worker that broke the protocol is replaced at once;
+   *  one that is dying anyway has its exit seen as a crash; one still alive after
+   *  EXIT_SETTLE_MS is at fault, and is replaced. */
+  private channelBroke(error: grpc.ServiceError): void {
     if (!this.serving) return;
+    if (error.code === grpc.status.INTERNAL) return this.kill('protocol');
     void Promise.race([this.exited, delay(EXIT_SETTLE_MS)]).then((exit) => {
       if (!exit && this.serving) this.kill('protocol');
     });
