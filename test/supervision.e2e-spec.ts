@@ -245,6 +245,8 @@ describe('supervision', () => {
         expect.objectContaining({ tool: 'crash_once', attempt: 1, code: 'worker_crashed' }),
       ]);
       // The tainted replacement starts but gets no work: every call goes to the healthy worker.
+      // (A forked replacement's events follow its pid, which its template reports a moment later.)
+      await eventually(() => named(seen, SnakepitEvent.WorkerTainted).length > 0, 10_000, 'the taint');
       const tainted = named(seen, SnakepitEvent.WorkerTainted)[0].payload;
       await eventually(() => app!.pool.listWorkers().some((w) => w.id === tainted.workerId && w.state === 'ready'), 10_000, 'the replacement');
       const pids = await Promise.all(Array.from({ length: 4 }, () => app!.pool.execute<number>('pid')));
