@@ -175,10 +175,9 @@ class Channel:
         call = host_frame.call
         body = host_frame.WhichOneof("body")
         if body == "execute":
-            self._start(call, host_frame, host_frame.execute.request_id, self._execute, host_frame.execute)
+            self._start(call, host_frame.report_start, host_frame.execute)
         elif body == "stream":
-            opened = host_frame.stream
-            self._start(call, host_frame, opened.request.request_id, self._stream, opened.request, Credit(opened.credit))
+            self._start(call, host_frame.report_start, host_frame.stream.request, Credit(host_frame.stream.credit))
         elif body == "credit":
             credit = self._credits.get(call)
             if credit is not None:
@@ -188,23 +187,25 @@ class Channel:
         elif body == "ping":
             self._send(call, PONG, self._worker.ping())
 
-    def _start(self, call: int, host_frame: Any, rid: str, run: Any, *args: Any) -> None:
-        """The call waits for a call thread (at once, unless the host sent it ahead): the
-        threads take calls in the order they came. Once the channel drains (SIGTERM, or the
-        host ended its side), no new call runs: it is refused."""
-        stream = run == self._stream
+    def _start(self, call: int, report_start: bool, request: Any, credit: Optional[Credit] = None) -> None:
+        """The call (a stream when it has `credit`) waits for a call thread (at once, unless the
+        host sent it ahead): the threads take calls in the order they came. Once the channel
+        drains (SIGTERM, or the host ended its side), no new call runs: it is refused."""
         with self._lock:
             refused = self._ending
             if not refused:
-                self._calls[call] = rid
-                self._waiting[call] = host_frame.report_start
-                if stream:
-                    self._credits[call] = args[-1]
+                self._calls[call] = request.request_id
+                self._waiting[call] = report_start
+                if credit is not None:
+                    self._credits[call] = credit
         if refused:
-            self._send(call, CHUNK if stream else REPLY, _STOPPING)
+            self._send(call, REPLY if credit is None else CHUNK, _STOPPING)
             return
         try:
-            self._executor.submit(run, call, *args)
+            if credit is None:
+                self._executor.submit(self._execute, call, request)
+            else:
+                self._executor.submit(self._stream, call, request, credit)
         except RuntimeError:  # the executor shut down: the worker is exiting
             self._finished(call)
 

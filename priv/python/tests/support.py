@@ -271,3 +271,18 @@ class HostChannel:
 
     def cancel(self) -> None:
         self._replies.cancel()
+
+
+def binary_reply_size(n: int) -> int:
+    """The size of an ExecuteReply whose result is n raw bytes (result = 1, Value.binary = 2,
+    each a tag and a varint length)."""
+    def varint_len(m: int) -> int:
+        return max(1, (m.bit_length() + 6) // 7)
+
+    inner = 1 + varint_len(n) + n
+    return 1 + varint_len(inner) + inner
+
+
+def largest_binary_result(limit: int) -> int:
+    """The largest n whose binary reply takes at most ``limit`` bytes."""
+    return next(n for n in range(limit, 0, -1) if binary_reply_size(n) <= limit)

@@ -4,7 +4,7 @@ import json
 import unittest
 
 from tests import PRIV_PYTHON  # noqa: F401  (sys.path)
-from tests.support import SHOWCASE, WorkerProcess, ensure_stubs
+from tests.support import SHOWCASE, WorkerProcess, ensure_stubs, largest_binary_result
 
 pb2 = None
 LIMIT = 200_000
@@ -42,10 +42,14 @@ def start_worker(*extra):
     return worker
 
 
-class ChannelTest(unittest.TestCase):
+class WorkerChannelCase(unittest.TestCase):
+    """One worker per class, started with WORKER_ARGS; a channel of its own per test."""
+
+    WORKER_ARGS: tuple = ()
+
     @classmethod
     def setUpClass(cls):
-        cls.worker = start_worker("--max-message-bytes", str(LIMIT), "--concurrent-calls", "4")
+        cls.worker = start_worker(*cls.WORKER_ARGS)
 
     @classmethod
     def tearDownClass(cls):
@@ -54,6 +58,10 @@ class ChannelTest(unittest.TestCase):
     def setUp(self):
         self.channel = self.worker.open_channel()
         self.addCleanup(self.channel.cancel)
+
+
+class ChannelTest(WorkerChannelCase):
+    WORKER_ARGS = ("--max-message-bytes", str(LIMIT), "--concurrent-calls", "4")
 
     def test_calls_in_one_message_are_answered_by_call_number(self):
         self.channel.send(execute(7, "add", a=1, b=2), execute(8, "add", a=10, b=20), execute(9, "missing"))
@@ -99,15 +107,7 @@ class ChannelTest(unittest.TestCase):
     def test_a_reply_of_the_limit_fits_its_frame(self):
         from snakepit_bridge._channel import FRAME_SLACK
 
-        def vlen(n):
-            return max(1, (n.bit_length() + 6) // 7)
-
-        def reply_size(n):
-            inner = 1 + vlen(n) + n
-            return 1 + vlen(inner) + inner
-
-        budget = LIMIT - FRAME_SLACK
-        n = next(n for n in range(budget, 0, -1) if reply_size(n) <= budget)
+        n = largest_binary_result(LIMIT - FRAME_SLACK)
         self.channel.send(execute(1, "bytes_of", n=n), execute(2, "bytes_of", n=n + 1))
         frames = {f.call: f.reply for f in (self.channel.next_frame() for _ in range(2))}
         self.assertEqual(len(frames[1].result.binary), n)
@@ -121,20 +121,8 @@ class ChannelTest(unittest.TestCase):
         self.assertEqual(result(frames[0].reply)["slept_ms"], 300)
 
 
-class PrefetchTest(unittest.TestCase):
-    """Calls the host sends ahead to a worker that runs one at a time (workers.prefetch)."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.worker = start_worker()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.worker.close()
-
-    def setUp(self):
-        self.channel = self.worker.open_channel()
-        self.addCleanup(self.channel.cancel)
+class PrefetchTest(WorkerChannelCase):
+    """Calls the host sends ahead to a worker that runs one at a time (prefetchPerWorker)."""
 
     def ahead(self, call, tool, **args):
         sent = execute(call, tool, **args)

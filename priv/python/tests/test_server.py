@@ -8,7 +8,9 @@ import time
 import unittest
 
 from tests import PRIV_PYTHON  # noqa: F401  (sys.path)
-from tests.support import SHOWCASE, WorkerProcess, ensure_stubs, process_gone, read_line, worker_env
+from tests.support import (
+    SHOWCASE, WorkerProcess, binary_reply_size, ensure_stubs, largest_binary_result, process_gone, read_line, worker_env,
+)
 
 pb2 = None
 LIMIT = 200_000
@@ -91,19 +93,12 @@ class RunningWorkerTest(unittest.TestCase):
 
 
     def test_reply_of_exactly_the_limit_passes_grpc(self):
-        def vlen(n):
-            return max(1, (n.bit_length() + 6) // 7)
-
-        def reply_size(n):
-            inner = 1 + vlen(n) + n
-            return 1 + vlen(inner) + inner
-
         # A reply's limit leaves room for the channel's framing.
         from snakepit_bridge._channel import FRAME_SLACK
 
         budget = LIMIT - FRAME_SLACK
-        n = next(n for n in range(budget, 0, -1) if reply_size(n) <= budget)
-        self.assertEqual(reply_size(n), budget)
+        n = largest_binary_result(budget)
+        self.assertEqual(binary_reply_size(n), budget)
         self.assertEqual(len(self.run_tool("bytes_of", n=n).result.binary), n)
         err = self.run_tool("bytes_of", n=n + 1).error
         self.assertEqual(err.type, "PayloadTooLargeError")

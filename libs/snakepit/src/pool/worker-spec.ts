@@ -15,29 +15,26 @@ export function workerSpec(
   killTimeoutMs: number,
 ): PythonProcessSpec {
   return {
+    ...pythonSide(config, runId, workerId),
     workerId,
-    runId,
-    executable: config.pythonExecutable,
-    pythonDescription: config.pythonDescription,
-    adapter: config.adapter,
-    pythonPath: [...(config.bridge === 'bundled' ? [bridgePaths().pythonDir] : []), ...config.pythonPath],
-    env: { ...config.env },
     socketPath: channel.socketPath,
     secrets: channel.secrets,
     maxMessageBytes: config.maxMessageBytes,
-    startupTimeoutMs: config.startupTimeoutMs,
     concurrentCalls: config.concurrentCalls,
-    bridgeVersion: SNAKEPIT_VERSION,
     // Half for the running calls, half for the adapter's on_stop, before the SIGKILL.
     shutdownGraceMs: Math.floor(killTimeoutMs / 2),
-    onOutput: logPythonOutput(new Logger(`Snakepit:${workerId}`), config.pythonLogLevel),
   };
 }
 
 /** What the pool's template (workers.start: 'fork') is started with. */
 export function templateSpec(config: PoolConfig, runId: string): TemplateSpec {
+  return { ...pythonSide(config, runId, `${config.name}-template`), pool: config.name };
+}
+
+/** What a worker and its template share: the interpreter, the adapter, the environment, and
+ *  their output in the logs under `logName`. */
+function pythonSide(config: PoolConfig, runId: string, logName: string): Omit<TemplateSpec, 'pool'> {
   return {
-    pool: config.name,
     runId,
     executable: config.pythonExecutable,
     pythonDescription: config.pythonDescription,
@@ -46,6 +43,6 @@ export function templateSpec(config: PoolConfig, runId: string): TemplateSpec {
     env: { ...config.env },
     bridgeVersion: SNAKEPIT_VERSION,
     startupTimeoutMs: config.startupTimeoutMs,
-    onOutput: logPythonOutput(new Logger(`Snakepit:${config.name}-template`), config.pythonLogLevel),
+    onOutput: logPythonOutput(new Logger(`Snakepit:${logName}`), config.pythonLogLevel),
   };
 }

@@ -8,19 +8,11 @@ import { signalGroup, terminate } from './process-killer';
 import { pythonEnvironment, serverArguments, type PythonProcessSpec } from './python-process';
 import type { AttachServer } from './template-attach';
 
-/** What a pool's template is started with. */
-export interface TemplateSpec {
-  pool: string;
-  runId: string;
-  executable: string;
-  pythonDescription: string;
-  adapter: string;
-  pythonPath: string[];
-  env: Record<string, string>;
-  bridgeVersion: string;
-  startupTimeoutMs: number;
-  onOutput?: (line: string, stream: string) => void;
-}
+/** What a pool's template is started with: a worker's interpreter, adapter and environment. */
+export type TemplateSpec = Pick<
+  PythonProcessSpec,
+  'runId' | 'executable' | 'pythonDescription' | 'adapter' | 'pythonPath' | 'env' | 'bridgeVersion' | 'startupTimeoutMs' | 'onOutput'
+> & { pool: string };
 
 /** The control channel's file descriptor in the template (a socket: both ways). */
 const CONTROL_FD = 3;
@@ -60,7 +52,7 @@ export class WorkerTemplate {
   private serving = false;
   private gone = false;
 
-  constructor(private readonly spec: TemplateSpec, private readonly attach: AttachServer) {
+  constructor(spec: TemplateSpec, private readonly attach: AttachServer) {
     this.command = templateCommand(spec);
     this.output = new OutputTail(50, spec.onOutput);
     const [executable, ...args] = this.command;
