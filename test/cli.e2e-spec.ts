@@ -46,7 +46,7 @@ describe('the snakepit CLI', () => {
     expect(code).toBe(0);
     expect(output).toMatch(/\[1\/6\] Python interpreter.*\n\s+ok: .* 3\.\d+\.\d+, from SNAKEPIT_PYTHON/);
     expect(output).toMatch(/ok: grpc \d+\.\d+.*, protobuf \d+\.\d+/);
-    expect(output).toMatch(/\[3\/6\] the bridge \(bundled\).*\n\s+ok: snakepit-bridge \d+\.\d+\.\d+ \(.*snakepit_bridge.*\), protocol 2/);
+    expect(output).toMatch(/\[3\/6\] the bridge \(bundled\).*\n\s+ok: snakepit-bridge \d+\.\d+\.\d+ \(.*snakepit_bridge.*\), protocol 3/);
     expect(output).toMatch(/ok: imports; \d+ tools: add, add_via_host/);
     expect(output).toMatch(/\[6\/6\] orphaned workers.*\n\s+ok: none/);
   });

@@ -27,6 +27,8 @@ export type { PythonToolInfo, StopReason, WorkerInfo, WorkerState } from './pool
 export type { RecycleReason } from './supervision/recycle-policy';
 export type { PoisonTool } from './supervision/poison-detector';
 export { MAX_JSON_DEPTH } from './bridge/strict-json';
+export { NdArray, ndarray, type DType, type TypedArray } from './data/nd-array';
+export { SharedValue, type SharedValueStats, type ShareOptions } from './pool/shared-values';
 export * from './errors';
 export * from './python/python-packages';
 export {

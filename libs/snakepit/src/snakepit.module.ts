@@ -1,3 +1,4 @@
+import { SnakepitRun } from './snakepit-run';
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { HostBridgeServer } from './bridge/host-bridge.server';
@@ -31,6 +32,7 @@ import { ToolRegistryService } from './tools/tool-registry.service';
   providers: [
     // Validates the options (one SnakepitConfigError naming every bad field) and fills in defaults.
     { provide: SNAKEPIT_CONFIG, useFactory: resolveOptions, inject: [SNAKEPIT_OPTIONS] },
+    SnakepitRun,
     EventBus,
     SnakepitEvents,
     EventEmitterBridge,

@@ -41,7 +41,7 @@ export class FakeStream extends EventEmitter implements WorkerStream {
     return this;
   }
   send(value: unknown, final = false): void {
-    this.emit('data', { payload: 'data', data: { kind: 'json', json: Buffer.from(JSON.stringify(value)) }, final } as WireStreamChunk);
+    this.emit('data', { payload: 'data', data: { json: Buffer.from(JSON.stringify(value)), buffers: [], tags: 0 }, final, cancelled: false } as WireStreamChunk);
   }
   /** The worker says the stream stopped because of a Cancel (whoever sent it). */
   endCancelled(): void {
@@ -144,7 +144,7 @@ export class FakeWorker implements PoolWorker {
           started: onStarted,
           reply: (value) => {
             answered();
-            resolve({ outcome: 'result', result: { kind: 'json', json: Buffer.from(JSON.stringify(value)) } });
+            resolve({ outcome: 'result', result: { json: Buffer.from(JSON.stringify(value)), buffers: [], tags: 0 } });
           },
           fail: (error) => {
             answered();
@@ -245,7 +245,7 @@ export function defaultBehaviour(overrides: Partial<FakeBehaviour> = {}): FakeBe
     startup: async () => undefined,
     onCall: (_worker, call) => {
       if (call.request.tool === 'add') {
-        const { a, b } = JSON.parse(call.request.argsJson.toString('utf8')) as { a: number; b: number };
+        const { a, b } = JSON.parse(Buffer.from(call.request.args.json).toString('utf8')) as { a: number; b: number };
         call.reply(a + b);
       }
     },

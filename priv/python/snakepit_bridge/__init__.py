@@ -22,9 +22,10 @@ from ._host_errors import (
 from ._errors import StreamCancelled
 from ._session import SessionContext
 from ._stream import Stream
+from ._values import register_encoder
 
 __version__ = "0.1.0"
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 __all__ = [
     "BaseAdapter",
@@ -32,6 +33,8 @@ __all__ = [
     "SessionContext",
     "StreamCancelled",
     "Stream",
+    "register_encoder",
+    "output_array",
     "HostError",
     "HostUnavailableError",
     "HostTimeoutError",
@@ -45,3 +48,11 @@ __all__ = [
     "__version__",
     "PROTOCOL_VERSION",
 ]
+
+
+def output_array(shape, dtype="float32"):  # type: ignore[no-untyped-def]
+    """A numpy array in shared memory for the running tool to fill and return, so that a large
+    result is not copied in Python (see SessionContext.output_array)."""
+    from ._session import get_current_session
+
+    return get_current_session().output_array(shape, dtype)

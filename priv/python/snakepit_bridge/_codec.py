@@ -1,72 +1,153 @@
 """Encoding of call arguments, results and errors; replies leave here serialized.
 
-Successful replies are framed by hand (two length-delimited fields around the
-payload), which is byte-for-byte what ``ExecuteReply.SerializeToString`` gives
-but skips building messages on the hot path. Errors use the generated classes.
+Successful replies are framed by hand (ExecuteReply.result, a Value of JSON text, buffers and a
+tag count), which is byte-for-byte what ``ExecuteReply.SerializeToString`` gives but skips
+building messages on the hot path. Errors use the generated classes.
 """
 import json
 import traceback
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
+from . import _values
 from ._errors import BridgeError, PayloadTooLargeError, ResultNotSerializableError
 from ._messages import pb2
+from ._segments import SegmentError, SegmentRef, placed, shared_memory
+from ._session import current_session
 
 _ExecuteReply = pb2.ExecuteReply
 _ErrorInfo = pb2.ErrorInfo
-_BYTES_LIKE = (bytes, bytearray, memoryview)
 
-# Field tags (field number << 3 | wire type 2): ExecuteReply.result, Value.json, Value.binary.
+# Field tags (field number << 3 | wire type): ExecuteReply.result (StreamChunk.data too),
+# Value.json, Value.buffers, Value.tags, Buffer.inline, Buffer.segment, Segment's three fields.
 _TAG_RESULT = b"\x0a"
 _TAG_JSON = b"\x0a"
-_TAG_BINARY = b"\x12"
+_TAG_BUFFER = b"\x12"
+_TAG_TAGS = b"\x18"
+_TAG_INLINE = b"\x0a"
+_TAG_SEGMENT = b"\x12"
+_TAG_NAME, _TAG_OFFSET, _TAG_LENGTH = b"\x0a", b"\x10", b"\x18"
 _SMALL_VARINTS = [bytes((i,)) for i in range(128)]
-
-
-class _Unserializable(TypeError):
-    def __init__(self, obj: Any) -> None:
-        super().__init__(f"value of type {_type_name(type(obj))!r}")
-        self.obj_type = type(obj)
-
-
-def _reject(obj: Any) -> Any:
-    raise _Unserializable(obj)
-
-
-# Built once: compact, UTF-8 kept as is, NaN/Infinity refused (JavaScript's JSON has neither).
-_dump_result = json.JSONEncoder(
-    ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_reject
-).encode
-_loads = json.loads
 _dump_details = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=repr).encode
+_current_session = current_session.get
+_encode = _values.encode
+_decode = _values.decode
+_NotSerializable = _values.ValueNotSerializable
 
 
-def decode_args(raw: bytes) -> Dict[str, Any]:
-    """Parse ExecuteRequest.args_json; empty means no arguments."""
-    if not raw:
+def decode_args(args: Any) -> Dict[str, Any]:
+    """The keyword arguments of an ExecuteRequest (its ``args`` Value); unset means none."""
+    value = decode_value(args)
+    if value is None:
         return {}
-    args = _loads(raw)
-    if type(args) is not dict:
-        raise TypeError(f"args_json must be a JSON object, got {type(args).__name__}")
-    return args
+    if type(value) is not dict:
+        raise TypeError(f"the arguments must be an object, got {type(value).__name__}")
+    return value
 
 
-def result_reply(tool: str, result: Any, limit: int) -> bytes:
-    """Serialized ExecuteReply for a tool's return value (JSON, or binary for bytes-like)."""
-    if isinstance(result, _BYTES_LIKE):
-        payload = result if type(result) is bytes else bytes(result)
-        tag = _TAG_BINARY
-    else:
-        try:
-            payload = _dump_result(result).encode("utf-8", "surrogatepass")
-        except (TypeError, ValueError, RecursionError) as exc:
-            return bridge_error_reply(_not_serializable(tool, exc), limit)
-        tag = _TAG_JSON
-    value_head = tag + _varint(len(payload))
-    head = _TAG_RESULT + _varint(len(value_head) + len(payload)) + value_head
-    size = len(head) + len(payload)
-    if size > limit:
-        return bridge_error_reply(_too_large(tool, size, limit), limit)
-    return head + payload
+def decode_value(value: Any) -> Any:
+    """The Python value of a ``Value`` message (None when it is unset)."""
+    text = value.json
+    if not text:
+        return None
+    tags = value.tags
+    if not tags:
+        return _decode(text, 0)
+    shm = shared_memory()
+    return _decode(text, tags, _values.segment_buffers(value.buffers, shm), _shared_reader(shm))
+
+
+def _shared_reader(shm: Any) -> Any:
+    def read(name: str) -> Any:
+        from ._shared_values import open_shared
+
+        return open_shared(name, shm)
+
+    return read
+
+
+def result_reply(tool: str, result: Any, limit: int, session: Any = None) -> bytes:
+    """Serialized ExecuteReply for a tool's return value. Large buffers go to shared memory; an
+    array on one of the output segments of the call's ``session`` (by default the current
+    one) is named, not copied."""
+    if session is None:
+        session = _current_session()
+    outputs = session.outputs if session is not None else None
+    try:
+        encoded = _encode(result, outputs)
+    except _NotSerializable as exc:
+        return bridge_error_reply(_not_serializable(tool, exc), limit)
+    try:
+        buffers, names = placed(encoded.buffers, shared_memory())
+    except SegmentError as exc:
+        return error_reply("SharedMemoryError", str(exc), "", {}, limit)
+    value = _value_parts(encoded.json, buffers, encoded.tags)
+    size = sum(len(part) if type(part) is bytes else part.nbytes for part in value)
+    head = _TAG_RESULT + _varint(size)
+    if size + len(head) > limit:
+        _forget(names, outputs)
+        return bridge_error_reply(_too_large(tool, size + len(head), limit), limit)
+    _sent(names, outputs)
+    return b"".join([head, *value])
+
+
+def value_message(value: Any, what: str, root: str = "value") -> Any:
+    """A ``Value`` message for a value sent to the host (host-tool arguments, session state);
+    TypeError naming ``what`` and where in it (from ``root``), when it cannot travel."""
+    try:
+        encoded = _encode(value)
+    except _NotSerializable as exc:
+        raise TypeError(f"{what}: {exc.where(root)} is {exc.problem}, which cannot be sent to the host") from None
+    buffers, _ = placed(encoded.buffers, shared_memory())
+    return pb2.Value(json=encoded.json, buffers=[_buffer_message(b) for b in buffers], tags=encoded.tags)
+
+
+def standalone_json(value: Any, what: str) -> bytes:
+    """JSON text that holds all of ``value``, binary data included (as base64)."""
+    try:
+        return _encode(value, inline=True).json
+    except _NotSerializable as exc:
+        raise TypeError(f"{what}: {exc.where('value')} is {exc.problem}, which cannot be stored") from None
+
+
+def _buffer_message(buf: Any) -> Any:
+    if type(buf) is SegmentRef:
+        return pb2.Buffer(segment=pb2.Segment(name=buf.name, offset=buf.offset, length=buf.length))
+    return pb2.Buffer(inline=bytes(buf))
+
+
+def _value_parts(text: bytes, buffers: List[Any], tags: int) -> List[Any]:
+    parts: List[Any] = [_TAG_JSON, _varint(len(text)), text]
+    for buf in buffers:
+        if type(buf) is SegmentRef:
+            name = buf.name.encode("ascii")
+            segment = b"".join((
+                _TAG_NAME, _varint(len(name)), name,
+                _TAG_OFFSET, _varint(buf.offset), _TAG_LENGTH, _varint(buf.length),
+            ))
+            body = _TAG_SEGMENT + _varint(len(segment)) + segment
+            parts += (_TAG_BUFFER, _varint(len(body)), body)
+        else:
+            head = _TAG_INLINE + _varint(buf.nbytes)
+            parts += (_TAG_BUFFER, _varint(len(head) + buf.nbytes), head, buf)
+    if tags:
+        parts += (_TAG_TAGS, _varint(tags))
+    return parts
+
+
+def _sent(names: List[str], outputs: Optional[List[Any]]) -> None:
+    """The reply names these segments: the host removes them once it has read them."""
+    if outputs:
+        for out in outputs:
+            if out.name in names:
+                out.sent = True
+
+
+def _forget(names: List[str], outputs: Optional[List[Any]]) -> None:
+    """A reply that will not go: the segments it made go now (output segments at the call's end)."""
+    own = {out.name for out in outputs or ()}
+    shm = shared_memory()
+    for name in set(names) - own:
+        shm.remove(name)
 
 
 def exception_reply(exc: BaseException, limit: int) -> bytes:
@@ -108,17 +189,13 @@ def _too_large(tool: str, size: int, limit: int) -> PayloadTooLargeError:
     )
 
 
-def _not_serializable(tool: str, exc: BaseException) -> ResultNotSerializableError:
-    if isinstance(exc, _Unserializable):
-        what = _type_name(exc.obj_type)
-        detail = f"it contains a value of type {what!r}"
-    else:
-        what = None
-        detail = str(exc)
+def _not_serializable(tool: str, exc: Any) -> ResultNotSerializableError:
+    where = exc.where("result")
     return ResultNotSerializableError(
-        f"tool {tool!r} returned a result that is not JSON-serialisable: {detail} "
-        "(return JSON values, or bytes for binary data)",
-        {"type": what} if what else {},
+        f"tool {tool!r} returned a result that cannot be sent: {where} is {exc.problem} "
+        "(return JSON values, bytes, numpy arrays, dates, dataclasses; or register an encoder "
+        "for the type with snakepit_bridge.register_encoder)",
+        {"type": exc.type_name, "path": where} if exc.type_name else {"path": where},
     )
 
 
@@ -155,27 +232,19 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
-# -- JSON values sent to and received from the host ---------------------------------
+# -- JSON sent to the host (events) ----------------------------------------------------
 
 def dump_json(value: Any, what: str) -> bytes:
-    """UTF-8 JSON for a value sent to the host; TypeError (naming ``what``) when it is not
-    JSON-serialisable (unsupported types, NaN/Infinity, cycles)."""
+    """UTF-8 JSON for a plain JSON value sent to the host (event measurements and metadata);
+    TypeError (naming ``what``) when it is not one."""
     try:
-        return _dump_result(value).encode("utf-8", "surrogatepass")
-    except _Unserializable as exc:
-        raise TypeError(
-            f"{what} must be JSON-serialisable; it contains a value of type "
-            f"{_type_name(exc.obj_type)!r}"
-        ) from None
-    except (ValueError, RecursionError) as exc:
+        return _dump_json(value).encode("utf-8", "surrogatepass")
+    except (TypeError, ValueError, RecursionError) as exc:
         raise TypeError(f"{what} must be JSON-serialisable: {exc}") from None
 
 
-def decode_value(value: Any) -> Any:
-    """The Python value of a ``Value`` message: decoded JSON, bytes for binary, None if unset."""
-    kind = value.WhichOneof("kind")
-    if kind == "json":
-        return _loads(value.json)
-    if kind == "binary":
-        return value.binary
-    return None
+def _reject(obj: Any) -> Any:
+    raise TypeError(f"it contains a value of type {_type_name(type(obj))!r}")
+
+
+_dump_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_reject).encode

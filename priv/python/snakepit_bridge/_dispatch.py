@@ -87,11 +87,13 @@ class Worker:
         token = _set_session(session)  # read by BaseAdapter.session_context
         try:
             with tracing.continued(session.traceparent, session.tracestate):
-                result = invoker(decode_args(request.args_json))
+                result = invoker(decode_args(request.args))
             return result_reply(tool, result, self.max_message_bytes)
         except BaseException as exc:  # report everything, SystemExit included
             return exception_reply(exc, self.max_message_bytes)
         finally:
+            if session.outputs is not None:
+                session.release_outputs()
             _reset_session(token)
             self._end(rid, cancel)
 
@@ -124,7 +126,7 @@ class Worker:
                 except Exception:
                     pass
             try:
-                args = decode_args(request.args_json)
+                args = decode_args(request.args)
             except BaseException as exc:
                 yield exception_reply(exc, self.max_message_bytes)
                 return
@@ -135,6 +137,7 @@ class Worker:
                 style, tool, invoker, args, ctx, cancel, context, self.max_message_bytes
             )
         finally:
+            session.release_outputs()
             self._end(rid, cancel)
 
     def _begin(self, rid: str, cancel: Any) -> None:

@@ -12,7 +12,7 @@ import os
 import threading
 from typing import Any, Dict, List, Mapping, MutableMapping, Optional, Sequence, Tuple
 
-from ._codec import decode_value, dump_json
+from ._codec import decode_value, dump_json, standalone_json, value_message
 from ._host_errors import HostError, HostToolError, error_from_info, not_configured, unavailable_from_rpc
 from ._protocol import DEFAULT_MAX_MESSAGE_BYTES
 from ._ttl_cache import MISS, TtlCache
@@ -135,7 +135,7 @@ class HostClient:
             raise ValueError(f"host tool name must be a non-empty string, got {name!r}")
         request = self._pb2.CallHostToolRequest(
             name=name,
-            args_json=dump_json(args, f"the arguments of host tool {name!r}"),
+            args=value_message(args, f"host tool {name!r}", "args"),
             session_id=session_id,
             worker_id=self.worker_id,
         )
@@ -197,9 +197,9 @@ class HostClient:
     def set_state(
         self, session_id: str, key: str, value: Any, cache: Optional[TtlCache] = None
     ) -> None:
-        """Store ``value`` (JSON-serialisable, else TypeError) under ``key``."""
-        payload = dump_json(value, f"the value of session state {key!r}")
-        request = self._pb2.SetStateRequest(session_id=session_id, key=key, value_json=payload)
+        """Store ``value`` (any value a tool may return, else TypeError) under ``key``."""
+        payload = value_message(value, f"session state {key!r}")
+        request = self._pb2.SetStateRequest(session_id=session_id, key=key, value=payload)
         cache_key = (session_id, key)
         try:
             _result(self._call("SetState", self._set_state, request), HostError)
@@ -208,7 +208,9 @@ class HostClient:
                 cache.delete(cache_key)
             raise
         if cache is not None:
-            cache.put(cache_key, self._pb2.Value(json=payload))
+            # The message's segments are the host's now: the cache keeps a copy that stands alone.
+            standalone = payload if not payload.buffers else self._pb2.Value(json=standalone_json(value, key), tags=1)
+            cache.put(cache_key, standalone)
 
     def delete_state(self, session_id: str, key: str, cache: Optional[TtlCache] = None) -> None:
         """Remove ``key`` from the session (no error when it is not set)."""

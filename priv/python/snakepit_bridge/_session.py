@@ -3,7 +3,6 @@
 Every Execute call runs with one, reachable as ``self.session_context`` in the adapter.
 Creating it costs nothing: the host is contacted only when state or host tools are used.
 """
-import json
 from contextvars import ContextVar
 from typing import Any, Dict, List, Optional
 
@@ -26,7 +25,7 @@ class SessionContext:
     0 disables): the next call always reads from the host.
     """
 
-    __slots__ = ("session_id", "ephemeral", "traceparent", "tracestate", "_local", "_cache", "_cancel")
+    __slots__ = ("session_id", "ephemeral", "traceparent", "tracestate", "_local", "_cache", "_cancel", "outputs")
 
     def __init__(self, session_id: str, ephemeral: bool = False) -> None:
         self.session_id = session_id
@@ -37,6 +36,8 @@ class SessionContext:
         self._local: Optional[Dict[str, bytes]] = None  # ephemeral state: key -> JSON
         self._cache: Any = None  # host state read cache (a TtlCache), made on first use
         self._cancel: Any = None  # the call's cancel Event (or CancelFlag), set by the Worker
+        # Segments output_array made in this call (those not returned go when it ends).
+        self.outputs: Optional[List[Any]] = None
 
     @classmethod
     def for_request(cls, request: Any) -> "SessionContext":
@@ -64,6 +65,39 @@ class SessionContext:
         event = self._cancel
         return event is not None and event.is_set()
 
+    # -- large results ----------------------------------------------------------------
+
+    def output_array(self, shape: Any, dtype: str = "float32") -> Any:
+        """A numpy array of ``shape`` and ``dtype`` in shared memory, for the tool to fill and
+        return: the host then reads the result where it was written, without a copy in Python.
+        Without shared memory (the pool's sharedMemory.enabled is false) it is a plain array."""
+        import numpy as np
+
+        from ._segments import shared_memory
+
+        dtype = np.dtype(dtype)
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        shm = shared_memory()
+        if shm is None:
+            return np.empty(shape, dtype)
+        size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        segment = shm.create_output(size)
+        if self.outputs is None:
+            self.outputs = []
+        self.outputs.append(segment)
+        return np.frombuffer(segment.mapping, dtype, count=size // dtype.itemsize if dtype.itemsize else 0).reshape(shape)
+
+    def release_outputs(self) -> None:
+        """The call is over: output segments its replies did not name are removed."""
+        outputs, self.outputs = self.outputs, None
+        if outputs:
+            from ._segments import shared_memory
+
+            shm = shared_memory()
+            for segment in outputs:
+                if not segment.sent:
+                    shm.remove(segment.name)
+
     # -- state ----------------------------------------------------------------------
 
     def get_state(self, key: str, default: Any = None) -> Any:
@@ -77,17 +111,22 @@ class SessionContext:
         _check_key(key)
         if self.ephemeral:
             raw = self._local.get(key) if self._local else None
-            return default if raw is None else json.loads(raw)
+            if raw is None:
+                return default
+            from ._values import decode
+
+            return decode(raw, 1)
         client = _client()
         return client.get_state(self.session_id, key, default, self._state_cache(client))
 
     def set_state(self, key: str, value: Any) -> None:
-        """Store a JSON-serialisable ``value`` under ``key`` (TypeError if it is not)."""
+        """Store ``value`` under ``key``: any value a tool may return (TypeError if it cannot
+        travel)."""
         _check_key(key)
         if self.ephemeral:
-            from ._codec import dump_json  # codec needs the protobuf stubs: import on use
+            from ._codec import standalone_json  # codec needs the protobuf stubs: import on use
 
-            payload = dump_json(value, f"the value of session state {key!r}")
+            payload = standalone_json(value, f"session state {key!r}")
             if self._local is None:
                 self._local = {}
             self._local[key] = payload

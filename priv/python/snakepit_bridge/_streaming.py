@@ -24,6 +24,7 @@ from typing import Any, Callable, Dict, Iterator, Optional
 
 from ._codec import exception_reply, result_reply
 from ._invoke import Invoker, run_coroutine
+from ._session import current_session
 from ._stream import _DONE, _FAILED, _ITEM, POLL_SECONDS, Stream
 
 log = logging.getLogger("snakepit_bridge")
@@ -74,7 +75,7 @@ def iterate(
     elif inspect.isgenerator(produced):
         yield from _iterate_gen(tool, produced, ctx, cancel, grpc_context, limit)
     else:  # a supports_streaming tool that returned a plain value: just the final chunk
-        yield _final(tool, produced, chunk_limit)
+        yield _final(tool, produced, chunk_limit, ctx)
 
 
 def _iterate_gen(tool: str, gen: Any, ctx: Context, cancel: threading.Event,
@@ -89,12 +90,12 @@ def _iterate_gen(tool: str, gen: Any, ctx: Context, cancel: threading.Event,
             try:
                 value = run(next, gen)
             except StopIteration as stop:
-                yield _final(tool, stop.value, chunk_limit)
+                yield _final(tool, stop.value, chunk_limit, ctx)
                 return
             except BaseException as exc:
                 yield exception_reply(exc, limit)
                 return
-            chunk = result_reply(tool, value, chunk_limit)
+            chunk = result_reply(tool, value, chunk_limit, ctx.get(current_session))
             yield chunk
             if chunk[0] == _ERROR_TAG:  # not serialisable, or too large: the stream ends
                 return
@@ -139,7 +140,7 @@ def _iterate_agen(tool: str, agen: Any, ctx: Context, cancel: threading.Event,
                 closed = True
                 yield FINAL
                 return
-            chunk = result_reply(tool, value, chunk_limit)
+            chunk = result_reply(tool, value, chunk_limit, ctx.get(current_session))
             yield chunk
             if chunk[0] == _ERROR_TAG:
                 return
@@ -176,12 +177,12 @@ def _iterate_send(tool: str, invoker: Invoker, args: Dict[str, Any], ctx: Contex
             except queue.Empty:
                 continue
             if kind == _ITEM:
-                chunk = result_reply(tool, value, chunk_limit)
+                chunk = result_reply(tool, value, chunk_limit, ctx.get(current_session))
                 yield chunk
                 if chunk[0] == _ERROR_TAG:
                     return
             elif kind == _DONE:
-                yield _final(tool, value, chunk_limit)
+                yield _final(tool, value, chunk_limit, ctx)
                 return
             else:
                 yield exception_reply(value, limit)
@@ -199,10 +200,10 @@ def _cancelled(stop_tool: Callable[[], Any], grpc_context: Any) -> Iterator[byte
         yield FINAL_CANCELLED
 
 
-def _final(tool: str, value: Any, chunk_limit: int) -> bytes:
+def _final(tool: str, value: Any, chunk_limit: int, ctx: Context) -> bytes:
     if value is None:
         return FINAL
-    chunk = result_reply(tool, value, chunk_limit)
+    chunk = result_reply(tool, value, chunk_limit, ctx.get(current_session))
     return chunk if chunk[0] == _ERROR_TAG else chunk + FINAL
 
 

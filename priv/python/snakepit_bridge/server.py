@@ -60,6 +60,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help="after SIGTERM, how long running calls may take before on_stop runs (the host "
              "passes half of its SIGKILL delay)",
     )
+    p.add_argument("--shm-dir", default=None, help="the run's shared-memory directory (made by the host)")
+    p.add_argument("--shm-prefix", default="", help="what the names of this worker's segments start with")
+    p.add_argument(
+        "--shm-threshold", type=_non_negative_int, default=1 << 20,
+        help="buffers of at least this many bytes go through shared memory",
+    )
     p.add_argument(
         "--threads", type=_positive_int, default=None,
         help="gRPC handler threads (default: concurrent calls + 4: the channel's, and unary calls)",
@@ -182,6 +188,7 @@ def _load_worker(args: argparse.Namespace, secrets: Optional[Secrets]) -> Any:
     from ._host_client import configure
     from ._invoke import run_coroutine
     from ._loader import load_adapter
+    from ._segments import configure as configure_shared_memory
 
     # For the host client, created when a tool first uses session state or host tools: where
     # the host is and its secret, from the secrets pipe (never the environment), before any
@@ -190,6 +197,7 @@ def _load_worker(args: argparse.Namespace, secrets: Optional[Secrets]) -> Any:
         max_message_bytes=args.max_message_bytes, worker_id=args.worker_id,
         host=(secrets.host_address, secrets.host_secret) if secrets else None,
     )
+    configure_shared_memory(args.shm_dir, args.shm_prefix, args.shm_threshold)
     adapter, name = load_adapter(args.adapter)
     if args.concurrent_calls > 1 and not getattr(adapter, "thread_safe", False):
         raise AdapterNotThreadSafeError(

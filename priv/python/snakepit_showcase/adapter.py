@@ -12,6 +12,8 @@ from typing import Any, AsyncIterator, Dict, Iterator, List, Optional, Set
 
 from snakepit_bridge import BaseAdapter, HostError, tool
 
+from .data_tools import DataTools
+
 MIB = 1024 * 1024
 PAGE = 4096
 
@@ -25,7 +27,7 @@ class ShowcaseError(Exception):
     """Raised by raise_error for a type name that is not a builtin exception."""
 
 
-class ShowcaseAdapter(BaseAdapter):
+class ShowcaseAdapter(DataTools, BaseAdapter):
     """Demo and test tools."""
 
     thread_safe = True  # its tools share no unguarded state, so the thread profile may run them at once

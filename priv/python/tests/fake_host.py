@@ -4,6 +4,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Tuple
 
+from tests.support import standalone_json, value_of, wire_value
+
 SECRET = "test-secret"
 
 
@@ -75,11 +77,9 @@ class FakeHost:
 
     # -- replies ----------------------------------------------------------------------
 
-    def _ok(self, value: Any = None, binary: bool = False, found: bool = False) -> Any:
+    def _ok(self, value: Any = None, found: bool = False) -> Any:
         pb2 = self.pb2
-        if binary:
-            return pb2.HostReply(result=pb2.Value(binary=value), found=found)
-        return pb2.HostReply(result=pb2.Value(json=json.dumps(value).encode()), found=found)
+        return pb2.HostReply(result=wire_value(value), found=found)
 
     def _error(self, type_name: str, message: str, code: str, **details: Any) -> Any:
         info = self.pb2.ErrorInfo(
@@ -109,11 +109,11 @@ class FakeHost:
     def call_tool(self, request: Any) -> Any:
         if request.session_id and self._session(request.session_id) is None:
             return self._no_session(request.session_id)
-        args = json.loads(request.args_json or b"{}")
+        args = value_of(request.args) or {}
         if request.name == "add":
             return self._ok(args["a"] + args["b"])
         if request.name == "blob":
-            return self._ok(bytes(range(args.get("n", 4))), binary=True)
+            return self._ok(bytes(range(args.get("n", 4))))
         if request.name == "echo":
             return self._ok({"args": args, "session_id": request.session_id,
                              "worker_id": request.worker_id})
@@ -132,14 +132,14 @@ class FakeHost:
         raw = state.get(request.key)
         if raw is None:
             return self.pb2.HostReply(found=False)
-        return self.pb2.HostReply(result=self.pb2.Value(json=raw), found=True)
+        return self.pb2.HostReply(result=self.pb2.Value(json=raw, tags=1), found=True)
 
     def set_state(self, request: Any) -> Any:
         state = self._session(request.session_id)
         if state is None:
             return self._no_session(request.session_id)
-        json.loads(request.value_json)  # the host stores only valid JSON
-        state[request.key] = request.value_json
+        # The host keeps a value that stands alone: buffers inside the text.
+        state[request.key] = standalone_json(value_of(request.value), request.key)
         return self._ok(None)
 
     def delete_state(self, request: Any) -> Any:

@@ -274,15 +274,35 @@ class HostChannel:
 
 
 def binary_reply_size(n: int) -> int:
-    """The size of an ExecuteReply whose result is n raw bytes (result = 1, Value.binary = 2,
-    each a tag and a varint length)."""
-    def varint_len(m: int) -> int:
-        return max(1, (m.bit_length() + 6) // 7)
+    """The size of an ExecuteReply whose result is n bytes inside the message: its Value holds
+    the bytes tag as JSON, one inline Buffer and the tag count."""
+    from snakepit_bridge._messages import pb2
 
-    inner = 1 + varint_len(n) + n
-    return 1 + varint_len(inner) + inner
+    text = b'{"$snakepit":"bytes","buffer":0}'
+    value = pb2.Value(json=text, buffers=[pb2.Buffer(inline=bytes(n))], tags=1)
+    return pb2.ExecuteReply(result=value).ByteSize()
 
 
 def largest_binary_result(limit: int) -> int:
     """The largest n whose binary reply takes at most ``limit`` bytes."""
     return next(n for n in range(limit, 0, -1) if binary_reply_size(n) <= limit)
+
+
+def value_of(value: Any) -> Any:
+    """The Python value of a Value message, as the bridge decodes it."""
+    from snakepit_bridge._codec import decode_value
+
+    return decode_value(value)
+
+
+def standalone_json(value: Any, what: str) -> bytes:
+    from snakepit_bridge._codec import standalone_json as standalone
+
+    return standalone(value, what)
+
+
+def wire_value(value: Any) -> Any:
+    """A Value message for ``value``, as the bridge encodes it (buffers inside the message)."""
+    from snakepit_bridge._codec import value_message
+
+    return value_message(value, "value")

@@ -47,7 +47,7 @@ class Child(Sample):
 
 class ToolDecoratorTest(unittest.TestCase):
     def test_package_exports(self):
-        self.assertEqual(PROTOCOL_VERSION, 2)
+        self.assertEqual(PROTOCOL_VERSION, 3)
         self.assertIsInstance(__version__, str)
 
     def test_bare_form_uses_method_name_and_first_doc_line(self):

@@ -4,7 +4,7 @@ import json
 import unittest
 
 from tests import PRIV_PYTHON  # noqa: F401  (sys.path)
-from tests.support import SHOWCASE, WorkerProcess, ensure_stubs, largest_binary_result
+from tests.support import value_of, SHOWCASE, WorkerProcess, ensure_stubs, largest_binary_result
 
 pb2 = None
 LIMIT = 200_000
@@ -19,7 +19,7 @@ def setUpModule():
 
 
 def request(tool, rid, **args):
-    return pb2.ExecuteRequest(tool=tool, args_json=json.dumps(args).encode(), request_id=rid)
+    return pb2.ExecuteRequest(tool=tool, args=pb2.Value(json=json.dumps(args).encode()), request_id=rid)
 
 
 def execute(call, tool, **args):
@@ -110,7 +110,7 @@ class ChannelTest(WorkerChannelCase):
         n = largest_binary_result(LIMIT - FRAME_SLACK)
         self.channel.send(execute(1, "bytes_of", n=n), execute(2, "bytes_of", n=n + 1))
         frames = {f.call: f.reply for f in (self.channel.next_frame() for _ in range(2))}
-        self.assertEqual(len(frames[1].result.binary), n)
+        self.assertEqual(len(value_of(frames[1].result)), n)
         self.assertEqual(frames[2].error.type, "PayloadTooLargeError")
 
     def test_when_the_host_ends_its_side_running_calls_finish_first(self):
@@ -163,7 +163,7 @@ class ChannelMessagesTest(unittest.TestCase):
         from snakepit_bridge._channel import REPLY, Channel
 
         reply = pb2.ExecuteReply(result=pb2.Value(json=b"1")).SerializeToString()
-        big = pb2.ExecuteReply(result=pb2.Value(binary=b"y" * 60)).SerializeToString()
+        big = pb2.ExecuteReply(result=pb2.Value(json=b"1", buffers=[pb2.Buffer(inline=b"y" * 70)])).SerializeToString()
         channel = Channel(worker=None, executor=None, limit=100)
         for call in (1, 2, 3):
             channel._send(call, REPLY, reply)
@@ -173,7 +173,7 @@ class ChannelMessagesTest(unittest.TestCase):
         messages = [pb2.WorkerFrames.FromString(m) for m in channel._messages()]
         self.assertEqual([[f.call for f in m.frames] for m in messages], [[1, 2, 3], [9, 10]])
         self.assertTrue(all(len(m.SerializeToString()) <= 100 for m in messages))
-        self.assertEqual(messages[1].frames[0].reply.result.binary, b"y" * 60)
+        self.assertEqual(messages[1].frames[0].reply.result.buffers[0].inline, b"y" * 70)
 
 
     def test_a_call_that_comes_once_the_channel_drains_is_refused_not_run(self):

@@ -4,7 +4,7 @@ import threading
 import unittest
 
 from tests import PRIV_PYTHON  # noqa: F401  (sys.path)
-from tests.support import ensure_stubs
+from tests.support import binary_reply_size, ensure_stubs, value_of
 
 pb2 = Worker = None
 
@@ -66,7 +66,7 @@ class Tools(BaseAdapter):
             "bytearray": bytearray(b"xyz"),
             "memoryview": memoryview(b"0123456789")[2:5],
             "object": object(),
-            "nested_set": {"ok": [1, {"bad": {1, 2}}]},
+            "nested_object": {"ok": [1, {"bad": object()}]},
             "nan": float("nan"),
             "unicode": {"text": "\u017ca\u017c\u00f3\u0142\u0107 \u2713"},
             "none": None,
@@ -93,15 +93,13 @@ class Tools(BaseAdapter):
 
 def call(worker, tool_name, args=None, raw=None):
     data = raw if raw is not None else json.dumps(args or {}).encode()
-    wire = worker.execute(pb2.ExecuteRequest(tool=tool_name, args_json=data, request_id="r1"))
+    wire = worker.execute(pb2.ExecuteRequest(tool=tool_name, args=pb2.Value(json=data), request_id="r1"))
     return pb2.ExecuteReply.FromString(wire)
 
 
 def result_of(reply):
     assert reply.WhichOneof("outcome") == "result", reply
-    if reply.result.WhichOneof("kind") == "binary":
-        return reply.result.binary
-    return json.loads(reply.result.json)
+    return value_of(reply.result)
 
 
 class FramingTest(unittest.TestCase):
@@ -114,10 +112,12 @@ class FramingTest(unittest.TestCase):
             for kind in ["json", "binary"]:
                 with self.subTest(size=size, kind=kind):
                     if kind == "json":
-                        value, payload = "x" * size, json.dumps("x" * size).encode()
+                        value = "x" * size
+                        expected = pb2.ExecuteReply(result=pb2.Value(json=json.dumps(value).encode()))
                     else:
-                        value = payload = b"\x01" * size
-                    expected = pb2.ExecuteReply(result=pb2.Value(**{kind: payload}))
+                        value = b"\x01" * size
+                        expected = pb2.ExecuteReply(result=pb2.Value(
+                            json=b'{"$snakepit":"bytes","buffer":0}', buffers=[pb2.Buffer(inline=value)], tags=1))
                     self.assertEqual(result_reply("t", value, 1 << 26),
                                      expected.SerializeToString())
 
@@ -149,8 +149,7 @@ class ExecuteTest(unittest.TestCase):
                                ("memoryview", b"234")]:
             with self.subTest(kind=kind):
                 reply = call(self.worker, "give", {"kind": kind})
-                self.assertEqual(reply.result.WhichOneof("kind"), "binary")
-                self.assertEqual(reply.result.binary, expected)
+                self.assertEqual(value_of(reply.result), expected)
 
     def test_exception_payload(self):
         err, details = self.error_of(call(self.worker, "fail", {"kind": "value"}))
@@ -192,7 +191,7 @@ class ExecuteTest(unittest.TestCase):
         self.assertEqual(err.type, "TypeError")
         err, _ = self.error_of(call(self.worker, "add", raw=b"[1, 2]"))
         self.assertEqual(err.type, "TypeError")
-        self.assertIn("JSON object", err.message)
+        self.assertIn("must be an object", err.message)
         err, _ = self.error_of(call(self.worker, "add", raw=b"{not json"))
         self.assertEqual(err.type, "JSONDecodeError")
 
@@ -209,13 +208,13 @@ class ExecuteTest(unittest.TestCase):
         self.assertEqual(details["available"], sorted(self.adapter.tool_index()))
 
     def test_unserializable_result(self):
-        for kind, type_name in [("object", "object"), ("nested_set", "set")]:
+        for kind, path in [("object", "result"), ("nested_object", "result.ok[1].bad")]:
             with self.subTest(kind=kind):
                 err, details = self.error_of(call(self.worker, "give", {"kind": kind}))
                 self.assertEqual(err.type, "ResultNotSerializableError")
                 self.assertIn("'give'", err.message)
-                self.assertIn(repr(type_name), err.message)
-                self.assertEqual(details, {"type": type_name})
+                self.assertIn(f"{path} is a value of type 'object'", err.message)
+                self.assertEqual(details, {"type": "object", "path": path})
 
     def test_nan_and_cycles_are_not_json(self):
         err, _ = self.error_of(call(self.worker, "give", {"kind": "nan"}))
@@ -234,10 +233,11 @@ class ExecuteTest(unittest.TestCase):
                 self.assertGreater(details["size"], 4096)
 
     def test_limit_is_the_serialized_reply_size(self):
-        worker = Worker(self.adapter, max_message_bytes=5006)  # 5000 bytes + 3 + 3 header bytes
+        size = binary_reply_size(5000)
+        worker = Worker(self.adapter, max_message_bytes=size)
         self.assertEqual(len(worker.execute(pb2.ExecuteRequest(
-            tool="give", args_json=b'{"kind":"big_bytes"}'))), 5006)
-        worker.max_message_bytes = 5005
+            tool="give", args=pb2.Value(json=b'{"kind":"big_bytes"}')))), size)
+        worker.max_message_bytes = size - 1
         self.assertEqual(call(worker, "give", {"kind": "big_bytes"}).error.type,
                          "PayloadTooLargeError")
 
@@ -257,7 +257,7 @@ class ExecuteTest(unittest.TestCase):
 
     def test_describe(self):
         reply = pb2.DescribeReply.FromString(self.worker.describe())
-        self.assertEqual(reply.protocol_version, 2)
+        self.assertEqual(reply.protocol_version, 3)
         self.assertEqual(reply.adapter, "tests.x:Tools")
         self.assertRegex(reply.python_version, r"^3\.\d+")
         tools = {t.name: t for t in reply.tools}

@@ -197,8 +197,8 @@ class StateTest(HostTestCase):
                 self.ctx.set_state(key, 1)
         with self.assertRaises(ValueError):
             self.ctx.get_state("")
-        for value in ({1, 2}, b"bytes", float("nan"), object()):
-            with self.subTest(value=value), self.assertRaisesRegex(TypeError, "JSON"):
+        for value in (float("nan"), object(), {"deep": [complex(1, 2)]}):
+            with self.subTest(value=value), self.assertRaisesRegex(TypeError, "cannot be sent"):
                 self.ctx.set_state("k", value)
         self.assertEqual(host.calls, [])
 
@@ -292,8 +292,8 @@ class HostToolTest(HostTestCase):
                                  "session_id": "s1", "worker_id": "w-test"})
 
     def test_bad_arguments_are_refused_before_sending(self):
-        with self.assertRaisesRegex(TypeError, "JSON"):
-            self.ctx.call_host_tool("echo", x={1})
+        with self.assertRaisesRegex(TypeError, r"host tool 'echo': args\.x\[0\] is a value of type 'object', which cannot be sent"):
+            self.ctx.call_host_tool("echo", x=[object()])
         with self.assertRaises(ValueError):
             self.ctx.call_host_tool("")
         self.assertEqual(host.calls, [])
@@ -354,7 +354,7 @@ class EphemeralTest(HostTestCase):
         ctx.delete_state("k")
         self.assertIsNone(ctx.get_state("k"))
         with self.assertRaises(TypeError):
-            ctx.set_state("k", {1})
+            ctx.set_state("k", {"x": object()})
         with self.assertRaises(ValueError):
             ctx.set_state("", 1)
         self.assertEqual(host.calls, [])

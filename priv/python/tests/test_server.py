@@ -9,7 +9,7 @@ import unittest
 
 from tests import PRIV_PYTHON  # noqa: F401  (sys.path)
 from tests.support import (
-    SHOWCASE, WorkerProcess, binary_reply_size, ensure_stubs, largest_binary_result, process_gone, read_line, worker_env,
+    value_of, SHOWCASE, WorkerProcess, binary_reply_size, ensure_stubs, largest_binary_result, process_gone, read_line, worker_env,
 )
 
 pb2 = None
@@ -25,7 +25,7 @@ def setUpModule():
 
 
 def execute_request(tool, **args):
-    return pb2.ExecuteRequest(tool=tool, args_json=json.dumps(args).encode(), request_id="t")
+    return pb2.ExecuteRequest(tool=tool, args=pb2.Value(json=json.dumps(args).encode()), request_id="t")
 
 
 def wait_gone(pid, timeout):
@@ -57,7 +57,7 @@ class RunningWorkerTest(unittest.TestCase):
         event = self.worker.event
         self.assertEqual(set(event), {"event", "address", "pid", "protocol"})
         self.assertEqual(event["pid"], self.worker.proc.pid)
-        self.assertEqual(event["protocol"], 2)
+        self.assertEqual(event["protocol"], 3)
         self.assertRegex(event["address"], r"^127\.0\.0\.1:\d+$")
 
     def test_ping(self):
@@ -66,7 +66,7 @@ class RunningWorkerTest(unittest.TestCase):
 
     def test_describe(self):
         reply = self.worker.stub("Describe")(pb2.DescribeRequest(), timeout=10)
-        self.assertEqual(reply.protocol_version, 2)
+        self.assertEqual(reply.protocol_version, 3)
         self.assertEqual(reply.adapter, SHOWCASE)
         names = {t.name for t in reply.tools}
         self.assertTrue({"ping", "echo", "add", "sleep", "async_add", "random_bytes"} <= names)
@@ -78,8 +78,8 @@ class RunningWorkerTest(unittest.TestCase):
         self.assertEqual(json.loads(self.run_tool("add", a=2, b=40).result.json), 42)
         self.assertEqual(json.loads(self.run_tool("echo", x=[1, "y"]).result.json), {"x": [1, "y"]})
         self.assertEqual(json.loads(self.run_tool("async_add", a=1, b=2).result.json), 3)
-        self.assertEqual(self.run_tool("bytes_of", n=3, fill=9).result.binary, b"\x09" * 3)
-        self.assertEqual(len(self.run_tool("random_bytes", n=1000).result.binary), 1000)
+        self.assertEqual(value_of(self.run_tool("bytes_of", n=3, fill=9).result), b"\x09" * 3)
+        self.assertEqual(len(value_of(self.run_tool("random_bytes", n=1000).result)), 1000)
 
     def test_execute_errors(self):
         err = self.run_tool("raise_error", type="KeyError", message="k").error
@@ -99,7 +99,7 @@ class RunningWorkerTest(unittest.TestCase):
         budget = LIMIT - FRAME_SLACK
         n = largest_binary_result(budget)
         self.assertEqual(binary_reply_size(n), budget)
-        self.assertEqual(len(self.run_tool("bytes_of", n=n).result.binary), n)
+        self.assertEqual(len(value_of(self.run_tool("bytes_of", n=n).result)), n)
         err = self.run_tool("bytes_of", n=n + 1).error
         self.assertEqual(err.type, "PayloadTooLargeError")
         self.assertIn(str(budget), err.message)

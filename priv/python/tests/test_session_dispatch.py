@@ -7,7 +7,7 @@ import unittest
 from unittest import mock
 
 from tests import PRIV_PYTHON  # noqa: F401  (sys.path)
-from tests.support import SHOWCASE, HostEnv, WorkerProcess, ensure_stubs
+from tests.support import value_of, SHOWCASE, HostEnv, WorkerProcess, ensure_stubs
 
 from snakepit_bridge import BaseAdapter, SessionContext, tool  # noqa: E402
 
@@ -69,13 +69,13 @@ class SessionTools(BaseAdapter):
 
 def call(worker, tool_name, session_id="", request_id="r1", **args):
     wire = worker.execute(pb2.ExecuteRequest(
-        tool=tool_name, args_json=json.dumps(args).encode(), request_id=request_id,
+        tool=tool_name, args=pb2.Value(json=json.dumps(args).encode()), request_id=request_id,
         session_id=session_id))
     reply = pb2.ExecuteReply.FromString(wire)
     if reply.WhichOneof("outcome") == "error":
         raise AssertionError(f"{reply.error.type}: {reply.error.message}")
     value = reply.result
-    return value.binary if value.WhichOneof("kind") == "binary" else json.loads(value.json)
+    return value_of(value)
 
 
 class DispatchTest(unittest.TestCase):
@@ -148,7 +148,7 @@ class DispatchTest(unittest.TestCase):
             self.assertEqual(call(self.worker, "plain", session_id="s1"), "no host needed")
             self.assertEqual(call(self.worker, "info", session_id="s1")["session_id"], "s1")
             wire = self.worker.execute(pb2.ExecuteRequest(
-                tool="remember", args_json=b'{"value":1}', session_id="s1"))
+                tool="remember", args=pb2.Value(json=b'{"value":1}'), session_id="s1"))
             err = pb2.ExecuteReply.FromString(wire).error
             self.assertEqual(err.type, "HostUnavailableError")
             self.assertIn("not started by a Snakepit host", err.message)
@@ -208,7 +208,7 @@ class RealWorkerTest(unittest.TestCase):
 
             def run(tool_name, **args):
                 reply = execute(pb2.ExecuteRequest(
-                    tool=tool_name, args_json=json.dumps(args).encode(), session_id="s1"),
+                    tool=tool_name, args=pb2.Value(json=json.dumps(args).encode()), session_id="s1"),
                     timeout=10)
                 self.assertEqual(reply.WhichOneof("outcome"), "result", reply)
                 return json.loads(reply.result.json)

@@ -5,7 +5,7 @@ import time
 import unittest
 
 from tests import PRIV_PYTHON  # noqa: F401  (sys.path)
-from tests.support import SHOWCASE, WorkerProcess, ensure_stubs, WithMetadata
+from tests.support import value_of, SHOWCASE, WorkerProcess, ensure_stubs, WithMetadata
 
 pb2 = Worker = showcase = None
 
@@ -24,7 +24,7 @@ from snakepit_bridge import BaseAdapter, StreamCancelled, tool  # noqa: E402
 
 
 def request(tool, request_id="r1", session_id="", **args):
-    return pb2.ExecuteRequest(tool=tool, args_json=json.dumps(args).encode(),
+    return pb2.ExecuteRequest(tool=tool, args=pb2.Value(json=json.dumps(args).encode()),
                               request_id=request_id, session_id=session_id)
 
 
@@ -33,12 +33,7 @@ def parse(raw):
 
 
 def value(chunk):
-    kind = chunk.data.WhichOneof("kind")
-    if kind == "json":
-        return json.loads(chunk.data.json)
-    if kind == "binary":
-        return chunk.data.binary
-    return None
+    return value_of(chunk.data) if chunk.HasField("data") else None
 
 
 def token():

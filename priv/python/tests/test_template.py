@@ -81,7 +81,7 @@ class ForkedWorker:
         return WithMetadata(call, (("x-snakepit-worker-secret", self.secret),))
 
     def execute(self, tool: str, **args: Any) -> Any:
-        reply = self.stub("Execute")(pb2.ExecuteRequest(tool=tool, args_json=json.dumps(args).encode(), request_id=secrets.token_hex(8)), timeout=10)
+        reply = self.stub("Execute")(pb2.ExecuteRequest(tool=tool, args=pb2.Value(json=json.dumps(args).encode()), request_id=secrets.token_hex(8)), timeout=10)
         self.assert_ok(reply)
         return json.loads(reply.result.json)
 

@@ -2,49 +2,23 @@ import {
   PayloadTooLargeError,
   SerializationError,
   SessionNotFoundError,
+  SharedMemoryError,
   SnakepitError,
   ToolKindError,
   UnknownToolError,
   pythonErrorFrom,
 } from '../errors';
-import { changedByJson, strictJson } from './strict-json';
 import type { WireErrorInfo, WireExecuteReply, WireValue } from './wire';
 
-/**
- * Turns call arguments into the JSON bytes the worker expects. Values JSON would silently
- * change or drop (functions, symbols, undefined in arrays, NaN, BigInt, Map, Set, cycles), and
- * arguments nested deeper than MAX_JSON_DEPTH, are refused with a SerializationError before
- * anything is sent.
- */
-export function encodeArgs(tool: string, args: unknown): Buffer {
-  if (args === undefined || args === null) return EMPTY_OBJECT;
-  if (typeof args !== 'object' || Array.isArray(args) || changedByJson(args)) {
-    throw new SerializationError('arguments', tool, 'arguments must be an object of keyword arguments');
-  }
-  try {
-    return Buffer.from(strictJson(args), 'utf8');
-  } catch (error) {
-    throw new SerializationError('arguments', tool, (error as Error).message);
-  }
-}
-
-const EMPTY_OBJECT = Buffer.from('{}');
-
-/** A wire Value as a JS value: JSON parsed, bytes as a Buffer. */
-export function decodeValue(value: WireValue | undefined): unknown {
-  if (value?.kind === 'binary') return value.binary ?? Buffer.alloc(0);
-  if (value?.kind === 'json' && value.json) return JSON.parse(value.json.toString('utf8'));
-  return null;
-}
-
-/** The tool's result, or the typed error the reply carries. */
+/** The tool's result, decoded by `decode` (the pool's data plane), or the typed error the reply carries. */
 export function decodeReply(
   tool: string,
   reply: WireExecuteReply,
+  decode: (value: WireValue | undefined) => unknown,
   sessionId?: string,
 ): { ok: true; value: unknown } | { ok: false; error: SnakepitError } {
   if (reply.outcome === 'error' && reply.error) return { ok: false, error: decodeError(tool, reply.error, sessionId) };
-  return { ok: true, value: decodeValue(reply.result) };
+  return { ok: true, value: decode(reply.result) };
 }
 
 /** Where the bridge's own host errors live in Python (priv/python/snakepit_bridge/_host_errors.py). */
@@ -67,7 +41,10 @@ export function decodeError(tool: string, info: WireErrorInfo, sessionId?: strin
     case 'PayloadTooLargeError':
       return new PayloadTooLargeError('result', tool, info.message);
     case 'ResultNotSerializableError':
-      return new SerializationError('result', tool, info.message);
+      return new SerializationError('result', tool, info.message, typeof details.path === 'string' ? details.path : undefined);
+    case 'SegmentError':
+    case 'SharedMemoryError':
+      return new SharedMemoryError(`the worker running "${tool}": ${info.message}`);
     default:
       return pythonErrorFrom({
         type: info.type,

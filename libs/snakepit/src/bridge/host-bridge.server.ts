@@ -12,7 +12,10 @@ import { EventBus } from '../telemetry/event-bus';
 import { PYTHON_EVENT_PREFIX, SnakepitEvent } from '../telemetry/events';
 import { inHostToolSpan } from '../telemetry/tracing';
 import { ToolRegistryService } from '../tools/tool-registry.service';
-import { encodeValue, hostErrorInfo } from './host-codec';
+import { DataPlane } from '../data/data-plane';
+import { inlineWireValue, standaloneJson, standaloneWireValue } from '../data/standalone-value';
+import { SnakepitRun } from '../snakepit-run';
+import { hostErrorInfo } from './host-codec';
 import { hostServiceDefinition, type WireHostReply } from './wire';
 
 /** Metadata entry that carries the per-boot secret on every call from a worker. */
@@ -37,13 +40,18 @@ export class HostBridgeServer implements HostBridge {
   private socketDir?: string;
   private starting?: Promise<void>;
   private refusals = { lastLoggedAt: 0, unlogged: 0 };
+  private readonly data: DataPlane;
 
   constructor(
     @Inject(SNAKEPIT_CONFIG) private readonly options: ResolvedOptions,
     private readonly tools: ToolRegistryService,
     private readonly sessions: SessionAccess,
     private readonly events: EventBus,
-  ) {}
+    run: SnakepitRun,
+  ) {
+    // Values from workers only: nothing is placed in shared memory for them.
+    this.data = new DataPlane(run.sharedMemory, { thresholdBytes: Infinity });
+  }
 
   /** Starts listening (once), then gives what a worker needs to call back. */
   async workerAccess(): Promise<HostAccess> {
@@ -83,11 +91,12 @@ export class HostBridgeServer implements HostBridge {
       CallTool: this.guard((request: any, metadata) => this.callTool(request, metadata)),
       GetState: this.guard((request: any) => this.reply(async () => {
         const state = await this.sessions.getStateJson(request.sessionId, request.key);
-        return state.found ? { result: { json: Buffer.from(state.json!) }, found: true } : { found: false };
+        return state.found ? { result: standaloneWireValue(state.json!), found: true } : { found: false };
       })),
       SetState: this.guard((request: any) => this.reply(async () => {
-        // Only JSON goes into the store: parsed once it is known to be within the limits.
-        await this.sessions.setStateJson(request.sessionId, request.key, request.valueJson.toString('utf8'), { fromText: true });
+        // The store keeps JSON that stands alone: the value read (its segments removed), then encoded again.
+        const value = this.data.incoming(request.value);
+        await this.sessions.setStateJson(request.sessionId, request.key, standaloneJson(value, `state "${request.key}"`));
         return {};
       })),
       DeleteState: this.guard((request: any) => this.reply(async () => {
@@ -130,10 +139,10 @@ export class HostBridgeServer implements HostBridge {
     const started = Date.now();
     const header = (key: string) => metadata.get(key)[0]?.toString();
     const reply = await this.reply(async () => {
-      const args = request.argsJson?.length ? JSON.parse(request.argsJson.toString('utf8')) : {};
+      const args = (this.data.incoming(request.args) ?? {}) as Record<string, unknown>;
       const context = { sessionId: request.sessionId || undefined, workerId: request.workerId || undefined };
       const result = await inHostToolSpan(request.name, header('traceparent'), header('tracestate'), () => this.tools.call(request.name, args, context));
-      return { result: encodeValue(result) };
+      return { result: inlineWireValue(result === undefined ? null : result, `the result of host tool "${request.name}"`) };
     });
     this.events.emit(SnakepitEvent.HostToolCalled, {
       tool: request.name,

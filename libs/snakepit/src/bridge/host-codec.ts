@@ -6,14 +6,7 @@ import {
   SessionStoreFullError,
   SnakepitError,
 } from '../errors';
-import type { WireErrorInfo, WireValue } from './wire';
-
-/** A host tool's result as a wire Value: a Buffer travels as bytes, anything else as JSON. */
-export function encodeValue(value: unknown): WireValue {
-  if (Buffer.isBuffer(value) || value instanceof Uint8Array) return { binary: Buffer.from(value) };
-  const json = JSON.stringify(value === undefined ? null : value);
-  return { json: Buffer.from(json, 'utf8') };
-}
+import type { WireErrorInfo } from './wire';
 
 /** Python turns these types into exceptions of its own (HostToolValidationError is a ValueError). */
 const PYTHON_TYPE_BY_CLASS: Array<[new (...args: any[]) => SnakepitError, string]> = [

@@ -3,13 +3,34 @@ import * as protoLoader from '@grpc/proto-loader';
 import { bridgePaths } from '../python/bridge-paths';
 
 /** Protocol version this host speaks; a worker reporting another one is refused. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Messages of proto/snakepit_bridge.proto as @grpc/proto-loader presents them. */
+export interface WireSegment {
+  name: string;
+  offset: number;
+  length: number;
+}
+
+/** A Value's binary data: in the message, or in a shared-memory segment. */
+export interface WireBuffer {
+  where?: 'inline' | 'segment';
+  inline?: Uint8Array;
+  segment?: WireSegment;
+}
+
+/** JSON text, its tags' buffers, and how many tags it holds (0: plain JSON). */
 export interface WireValue {
-  kind?: 'json' | 'binary';
-  json?: Buffer;
-  binary?: Buffer;
+  json: Uint8Array;
+  buffers: WireBuffer[];
+  tags: number;
+}
+
+/** What a value weighs: its JSON and its buffers, wherever they travel. */
+export function wireValueBytes(value: WireValue | undefined): number {
+  let size = value?.json.byteLength ?? 0;
+  for (const buffer of value?.buffers ?? []) size += buffer.inline?.byteLength ?? Number(buffer.segment?.length ?? 0);
+  return size;
 }
 
 export interface WireErrorInfo {
@@ -21,7 +42,7 @@ export interface WireErrorInfo {
 
 export interface WireExecuteRequest {
   tool: string;
-  argsJson: Buffer;
+  args: WireValue;
   requestId: string;
   sessionId: string;
   traceparent?: string;

@@ -27,9 +27,9 @@ class FakeCall extends EventEmitter {
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 const channelMethod = (protoLoader.loadSync(join(__dirname, '..', '..', '..', '..', 'proto', 'snakepit_bridge.proto'), { longs: Number, defaults: true, oneofs: true })['snakepit.bridge.Worker'] as any).Channel;
 const encodedHostFrames = (frames: WireHostFrame[]) => (channelMethod.requestSerialize({ frames }) as Buffer).length;
-const request = (id: string) => ({ tool: 'add', argsJson: Buffer.from('{}'), requestId: id, sessionId: '' });
-const ok = { outcome: 'result' as const, result: { kind: 'json' as const, json: Buffer.from('1') } };
-const chunk = (final = false) => ({ payload: 'data' as const, data: { kind: 'json' as const, json: Buffer.from('1') }, final, cancelled: false });
+const request = (id: string) => ({ tool: 'add', args: { json: Buffer.from('{}'), buffers: [], tags: 0 }, requestId: id, sessionId: '' });
+const ok = { outcome: 'result' as const, result: { json: Buffer.from('1'), buffers: [], tags: 0 } };
+const chunk = (final = false) => ({ payload: 'data' as const, data: { json: Buffer.from('1'), buffers: [], tags: 0 }, final, cancelled: false });
 
 function setUp(maxMessageBytes = 1024 * 1024) {
   const call = new FakeCall();
@@ -58,7 +58,7 @@ describe('WorkerChannel', () => {
     const limit = 1000;
     const { call, channel } = setUp(limit);
     const long = { sessionId: 's'.repeat(128), traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`, tracestate: 'k=v' };
-    for (const id of ['a', 'b', 'c']) void channel.execute({ ...request(id.repeat(36)), ...long, argsJson: Buffer.alloc(200) });
+    for (const id of ['a', 'b', 'c']) void channel.execute({ ...request(id.repeat(36)), ...long, args: { json: Buffer.alloc(200), buffers: [], tags: 0 } });
     await turn();
     expect(call.written.length).toBeGreaterThan(1);
     expect(call.written.flat()).toHaveLength(3);
@@ -96,7 +96,7 @@ describe('WorkerChannel', () => {
     stream.on('data', () => undefined);
     await turn();
     const { call: number } = call.written[0][0];
-    const big = { ...chunk(), data: { kind: 'binary' as const, binary: Buffer.alloc(4 * 1024 * 1024) } };
+    const big = { ...chunk(), data: { json: Buffer.from('1'), buffers: [{ inline: Buffer.alloc(4 * 1024 * 1024) }], tags: 1 } };
     for (let round = 1; round <= 3; round++) {
       call.reply(...Array.from({ length: round === 1 ? 1 : 2 }, () => ({ call: number, body: 'chunk' as const, chunk: big })));
       await turn();

@@ -1,12 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import { EventEmitter } from 'node:events';
-import type {
-  WireExecuteReply,
-  WireExecuteRequest,
-  WireHostFrame,
-  WireStreamChunk,
-  WireWorkerFrame,
-  WorkerChannelCall,
+import {
+  wireValueBytes,
+  type WireExecuteReply,
+  type WireExecuteRequest,
+  type WireHostFrame,
+  type WireStreamChunk,
+  type WireWorkerFrame,
+  type WorkerChannelCall,
 } from './wire';
 
 /** Chunks a stream may send ahead of its consumer, at most; more are granted as the consumer
@@ -269,7 +270,7 @@ export class ChannelStream extends EventEmitter {
   deliver(chunk: WireStreamChunk, last: boolean): void {
     if (last) this.over = true;
     this.outstanding--;
-    this.lastChunkBytes = chunk.data?.json?.length ?? chunk.data?.binary?.length ?? 0;
+    this.lastChunkBytes = wireValueBytes(chunk.data);
     // Chunks that arrive while paused (the credit already granted) wait here, in order.
     if (this.paused) {
       this.held.push(chunk);
@@ -297,7 +298,9 @@ export class ChannelStream extends EventEmitter {
 /** An upper bound of a call frame's size on the wire. */
 function requestBytes(request: WireExecuteRequest): number {
   const texts = request.tool + request.requestId + request.sessionId + (request.traceparent ?? '') + (request.tracestate ?? '');
-  return request.argsJson.length + Buffer.byteLength(texts) + FRAME_OVERHEAD;
+  let args = request.args.json.byteLength;
+  for (const buffer of request.args.buffers) args += (buffer.inline?.byteLength ?? 0) + (buffer.segment ? Buffer.byteLength(buffer.segment.name) + 24 : 0) + 8;
+  return args + Buffer.byteLength(texts) + FRAME_OVERHEAD;
 }
 
 function channelError(code: grpc.status, details: string): grpc.ServiceError {

@@ -1,14 +1,60 @@
 import { SnakepitError } from './snakepit.error';
 
-/** A value could not be turned into JSON (arguments before sending, or a tool's result). */
+/** A value cannot travel (arguments before sending, or a tool's result): `path` says where
+ *  the bad part sits ("args.items[3].when"), when it is known. */
 export class SerializationError extends SnakepitError {
   readonly code = 'serialization_failed';
-  constructor(readonly direction: 'arguments' | 'result', readonly tool: string, detail: string) {
+  constructor(
+    readonly direction: 'arguments' | 'result',
+    readonly tool: string,
+    detail: string,
+    readonly path?: string,
+  ) {
     super(
       direction === 'arguments'
-        ? `Arguments for "${tool}" cannot be sent as JSON: ${detail}. Pass plain objects, arrays, strings, finite numbers, booleans and null.`
-        : `The result of "${tool}" cannot be sent back as JSON: ${detail}. Return JSON values or bytes.`,
+        ? `Arguments for "${tool}" cannot be sent: ${detail}. Pass JSON values, Buffers, typed arrays (or ndarray(data, shape)), Dates and bigints.`
+        : `The result of "${tool}" cannot be sent back: ${detail}`,
     );
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), tool: this.tool, direction: this.direction, ...(this.path ? { path: this.path } : {}) };
+  }
+}
+
+/** Shared memory failed: a segment could not be written, read or found. */
+export class SharedMemoryError extends SnakepitError {
+  readonly code = 'shared_memory_failed';
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(
+      `Shared memory failed: ${detail}. Check that the shared-memory directory (sharedMemory.directory, /dev/shm by default) ` +
+        'is writable and has room, or raise sharedMemory.thresholdBytes to keep buffers inside messages.',
+      options,
+    );
+  }
+}
+
+/** pool.share() would take the pool past sharedMemory.budgetBytes. */
+export class SharedMemoryBudgetError extends SnakepitError {
+  readonly code = 'shared_memory_budget_exceeded';
+  constructor(
+    readonly pool: string,
+    readonly requestedBytes: number,
+    readonly usedBytes: number,
+    readonly budgetBytes: number,
+  ) {
+    super(
+      `Pool "${pool}" cannot share ${requestedBytes} more bytes: its shared values hold ${usedBytes} of a budget of ${budgetBytes} bytes. ` +
+        'Close shared values no longer needed, or raise sharedMemory.budgetBytes.',
+    );
+  }
+}
+
+/** A shared value was used after close() (or after its TTL ran out). */
+export class SharedValueClosedError extends SnakepitError {
+  readonly code = 'shared_value_closed';
+  constructor(readonly sharedName: string, readonly why: 'closed' | 'expired') {
+    super(`Shared value ${sharedName} is ${why === 'closed' ? 'closed' : 'past its TTL'}; share the data again (pool.share) to use it.`);
   }
 }
 

@@ -72,6 +72,13 @@ class CrashBarrierOptionsSchema {
   @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) retryBackoffMs?: number;
 }
 
+class SharedMemoryOptionsSchema {
+  @IsOptional() @IsBoolean() enabled?: boolean;
+  @IsOptional() @IsInt() @Min(1) thresholdBytes?: number;
+  @IsOptional() @IsInt() @Min(0) budgetBytes?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) shareTtlMs?: number;
+}
+
 /** Validation rules of the pool options, shared by the top level and each `pools` entry. */
 class PoolOptionsSchema {
   @IsOptional()
@@ -101,6 +108,7 @@ class PoolOptionsSchema {
   @IsOptional() @IsObject() @ValidateNested() @Type(() => RestartOptionsSchema) restart?: RestartOptionsSchema;
   @IsOptional() @IsObject() @ValidateNested() @Type(() => RecycleOptionsSchema) recycle?: RecycleOptionsSchema;
   @IsOptional() @IsObject() @ValidateNested() @Type(() => CrashBarrierOptionsSchema) crashBarrier?: CrashBarrierOptionsSchema;
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => SharedMemoryOptionsSchema) sharedMemory?: SharedMemoryOptionsSchema;
 }
 
 class SessionOptionsSchema {
@@ -143,5 +151,6 @@ export class ModuleOptionsSchema extends PoolOptionsSchema {
   @Matches(INSTANCE_NAME_PATTERN, { message: 'instanceName must hold only letters, digits, ".", "_" or "-" (1 to 64, not starting with ".")' })
   instanceName?: string;
   @IsOptional() @IsString() @MinLength(1) runtimeDir?: string;
+  @IsOptional() @IsString() @MinLength(1) sharedMemoryDir?: string;
   @IsOptional() @IsString() @MinLength(1) projectRoot?: string;
 }

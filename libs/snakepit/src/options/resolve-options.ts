@@ -51,6 +51,8 @@ export interface PoolConfig {
   /** Unset limits are off. */
   recycle: { workerTtlMs?: number; maxRequestsPerWorker?: number; memoryLimitMb?: number };
   crashBarrier: { enabled: boolean; taintMs: number; maxRetries: number; retryBackoffMs: number };
+  /** thresholdBytes is Infinity when shared memory is off. */
+  sharedMemory: { thresholdBytes: number; budgetBytes: number; shareTtlMs: number };
 }
 
 export interface ResolvedOptions {
@@ -67,10 +69,12 @@ export interface ResolvedOptions {
   /** The process registry: `<runtimeDir>/<instanceName>/<runId>.json`. */
   instanceName: string;
   runtimeDir: string;
+  /** Where the run's shared-memory directory goes; undefined: /dev/shm, else the temp dir. */
+  sharedMemoryDir?: string;
 }
 
 /** Option groups of a pool that a `pools` entry merges field by field over the top-level ones. */
-const NESTED_POOL_GROUPS = ['queue', 'heartbeat', 'restart', 'recycle', 'crashBarrier', 'python'] as const;
+const NESTED_POOL_GROUPS = ['queue', 'heartbeat', 'restart', 'recycle', 'crashBarrier', 'python', 'sharedMemory'] as const;
 
 export const DEFAULT_POOL_NAME = 'default';
 /** Unix sockets in private directories, where the platform has them. */
@@ -91,6 +95,7 @@ const POOL_DEFAULTS = {
   heartbeat: { enabled: true, intervalMs: 2000, timeoutMs: 10_000, maxMisses: 3 },
   restart: { maxRestarts: 10, windowMs: 60_000, backoffMs: 250, maxBackoffMs: 30_000, cooldownMs: 60_000, poisonCrashes: 3 },
   crashBarrier: { enabled: true, taintMs: 2000, maxRetries: 2, retryBackoffMs: 50 },
+  sharedMemory: { thresholdBytes: 64 * 1024, budgetBytes: 1024 * 1024 * 1024, shareTtlMs: 0 },
 };
 
 /**
@@ -121,6 +126,7 @@ export function resolveOptions(raw: unknown, env: NodeJS.ProcessEnv = process.en
     projectRoot,
     instanceName: options.instanceName ?? 'default',
     runtimeDir: options.runtimeDir ? inProject(projectRoot, options.runtimeDir) : defaultRuntimeDir(),
+    sharedMemoryDir: options.sharedMemoryDir ? inProject(projectRoot, options.sharedMemoryDir) : undefined,
   };
 }
 
@@ -238,7 +244,14 @@ function poolConfig(entry: NamedPoolOptions & PoolOptions, env: NodeJS.ProcessEn
     restart: { ...POOL_DEFAULTS.restart, ...definedFields(entry.restart) },
     recycle: definedFields(entry.recycle),
     crashBarrier: { ...POOL_DEFAULTS.crashBarrier, ...definedFields(entry.crashBarrier) },
+    sharedMemory: sharedMemoryConfig(entry.sharedMemory),
   };
+}
+
+function sharedMemoryConfig(options: PoolOptions['sharedMemory']): PoolConfig['sharedMemory'] {
+  const { enabled, ...rest } = definedFields(options);
+  const config = { ...POOL_DEFAULTS.sharedMemory, ...rest };
+  return enabled === false ? { ...config, thresholdBytes: Infinity } : config;
 }
 
 /** The fields that are set, so that `{ intervalMs: undefined }` keeps the default. */

@@ -100,6 +100,17 @@ export interface PoolOptions {
      *  heartbeat.intervalMs. Default: never. */
     memoryLimitMb?: number;
   };
+  /** Large buffers through shared memory instead of inside gRPC messages (README, "Data"). */
+  sharedMemory?: {
+    /** Default true. False: every buffer travels inside messages (maxMessageBytes applies). */
+    enabled?: boolean;
+    /** Buffers of at least this many bytes go through a shared-memory segment. Default 65 536. */
+    thresholdBytes?: number;
+    /** What the pool's shared values (pool.share) may hold at once. Default 1 GiB. */
+    budgetBytes?: number;
+    /** A shared value not closed by then is closed; 0: never. Default 0. */
+    shareTtlMs?: number;
+  };
   /** What happens after a worker dies in the middle of a call. */
   crashBarrier?: {
     /** Default true. When false, no worker is tainted and no call is retried. */
@@ -140,6 +151,9 @@ export interface SnakepitModuleOptions extends Partial<PoolOptions> {
   instanceName?: string;
   /** Where the process registry lives (relative: from `projectRoot`). Default: "snakepit-<uid>" in the OS temp dir. */
   runtimeDir?: string;
+  /** Where the run's shared-memory directory is made (relative: from `projectRoot`). Default:
+   *  /dev/shm on Linux, else the OS temp dir. */
+  sharedMemoryDir?: string;
   /** What relative paths in these options resolve against (pythonPath, python.venvDir, a relative
    *  interpreter, runtimeDir), and where `snakepit setup` recorded the interpreter
    *  (.snakepit/python). Default: the nearest directory with a package.json above the entry

@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { StreamChunk } from './chunk-stream';
+import type { SharedValue, ShareOptions } from './shared-values';
 import type { ExecuteOptions, PoolStats, SessionExecuteOptions } from './pool.types';
 import type { PoolService } from './pool.service';
 import type { WorkerInfo } from './worker';
@@ -36,6 +37,10 @@ export class BoundPool {
 
   stream$<T = unknown>(tool: string, args?: Record<string, unknown>, options: Bound<ExecuteOptions> = {}): Observable<StreamChunk<T>> {
     return this.pools.stream$<T>(tool, args, { ...options, pool: this.name });
+  }
+
+  share(value: unknown, options: ShareOptions = {}): Promise<SharedValue> {
+    return this.pools.share(value, { ...options, pool: this.name });
   }
 
   ready(): Promise<void> {

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type * as grpc from '@grpc/grpc-js';
 import { decodeReply } from '../bridge/codec';
+import type { DataPlane } from '../data/data-plane';
 import type { WireExecuteReply, WireExecuteRequest } from '../bridge/wire';
 import { isWorkerDeath, StreamConsumerIdleError, WorkerProtocolError, type SnakepitError } from '../errors';
 import type { PoolConfig } from '../options/resolve-options';
@@ -39,6 +40,7 @@ export class CallRunner {
     private readonly tools: ToolCatalog,
     private readonly lifecycle: PoolLifecycle,
     private readonly telemetry: PoolTelemetry,
+    private readonly data: DataPlane,
   ) {
     this.logger = new Logger(`Snakepit:${config.name}`);
   }
@@ -71,6 +73,7 @@ export class CallRunner {
     worker.execute(this.request(call), onStarted).then(
       (reply) => {
         if (call.state === 'running') this.settleWithReply(call, worker, reply);
+        else this.data.discard(reply.result); // the caller has its answer: what the reply names goes unread
         this.book.move(call, 'done');
         this.free(worker);
       },
@@ -101,7 +104,7 @@ export class CallRunner {
   private runStream(call: Call, worker: PoolWorker, onStarted?: () => void): void {
     const chunks = call.chunks!;
     const stream = worker.openStream(this.request(call), onStarted);
-    const relay = new StreamRelay(chunks, call.tool, call.session?.sessionId);
+    const relay = new StreamRelay(chunks, call.tool, this.data, call.session?.sessionId);
     call.stopWork = () => {
       worker.cancel(call.id);
       stream.resume(); // read to the end, discarding, so the worker is seen to finish
@@ -121,7 +124,7 @@ export class CallRunner {
       },
     });
     stream.on('data', (wire) => {
-      if (call.state !== 'running' || relay.failed) return;
+      if (call.state !== 'running' || relay.failed) return this.data.discard(wire.data);
       try {
         const pythonError = relay.take(wire);
         if (pythonError) this.book.settle(call, { error: pythonError });
@@ -224,7 +227,7 @@ export class CallRunner {
   private settleWithReply(call: Call, worker: PoolWorker, reply: WireExecuteReply): void {
     let outcome: ReturnType<typeof decodeReply>;
     try {
-      outcome = decodeReply(call.tool, reply, call.session?.sessionId);
+      outcome = decodeReply(call.tool, reply, (value) => this.data.incoming(value), call.session?.sessionId);
     } catch (error) {
       outcome = { ok: false, error: new WorkerProtocolError(worker.id, `its reply to "${call.tool}" is unreadable`, { cause: error }) };
       this.fleet.retire(worker, 'protocol'); // a worker that speaks garbage is not trusted with another call
@@ -243,7 +246,7 @@ export class CallRunner {
     const trace = call.span?.headers;
     return {
       tool: call.tool,
-      argsJson: call.args,
+      args: call.args,
       requestId: call.id,
       sessionId: call.session?.sessionId ?? '',
       traceparent: trace?.traceparent ?? '',

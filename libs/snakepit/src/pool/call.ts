@@ -1,3 +1,4 @@
+import type { WireValue } from '../bridge/wire';
 import type { CallSpan } from '../telemetry/tracing';
 import type { ChunkStream } from './chunk-stream';
 import type { Placement } from './scheduler';
@@ -37,7 +38,7 @@ export interface CallInit {
   id: string;
   kind: 'unary' | 'stream';
   tool: string;
-  args: Buffer;
+  args: WireValue;
   session?: SessionCall;
   idempotent: boolean;
   chunks?: ChunkStream;
@@ -51,7 +52,7 @@ export class Call {
   readonly id: string;
   readonly kind: 'unary' | 'stream';
   readonly tool: string;
-  readonly args: Buffer;
+  readonly args: WireValue;
   readonly session?: SessionCall;
   readonly idempotent: boolean;
   /** Streams: where the chunks go. */

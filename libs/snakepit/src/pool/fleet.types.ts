@@ -1,3 +1,4 @@
+import type { SharedMemoryDir } from '../process/shared-memory-dir';
 import type { WorkerStart } from '../options/snakepit-options.interface';
 import type { WorkerRegistry } from '../process/process-registry';
 import type { RecycleReason } from '../supervision/recycle-policy';
@@ -16,6 +17,8 @@ export interface FleetContext {
   affinity: SessionHandOver;
   /** Where workers listen (Unix sockets in a private directory, or loopback TCP). */
   sockets: { pathFor(workerId: string): string | undefined; release(workerId: string): void; attachPath?(): string };
+  /** The run's shared-memory directory; without one, every buffer travels inside messages. */
+  sharedMemory?: SharedMemoryDir;
   /** How workers start (workers.start); default spawn. */
   workerStart?: WorkerStart;
   /** Makes workers; default: real Python processes. */

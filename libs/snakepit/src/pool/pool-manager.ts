@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { SnakepitRun } from '../snakepit-run';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { PoolNotFoundError, PoolingDisabledError, WorkerNotFoundError } from '../errors';
 import { DEFAULT_POOL_NAME, type ResolvedOptions } from '../options/resolve-options';
@@ -25,7 +25,7 @@ import type { FleetContext } from './worker-fleet';
 @Injectable()
 export class PoolManager implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   /** Marks this application's workers (it is on their command line and in their environment). */
-  readonly runId = randomUUID();
+  readonly runId: string;
   private readonly logger = new Logger('Snakepit');
   private readonly pools = new Map<string, Pool>();
   private readonly registry: ProcessRegistry;
@@ -37,7 +37,9 @@ export class PoolManager implements OnModuleInit, BeforeApplicationShutdown, OnA
     @Inject(HOST_BRIDGE) private readonly bridge: HostBridge,
     private readonly events: EventBus,
     affinity: SessionAffinity,
+    private readonly run: SnakepitRun,
   ) {
+    this.runId = run.runId;
     this.registry = new ProcessRegistry(options.runtimeDir, options.instanceName, this.runId, (error) =>
       this.logger.warn(
         `cannot write the process registry in ${options.runtimeDir} (${error.message}): workers left by a ` +
@@ -46,7 +48,7 @@ export class PoolManager implements OnModuleInit, BeforeApplicationShutdown, OnA
     );
     this.sockets = new WorkerSockets(options.workers.transport, (dir) => this.registry.addSocketDir(dir));
     if (options.poolingEnabled) {
-      const context: FleetContext = { runId: this.runId, registry: this.registry, events, killTimeoutMs: options.killTimeoutMs, affinity, sockets: this.sockets, workerStart: options.workers.start };
+      const context: FleetContext = { runId: this.runId, registry: this.registry, events, killTimeoutMs: options.killTimeoutMs, affinity, sockets: this.sockets, workerStart: options.workers.start, sharedMemory: run.sharedMemory };
       for (const config of options.pools) this.pools.set(config.name, new Pool(config, context));
     }
   }
@@ -66,6 +68,7 @@ export class PoolManager implements OnModuleInit, BeforeApplicationShutdown, OnA
     if (this.options.poolingEnabled) await killMarked({ runId: this.runId }).catch(() => []);
     this.registry.close();
     this.sockets.remove();
+    this.run.sharedMemory.removeAll();
     await this.bridge.stop();
   }
 
@@ -86,6 +89,10 @@ export class PoolManager implements OnModuleInit, BeforeApplicationShutdown, OnA
     host.catch(() => undefined);
     const prepared = this.reapOrphans().then(async () => {
       this.registry.open();
+      // A host killed from now on leaves its shared-memory directory for the next boot to remove.
+      if (this.options.pools.some((pool) => Number.isFinite(pool.sharedMemory.thresholdBytes))) {
+        this.registry.addSocketDir(this.run.sharedMemory.path);
+      }
       const access = await host;
       // A host killed from now on leaves its bridge's socket directory for the next boot to remove.
       if (access.socketDir) this.registry.addSocketDir(access.socketDir);

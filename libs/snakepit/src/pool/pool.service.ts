@@ -1,3 +1,4 @@
+import type { SharedValue, ShareOptions } from './shared-values';
 import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { PoolManager } from './pool-manager';
@@ -131,6 +132,18 @@ export class PoolService {
   /** Resolves when the pool (or, without a name, every pool) has its workers ready. */
   ready(pool?: string): Promise<void> {
     return this.manager.ready(pool);
+  }
+
+  /**
+   * Writes `value` (an array, a structure of arrays, any value a call may take) to shared memory
+   * once, for many calls and sessions: pass the returned SharedValue inside arguments instead of
+   * the data, and only its name crosses to the worker, which sees the value itself. Close it
+   * (`await shared.close()`, or `await using`) when done; it counts against the pool's
+   * sharedMemory.budgetBytes (SharedMemoryBudgetError past it) until then, and closes by itself
+   * after sharedMemory.shareTtlMs when that is set.
+   */
+  async share(value: unknown, options: ShareOptions & { pool?: string } = {}): Promise<SharedValue> {
+    return this.manager.getPool(options.pool).share(value, options);
   }
 
   /** Counters and gauges of one pool (default: "default", or the only pool). */

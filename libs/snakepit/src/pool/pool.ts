@@ -1,5 +1,15 @@
-import { encodeArgs } from '../bridge/codec';
-import { PayloadTooLargeError, PoolClosedError, RequestAbortedError, RequestTimeoutError, type SnakepitError } from '../errors';
+import { changedByJson } from '../bridge/strict-json';
+import { DataPlane, type OutgoingValue } from '../data/data-plane';
+import { ValueEncodingError } from '../data/value-encoder';
+import {
+  PayloadTooLargeError,
+  PoolClosedError,
+  RequestAbortedError,
+  RequestTimeoutError,
+  SerializationError,
+  SharedMemoryError,
+  SnakepitError,
+} from '../errors';
 import type { PoolConfig } from '../options/resolve-options';
 import { NO_HOST_ACCESS, type HostAccess } from '../snakepit.constants';
 import { startCallSpan } from '../telemetry/tracing';
@@ -12,6 +22,7 @@ import { Dispatcher } from './dispatcher';
 import { PoolLifecycle } from './pool-lifecycle';
 import { PoolTelemetry } from './pool-telemetry';
 import type { ExecuteOptions, PoolStats } from './pool.types';
+import { SharedValues, type SharedValue, type ShareOptions } from './shared-values';
 import { ToolCatalog } from './tool-catalog';
 import { WorkerFleet, type FleetContext } from './worker-fleet';
 import type { PythonToolInfo, WorkerInfo } from './worker.types';
@@ -33,10 +44,15 @@ export class Pool {
   private readonly dispatcher: Dispatcher;
   private readonly fleet: WorkerFleet;
   private readonly runner: CallRunner;
+  /** How this pool's values travel: in messages, or through shared memory. */
+  readonly data: DataPlane;
+  private readonly shared: SharedValues;
   private host?: Promise<HostAccess>;
 
   constructor(readonly config: PoolConfig, context: FleetContext) {
     this.telemetry = new PoolTelemetry(config.name, context.events);
+    this.data = new DataPlane(context.sharedMemory, config.sharedMemory);
+    this.shared = new SharedValues(config.name, this.data, config.sharedMemory.budgetBytes, config.sharedMemory.shareTtlMs);
     this.lifecycle = new PoolLifecycle(this.telemetry, config.restart.cooldownMs, () => {
       this.restart().catch(() => undefined); // a new failure is logged and starts a new cool-down
     });
@@ -44,8 +60,8 @@ export class Pool {
     this.tools = new ToolCatalog(config.name);
     const capacity = { capacity: config.concurrentCalls, prefetch: config.prefetch, queueMaxSize: config.queueMaxSize, queueTimeoutMs: config.queueTimeoutMs };
     this.dispatcher = new Dispatcher(capacity, this.book, this.tools, this.telemetry, (id) => this.fleet.find(id), (call, worker, ahead) => this.runner.run(call, worker, ahead));
-    this.fleet = new WorkerFleet(config, context, this.dispatcher, this.book, (error) => this.fail(error));
-    this.runner = new CallRunner(config, this.book, this.dispatcher, this.fleet, this.tools, this.lifecycle, this.telemetry);
+    this.fleet = new WorkerFleet(config, context, this.dispatcher, this.book, this.data, (error) => this.fail(error));
+    this.runner = new CallRunner(config, this.book, this.dispatcher, this.fleet, this.tools, this.lifecycle, this.telemetry, this.data);
   }
 
   get name(): string {
@@ -110,7 +126,7 @@ export class Pool {
 
   /** Runs a streaming tool; its chunks arrive through the returned iterator, with back-pressure. */
   executeStream(tool: string, args: unknown, options: ExecuteOptions = {}, session?: SessionCall): ChunkStream {
-    let payload: Buffer;
+    let payload: OutgoingValue;
     try {
       payload = this.prepare(tool, args, options, true);
     } catch (error) {
@@ -130,18 +146,45 @@ export class Pool {
     return chunks;
   }
 
-  /** Checks a call before it queues; returns its arguments as JSON bytes. */
-  private prepare(tool: string, args: unknown, options: ExecuteOptions, streaming: boolean): Buffer {
+  /** Checks a call before it queues; returns its arguments as they travel. */
+  private prepare(tool: string, args: unknown, options: ExecuteOptions, streaming: boolean): OutgoingValue {
     assertValidCall(tool, options);
     this.lifecycle.assertOpen();
-    const payload = encodeArgs(tool, args);
-    if (payload.length + ENVELOPE_BYTES > this.config.maxMessageBytes) {
-      throw new PayloadTooLargeError('arguments', tool, `${payload.length} bytes of JSON; the limit is ${this.config.maxMessageBytes} bytes`);
-    }
     // Before any worker is ready the tool list is unknown: the check then happens at dispatch.
     this.tools.assertKind(tool, streaming);
     if (options.signal?.aborted) throw new RequestAbortedError(tool, options.signal.reason);
+    const payload = this.encodeArgs(tool, args);
+    if (payload.messageBytes + ENVELOPE_BYTES > this.config.maxMessageBytes) {
+      this.data.release(payload.segments);
+      throw new PayloadTooLargeError(
+        'arguments',
+        tool,
+        `${payload.messageBytes} bytes in the message; the limit is ${this.config.maxMessageBytes} bytes, and buffers of ` +
+          `${this.config.sharedMemory.thresholdBytes} bytes and more go through shared memory instead`,
+      );
+    }
     return payload;
+  }
+
+  /** The arguments (an object of keyword arguments) in the value model. */
+  private encodeArgs(tool: string, args: unknown): OutgoingValue {
+    if (args !== undefined && args !== null && (typeof args !== 'object' || Array.isArray(args) || changedByJson(args))) {
+      throw new SerializationError('arguments', tool, 'arguments must be an object of keyword arguments');
+    }
+    try {
+      return this.data.outgoing(args ?? {}, 'args');
+    } catch (error) {
+      if (error instanceof ValueEncodingError) throw new SerializationError('arguments', tool, error.message, error.path);
+      if (error instanceof SnakepitError) throw error;
+      throw new SharedMemoryError(`cannot write the arguments of "${tool}": ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** Writes `value` to shared memory once, for many calls: pass the returned SharedValue inside
+   *  arguments instead of the data (see SharedValue). */
+  share(value: unknown, options?: ShareOptions): SharedValue {
+    this.lifecycle.assertOpen();
+    return this.shared.share(value, options);
   }
 
   /** Python tools of this pool's adapter (known once a worker is ready). */
@@ -171,6 +214,7 @@ export class Pool {
       latency: this.telemetry.metrics.latency(),
       tools: this.telemetry.metrics.byTool(),
       poisonTools: this.fleet.poisonTools(),
+      sharedMemory: { ...this.shared.stats(), directory: this.data.directory, thresholdBytes: this.config.sharedMemory.thresholdBytes },
     };
   }
 
@@ -196,6 +240,7 @@ export class Pool {
     await this.book.whenIdle(graceMs);
     this.settleWaiting((call) => new PoolClosedError(this.name, `it shut down before the call to "${call.tool}" reached a worker`));
     const stopped = await this.fleet.stopAll(killTimeoutMs);
+    this.shared.closeAll();
     this.lifecycle.toClosed(stopped);
   }
 
@@ -204,7 +249,7 @@ export class Pool {
   private submit(
     kind: Call['kind'],
     tool: string,
-    args: Buffer,
+    args: OutgoingValue,
     options: ExecuteOptions,
     session: SessionCall | undefined,
     resolve: (value: unknown) => void,
@@ -215,7 +260,7 @@ export class Pool {
     const call = this.book.accept({
       kind,
       tool,
-      args,
+      args: args.value,
       session,
       chunks,
       idempotent: options.idempotent ?? false,
@@ -223,6 +268,7 @@ export class Pool {
       resolve,
       reject,
     });
+    call.cleanup.push(this.data.hold(args));
     const timer = setTimeout(() => this.giveUp(call, new RequestTimeoutError(tool, timeoutMs)), timeoutMs);
     call.cleanup.push(() => clearTimeout(timer));
     const signal = options.signal;

@@ -1,3 +1,4 @@
+import type { SharedValueStats } from './shared-values';
 import type { AffinityMode } from '../options/snakepit-options.interface';
 import type { PoisonTool } from '../supervision/poison-detector';
 import type { CallLatency, ToolMetrics } from '../telemetry/call-metrics';
@@ -60,4 +61,7 @@ export interface PoolStats {
   tools: Record<string, ToolMetrics>;
   /** Tools under which at least restart.poisonCrashes workers died within restart.windowMs. */
   poisonTools: PoisonTool[];
+  /** Shared memory: the run's directory (undefined when the pool keeps buffers inside messages)
+   *  and the pool's shared values (pool.share). */
+  sharedMemory: SharedValueStats & { directory?: string; thresholdBytes: number };
 }

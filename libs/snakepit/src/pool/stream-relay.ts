@@ -1,5 +1,6 @@
-import { decodeError, decodeValue } from '../bridge/codec';
-import type { WireStreamChunk } from '../bridge/wire';
+import { decodeError } from '../bridge/codec';
+import type { DataPlane } from '../data/data-plane';
+import { wireValueBytes, type WireStreamChunk } from '../bridge/wire';
 import type { SnakepitError } from '../errors';
 import type { ChunkStream, SizedChunk } from './chunk-stream';
 
@@ -13,7 +14,12 @@ export class StreamRelay {
   /** Python reported an error: the stream is over for the caller. */
   failed = false;
 
-  constructor(private readonly chunks: ChunkStream, private readonly tool: string, private readonly sessionId?: string) {}
+  constructor(
+    private readonly chunks: ChunkStream,
+    private readonly tool: string,
+    private readonly data: DataPlane,
+    private readonly sessionId?: string,
+  ) {}
 
   /** How many chunks the worker has sent. */
   get received(): number {
@@ -39,7 +45,7 @@ export class StreamRelay {
     const hasData = wire.payload === 'data';
     if (this.held && (hasData || !wire.final)) this.chunks.push(this.held);
     else if (this.held) this.held = { ...this.held, final: true };
-    if (hasData) this.held = { data: this.decode(wire), index: this.count++, final: wire.final, size: wire.data?.json?.length ?? wire.data?.binary?.length ?? 0 };
+    if (hasData) this.held = { data: this.decode(wire), index: this.count++, final: wire.final, size: wireValueBytes(wire.data) };
     else if (!wire.final) this.held = undefined;
     if (wire.final && this.held) {
       this.chunks.push({ ...this.held, final: true });
@@ -50,7 +56,7 @@ export class StreamRelay {
 
   private decode(wire: WireStreamChunk): unknown {
     try {
-      return decodeValue(wire.data);
+      return this.data.incoming(wire.data);
     } catch (error) {
       throw new StreamViolation('sent a chunk that cannot be read', { cause: error });
     }
@@ -65,3 +71,4 @@ export class StreamRelay {
 
 /** The worker broke the stream protocol; the call fails and the worker is replaced. */
 export class StreamViolation extends Error {}
+

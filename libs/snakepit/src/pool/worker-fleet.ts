@@ -1,3 +1,4 @@
+import type { DataPlane } from '../data/data-plane';
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { classifyExit, describeExit, PoolFailedError, type WorkerExit } from '../errors';
@@ -60,6 +61,8 @@ export class WorkerFleet {
     private readonly dispatcher: Dispatcher,
     /** Who knows the calls on each worker. */
     private readonly book: CallBook,
+    /** Where the workers' shared-memory segments are, to sweep what a dead one left. */
+    private readonly data: DataPlane,
     /** The restart budget is spent: the pool fails. */
     private readonly onBudgetSpent: (error: PoolFailedError) => void,
   ) {
@@ -204,7 +207,8 @@ export class WorkerFleet {
   private spawn(): PoolWorker {
     const id = `${this.config.name}-${++this.seq}`;
     const secrets = { hostAddress: this.host.address, hostSecret: this.host.secret, workerSecret: randomBytes(32).toString('hex') };
-    const spec = workerSpec(this.config, id, this.context.runId, { socketPath: this.context.sockets.pathFor(id), secrets }, this.killTimeoutMs);
+    const sharedMemory = this.data.forWorker();
+    const spec = workerSpec(this.config, id, this.context.runId, { socketPath: this.context.sockets.pathFor(id), secrets, sharedMemory }, this.killTimeoutMs);
     this.context.registry.reserve(id, this.launcher.command(spec));
     const worker = this.createWorker(id, this.config.name, spec, this.launcher);
     const spawned = (pid: number | undefined) => {
@@ -216,7 +220,7 @@ export class WorkerFleet {
     this.dispatcher.expect(id);
     // A forked worker's pid comes from its template, before its exit can.
     if (worker.pid === undefined) void worker.pidKnown.then(spawned);
-    void worker.exited.then((exit) => this.onExit(worker, exit));
+    void worker.exited.then((exit) => this.onExit(worker, exit, sharedMemory?.prefix));
     if (worker.pid !== undefined) spawned(worker.pid);
     return worker;
   }
@@ -265,7 +269,9 @@ export class WorkerFleet {
     this.retire(worker, 'unresponsive', { missedHeartbeats: missed });
   }
 
-  private onExit(worker: PoolWorker, exit: WorkerExit): void {
+  private onExit(worker: PoolWorker, exit: WorkerExit, segmentPrefix?: string): void {
+    // Segments it made and never handed over (a result being written when it died) go first.
+    if (segmentPrefix) this.data.sweep(segmentPrefix);
     const toolsRunning = this.book.toolsOn(worker.id);
     const wasBusy = toolsRunning.length > 0;
     const generation = this.generationOf.get(worker.id)!;

@@ -11,7 +11,7 @@ export function workerSpec(
   config: PoolConfig,
   workerId: string,
   runId: string,
-  channel: { socketPath?: string; secrets: WorkerSecrets },
+  channel: { socketPath?: string; secrets: WorkerSecrets; sharedMemory?: PythonProcessSpec['sharedMemory'] },
   killTimeoutMs: number,
 ): PythonProcessSpec {
   return {
@@ -19,6 +19,7 @@ export function workerSpec(
     workerId,
     socketPath: channel.socketPath,
     secrets: channel.secrets,
+    sharedMemory: channel.sharedMemory,
     maxMessageBytes: config.maxMessageBytes,
     concurrentCalls: config.concurrentCalls,
     // Half for the running calls, half for the adapter's on_stop, before the SIGKILL.

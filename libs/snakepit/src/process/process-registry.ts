@@ -197,8 +197,9 @@ export class ProcessRegistry implements WorkerRegistry {
   }
 }
 
-/** `snakepit-XXXXXX` (the host bridge's) or `snakepit-w-XXXXXX` (the workers'), as mkdtemp makes them. */
-const SOCKET_DIR_NAME = /^snakepit-(w-)?[A-Za-z0-9]{6}$/;
+/** `snakepit-XXXXXX` (the host bridge's), `snakepit-w-XXXXXX` (the workers') or
+ *  `snakepit-<runId>-XXXXXX` (shared memory), as mkdtemp makes them. */
+const SOCKET_DIR_NAME = /^snakepit-(w-|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-)?[A-Za-z0-9]{6}$/;
 
 function isOwnSocketDir(dir: unknown): dir is string {
   if (typeof dir !== 'string' || !isAbsolute(dir) || !SOCKET_DIR_NAME.test(basename(dir))) return false;

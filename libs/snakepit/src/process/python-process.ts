@@ -28,6 +28,9 @@ export interface PythonProcessSpec {
   socketPath?: string;
   /** Handed over on a pipe, never in its environment or on its command line. */
   secrets: WorkerSecrets;
+  /** Where its large buffers go: the run's shared-memory directory, the prefix of the segments
+   *  it makes, and the size from which a buffer leaves the message; undefined: none. */
+  sharedMemory?: { dir: string; prefix: string; thresholdBytes: number };
   onOutput?: (line: string, stream: string) => void;
 }
 
@@ -84,6 +87,9 @@ export function pythonCommand(spec: PythonProcessSpec): string[] {
     String(SECRETS_FD),
     ...(spec.socketPath ? ['--socket', spec.socketPath] : []),
     ...(spec.concurrentCalls > 1 ? ['--concurrent-calls', String(spec.concurrentCalls)] : []),
+    ...(spec.sharedMemory
+      ? ['--shm-dir', spec.sharedMemory.dir, '--shm-prefix', spec.sharedMemory.prefix, '--shm-threshold', String(spec.sharedMemory.thresholdBytes)]
+      : []),
   ];
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { strictJson } from '../bridge/strict-json';
+import { fromStandaloneJson, standaloneJson } from '../data/standalone-value';
 import { InvalidCallError, SessionExistsError, SessionLimitError, SessionQuotaError } from '../errors';
 import type { ResolvedOptions } from '../options/resolve-options';
 import { SNAKEPIT_CONFIG } from '../snakepit.constants';
@@ -126,7 +127,7 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
 
   async getState<T = unknown>(id: string, key: string): Promise<T | undefined> {
     const state = await this.access.getStateJson(id, key);
-    return state.found ? (JSON.parse(state.json!) as T) : undefined;
+    return state.found ? (fromStandaloneJson(state.json!) as T) : undefined;
   }
 
   async setState(id: string, key: string, value: unknown): Promise<void> {
@@ -185,12 +186,10 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
 
 function stateJson(key: string, value: unknown): string {
   assertStateKey(key);
-  let json: string | undefined;
+  if (value === undefined) throw new InvalidCallError([`the value of state "${key}" must be a value (undefined cannot be stored)`]);
   try {
-    json = value === undefined ? undefined : strictJson(value);
+    return standaloneJson(value, `state "${key}"`);
   } catch (error) {
-    throw new InvalidCallError([`the value of state "${key}" must be plain JSON: ${(error as Error).message}`]);
+    throw new InvalidCallError([`the value of ${(error as Error).message}; it cannot be stored`]);
   }
-  if (json === undefined) throw new InvalidCallError([`the value of state "${key}" must be a JSON value`]);
-  return json;
 }

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import { encodeArgs } from '../bridge/codec';
-import { PoolNotFoundError, RequestAbortedError, RequestTimeoutError, ToolKindError, UnknownToolError, WorkerNotFoundError } from '../errors';
+import { decodeValue } from '../data/value-decoder';
+import { encodeValue, ValueEncodingError } from '../data/value-encoder';
+import { PoolNotFoundError, RequestAbortedError, SerializationError, RequestTimeoutError, ToolKindError, UnknownToolError, WorkerNotFoundError } from '../errors';
 import { DEFAULT_POOL_NAME } from '../options/resolve-options';
 import { assertValidCall } from '../pool/call-validation';
 import { chunksAsObservable } from '../pool/chunk-observable';
@@ -104,6 +105,7 @@ export class SnakepitTestingPool {
       pool: name,
       status: 'ready',
       workers: { total: 1, starting: 0, ready: 1, stopping: 0 },
+      sharedMemory: { values: 0, bytes: 0, budgetBytes: 0, thresholdBytes: Infinity },
       busy: 0,
       queued: 0,
       ...counts,
@@ -198,7 +200,7 @@ export class SnakepitTestingPool {
     const fn = tools.get(tool);
     if (!fn) throw new UnknownToolError(tool, [...tools.keys()].sort(), pool);
     if (isStreamingTool(fn) !== stream) throw new ToolKindError(tool, !stream);
-    const input = JSON.parse(encodeArgs(tool, args).toString('utf8')) as Record<string, unknown>;
+    const input = throughTheValueModel(tool, args);
     this.calls.push({ pool, tool, args: input, sessionId, stream });
     this.countersOf(pool).requests++;
     const controller = new AbortController();
@@ -281,5 +283,19 @@ export class SnakepitTestingPool {
     let metrics = this.metrics.get(pool);
     if (!metrics) this.metrics.set(pool, (metrics = new CallMetrics()));
     return metrics;
+  }
+}
+
+/** The arguments as a worker would get them: encoded and decoded by the value model (Buffers,
+ *  typed arrays, Dates and bigints come back as the host decodes them), or a SerializationError. */
+function throughTheValueModel(tool: string, args: unknown): Record<string, unknown> {
+  if (args === undefined || args === null) return {};
+  if (typeof args !== 'object' || Array.isArray(args)) throw new SerializationError('arguments', tool, 'arguments must be an object of keyword arguments');
+  try {
+    const encoded = encodeValue(args, { root: 'args' });
+    return decodeValue(encoded.json, encoded.tags, (i) => Buffer.from(encoded.buffers[i])) as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof ValueEncodingError) throw new SerializationError('arguments', tool, error.message, error.path);
+    throw error;
   }
 }

@@ -1,0 +1,185 @@
+import { MAX_JSON_DEPTH } from '../bridge/strict-json';
+import { NdArray, dtypeOf, type TypedArray } from './nd-array';
+import { TAG, Tag } from './value-tags';
+
+/** A value as it travels: JSON text, the binary buffers its tags point at, how many tags, and
+ *  the shared values it names (to be kept until the call that sends it is over). */
+export interface EncodedValue {
+  json: string;
+  tags: number;
+  buffers: Uint8Array[];
+  shared: ShareableValue[];
+}
+
+/** What the encoder needs of a shared value (pool.share): the name the worker resolves (a
+ *  closed one throws), and a hold on it while a call uses it. */
+export interface ShareableValue {
+  readonly sharedName: string;
+  /** Keeps its segments until the returned function is called. */
+  hold(): () => void;
+}
+
+export function isShareable(value: object): value is ShareableValue {
+  return typeof (value as Partial<ShareableValue>).hold === 'function' && 'sharedName' in value;
+}
+
+/** Where in the value the encoder stopped, and why: "args.items[3].when is an invalid Date". */
+export class ValueEncodingError extends Error {
+  constructor(
+    readonly path: string,
+    readonly problem: string,
+  ) {
+    super(`${path} is ${problem}`);
+  }
+}
+
+export interface EncodeOptions {
+  /** The name of the value in messages: "args", "state value". */
+  root: string;
+  /** `beside` (default): binary data goes in EncodedValue.buffers. `base64`: inside the JSON
+   *  text, so that it stands alone (session state). */
+  binary?: 'beside' | 'base64';
+}
+
+/**
+ * A JavaScript value in the value model (README, "Data"): JSON for what JSON holds; tagged
+ * objects for bytes (Buffer, Uint8Array, ArrayBuffer, DataView), arrays (other typed arrays,
+ * NdArray), Dates, bigints and shared values. What JSON would silently change or drop
+ * (functions, symbols, undefined in arrays, NaN, Map, Set, cycles, nesting past MAX_JSON_DEPTH)
+ * throws a ValueEncodingError naming where it sits.
+ */
+export function encodeValue(value: unknown, options: EncodeOptions): EncodedValue {
+  const encoder = new Encoder(options.binary === 'base64');
+  const tree = encoder.walk(value, '', 0, [options.root]);
+  return { json: tree === undefined ? 'null' : JSON.stringify(tree), tags: encoder.tags, buffers: encoder.buffers, shared: encoder.shared };
+}
+
+class Encoder {
+  tags = 0;
+  readonly buffers: Uint8Array[] = [];
+  readonly shared: ShareableValue[] = [];
+  private readonly ancestors = new Set<object>();
+
+  constructor(private readonly base64: boolean) {}
+
+  walk(value: unknown, key: string, depth: number, path: Array<string | number>): unknown {
+    switch (typeof value) {
+      case 'string':
+      case 'boolean':
+        return value;
+      case 'number':
+        if (!Number.isFinite(value)) throw this.fail(path, `${value} (JSON has no such number)`);
+        return value;
+      case 'bigint':
+        return this.tag({ [TAG]: Tag.BigInt, value: value.toString() });
+      case 'undefined':
+        return undefined;
+      case 'function':
+      case 'symbol':
+        throw this.fail(path, `a ${typeof value}`);
+    }
+    if (value === null) return null;
+    const object = value as object;
+    if (depth >= MAX_JSON_DEPTH) throw this.fail(path, `nested more than ${MAX_JSON_DEPTH} levels deep`);
+    const special = this.special(object, path);
+    if (special !== undefined) return special;
+    if (this.ancestors.has(object)) throw this.fail(path, 'a reference to one of its own containers (a cycle)');
+    this.ancestors.add(object);
+    try {
+      if (Array.isArray(object)) return this.array(object, depth, path);
+      if (typeof (object as { toJSON?: unknown }).toJSON === 'function') {
+        return this.walk((object as { toJSON(key: string): unknown }).toJSON(key), key, depth, path);
+      }
+      return this.object(object as Record<string, unknown>, depth, path);
+    } finally {
+      this.ancestors.delete(object);
+    }
+  }
+
+  /** The tagged form of an object JSON has no word for; undefined for arrays and plain objects. */
+  private special(object: object, path: Array<string | number>): unknown {
+    if (ArrayBuffer.isView(object)) {
+      if (object instanceof DataView) return this.bytes(new Uint8Array(object.buffer, object.byteOffset, object.byteLength));
+      const data = object as TypedArray;
+      if (data.constructor === Uint8Array || Buffer.isBuffer(data)) return this.bytes(data as Uint8Array);
+      return this.typed(data, [data.length], dtypeOf(data));
+    }
+    if (object instanceof ArrayBuffer) return this.bytes(new Uint8Array(object));
+    if (object instanceof NdArray) return this.typed(object.data, object.shape, object.dtype);
+    if (object instanceof Date) {
+      if (Number.isNaN(object.getTime())) throw this.fail(path, 'an invalid Date');
+      return this.tag({ [TAG]: Tag.Datetime, iso: object.toISOString() });
+    }
+    if (isShareable(object)) {
+      this.shared.push(object);
+      return this.tag({ [TAG]: Tag.Shared, name: object.sharedName });
+    }
+    if (object instanceof Map || object instanceof Set) throw this.fail(path, `a ${object.constructor.name}; use an object or an array`);
+    if (object instanceof RegExp || object instanceof Error) throw this.fail(path, `a ${object.constructor.name}`);
+    if (object instanceof SharedArrayBuffer) throw this.fail(path, 'a SharedArrayBuffer; send a typed array over it');
+    return undefined;
+  }
+
+  private array(items: unknown[], depth: number, path: Array<string | number>): unknown[] {
+    const out = new Array(items.length);
+    for (let i = 0; i < items.length; i++) {
+      path.push(i);
+      const item = this.walk(items[i], String(i), depth + 1, path);
+      if (item === undefined) throw this.fail(path, 'undefined (an array cannot hold it in JSON; use null)');
+      out[i] = item;
+      path.pop();
+    }
+    return out;
+  }
+
+  private object(object: Record<string, unknown>, depth: number, path: Array<string | number>): unknown {
+    const out: Record<string, unknown> = {};
+    const keys = Object.keys(object);
+    for (const key of keys) {
+      path.push(key);
+      const item = this.walk(object[key], key, depth + 1, path);
+      // JSON.parse makes "__proto__" an own key; so does defining it here.
+      if (item !== undefined) Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
+      path.pop();
+    }
+    if (Object.prototype.hasOwnProperty.call(object, TAG)) {
+      return this.tag({ [TAG]: Tag.Object, entries: Object.entries(out) });
+    }
+    return out;
+  }
+
+  private bytes(data: Uint8Array): unknown {
+    return this.tag({ [TAG]: Tag.Bytes, ...this.data(data) });
+  }
+
+  private typed(data: TypedArray, shape: readonly number[], dtype: string): unknown {
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    return this.tag({ [TAG]: Tag.NdArray, dtype, shape: [...shape], ...this.data(bytes) });
+  }
+
+  private data(bytes: Uint8Array): { buffer: number } | { base64: string } {
+    if (this.base64) return { base64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') };
+    this.buffers.push(bytes);
+    return { buffer: this.buffers.length - 1 };
+  }
+
+  private tag<T>(tagged: T): T {
+    this.tags++;
+    return tagged;
+  }
+
+  private fail(path: Array<string | number>, problem: string): ValueEncodingError {
+    return new ValueEncodingError(pathText(path), problem);
+  }
+}
+
+/** ["args", "items", 3, "model"] as "args.items[3].model". */
+export function pathText(path: ReadonlyArray<string | number>): string {
+  let text = '';
+  for (const part of path) {
+    if (typeof part === 'number') text += `[${part}]`;
+    else if (text === '') text = part;
+    else text += /^[A-Za-z_$][\w$]*$/.test(part) ? `.${part}` : `[${JSON.stringify(part)}]`;
+  }
+  return text;
+}

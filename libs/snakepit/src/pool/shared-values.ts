@@ -1,0 +1,142 @@
+import { SharedMemoryBudgetError, SharedMemoryError, SharedValueClosedError, SnakepitError } from '../errors';
+import type { DataPlane } from '../data/data-plane';
+import type { ShareableValue } from '../data/value-encoder';
+import { ValueEncodingError } from '../data/value-encoder';
+import { SerializationError } from '../errors';
+
+/** What a pool's shared values hold now (in stats()). */
+export interface SharedValueStats {
+  /** Shared values not closed yet. */
+  values: number;
+  /** The bytes they hold (JSON and buffers). */
+  bytes: number;
+  budgetBytes: number;
+}
+
+export interface ShareOptions {
+  /** Closed after this long, unless closed before; 0: never. Default: the pool's sharedMemory.shareTtlMs. */
+  ttlMs?: number;
+}
+
+/**
+ * Data written once to shared memory for many calls (pool.share): pass it inside arguments
+ * instead of the data, and only its name crosses to the worker. Close it (or `await using` it)
+ * when done; a call that uses it keeps its data until that call is over.
+ */
+export class SharedValue implements ShareableValue, AsyncDisposable {
+  private holds = 0;
+  private state: 'open' | 'closed' | 'expired' = 'open';
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    /** How it is known in the run's shared-memory directory. */
+    readonly name: string,
+    /** What it holds (JSON and buffers). */
+    readonly bytes: number,
+    private readonly files: string[],
+    private readonly owner: SharedValues,
+    ttlMs: number,
+  ) {
+    if (ttlMs > 0) {
+      this.timer = setTimeout(() => this.end('expired'), ttlMs);
+      this.timer.unref();
+    }
+  }
+
+  get closed(): boolean {
+    return this.state !== 'open';
+  }
+
+  /** @internal the name the encoder sends; a closed value throws SharedValueClosedError. */
+  get sharedName(): string {
+    if (this.state !== 'open') throw new SharedValueClosedError(this.name, this.state);
+    return this.name;
+  }
+
+  /** @internal a call that sends it holds its files until it is over. */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.holds === 0 && this.state !== 'open') this.owner.remove(this.files);
+    };
+  }
+
+  /** Lets go of the data: calls that use it keep it until they are over; new ones are refused. */
+  async close(): Promise<void> {
+    this.end('closed');
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.end('closed');
+  }
+
+  private end(why: 'closed' | 'expired'): void {
+    if (this.state !== 'open') return;
+    this.state = why;
+    clearTimeout(this.timer);
+    this.owner.forget(this);
+    if (this.holds === 0) this.owner.remove(this.files);
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { sharedValue: this.name, bytes: this.bytes, closed: this.closed };
+  }
+}
+
+/** A pool's shared values, within its budget. */
+export class SharedValues {
+  private readonly open = new Set<SharedValue>();
+  private used = 0;
+
+  constructor(
+    private readonly pool: string,
+    private readonly data: DataPlane,
+    private readonly budgetBytes: number,
+    private readonly ttlMs: number,
+  ) {}
+
+  share(value: unknown, options: ShareOptions = {}): SharedValue {
+    let encoded;
+    try {
+      encoded = this.data.encodeShared(value);
+    } catch (error) {
+      if (error instanceof ValueEncodingError) throw new SerializationError('arguments', 'pool.share', error.message, error.path);
+      throw error;
+    }
+    const bytes = Buffer.byteLength(encoded.json) + encoded.buffers.reduce((sum, b) => sum + b.byteLength, 0);
+    if (this.used + bytes > this.budgetBytes) throw new SharedMemoryBudgetError(this.pool, bytes, this.used, this.budgetBytes);
+    let written;
+    try {
+      written = this.data.writeShared(encoded);
+    } catch (error) {
+      if (error instanceof SnakepitError) throw error;
+      throw new SharedMemoryError(`cannot write a shared value of ${bytes} bytes: ${(error as Error).message}`, { cause: error });
+    }
+    const shared = new SharedValue(written.name, bytes, written.files, this, options.ttlMs ?? this.ttlMs);
+    this.open.add(shared);
+    this.used += bytes;
+    return shared;
+  }
+
+  stats(): SharedValueStats {
+    return { values: this.open.size, bytes: this.used, budgetBytes: this.budgetBytes };
+  }
+
+  /** Closes every shared value (the pool closes). */
+  closeAll(): void {
+    for (const shared of [...this.open]) void shared.close();
+  }
+
+  /** @internal */
+  forget(shared: SharedValue): void {
+    if (this.open.delete(shared)) this.used -= shared.bytes;
+  }
+
+  /** @internal */
+  remove(files: readonly string[]): void {
+    this.data.release(files);
+  }
+}
