@@ -71,3 +71,14 @@ if ! bash scripts/gen-python-stubs.sh "$PY"; then
     exit 1
   fi
 fi
+
+# numpy and pandas are optional for users (arrays arrive as memoryviews without numpy; DataFrames
+# need pandas), but the tests of the data plane use them: Debian's packages, where we can.
+has_data() { "$PY" -c 'import numpy, pandas' >/dev/null 2>&1; }
+if ! has_data && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && [ "$PY" = /usr/bin/python3 ]; then
+  say "installing Debian's python3-numpy and python3-pandas (the data-plane tests use them)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends python3-numpy python3-pandas >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends python3-numpy python3-pandas >/dev/null; } || true
+fi
+has_data || say "warning: no numpy and pandas for $PY: the tests that need them are skipped ('sudo apt-get install python3-numpy python3-pandas', or '$PY -m pip install numpy pandas')."

@@ -5,7 +5,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostBridgeServer } from '../libs/snakepit/src/bridge/host-bridge.server';
@@ -74,6 +74,16 @@ describe('another local user, against the default (Unix socket) transport', () =
     expect(await asNobody('connect', bridge)).toEqual({ connected: false, error: 'PermissionError' });
     expect((await asNobody('call', `unix:${worker}`, WORKER_EXECUTE)).code).not.toBe('OK');
     expect(await app.pool.execute('add', { a: 1, b: 2 })).toBe(3);
+  });
+
+  it('can neither list nor read the shared-memory segments, whose names are guessable', async () => {
+    const shared = await app.pool.share(new Float32Array(1 << 20).fill(7));
+    const dir = app.pool.stats().sharedMemory.directory!;
+    const names = readdirSync(dir);
+    expect(names.length).toBeGreaterThan(0);
+    expect(await asNobody('peek', dir, ...names)).toEqual({ list: 'PermissionError', read: names.map(() => 'PermissionError') });
+    await expect(app.pool.execute('array_sum', { data: shared })).resolves.toBe(7 * (1 << 20));
+    await shared.close();
   });
 });
 

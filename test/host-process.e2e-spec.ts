@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reapOrphans } from '../libs/snakepit/src/process/orphan-reaper';
@@ -15,11 +15,14 @@ describe('the host process and its workers', () => {
   });
   killAndReapAfterEach(() => ({ host, runtimeDir }));
 
-  it('workers exit by themselves when the host is SIGKILLed', async () => {
-    host = runTypeScript('test/fixtures/host-process.ts', { POOL_SIZE: '3', RUNTIME_DIR: runtimeDir });
-    const { runId, pids } = JSON.parse(await host.line(/^\{"runId"/));
+  it('workers exit by themselves when the host is SIGKILLed, and the next boot removes what the run left', async () => {
+    host = runTypeScript('test/fixtures/host-process.ts', { POOL_SIZE: '3', RUNTIME_DIR: runtimeDir, SHARE: '1' });
+    const { runId, pids, sharedDir } = JSON.parse(await host.line(/^\{"runId"/));
     const { socketDirs } = JSON.parse(readFileSync(join(runtimeDir, 'default', `${runId}.json`), 'utf8'));
-    expect(socketDirs).toHaveLength(2); // the host bridge's and the workers'
+    expect(socketDirs).toHaveLength(3); // the host bridge's, the workers' and shared memory's
+    expect(socketDirs).toContain(sharedDir);
+    expect(sharedDir).toMatch(new RegExp(`^/dev/shm/snakepit-${runId}-`));
+    expect(readdirSync(sharedDir).length).toBeGreaterThan(0);
     expect(socketDirs.every((dir: string) => existsSync(dir))).toBe(true);
     expect(workersOfRun(runId).sort()).toEqual([...pids].sort());
     host.child.kill('SIGKILL');

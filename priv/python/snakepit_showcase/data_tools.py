@@ -99,8 +99,8 @@ class DataTools:
         raise ValueError("failed after making an output array")
 
     @tool
-    def filled_then_sleep(self, n: int, ms: float) -> Any:
-        """Makes an output array, then sleeps (to be killed mid-call)."""
+    def filled_then_sleep(self, n: int, ms: float, data: Any = None) -> Any:
+        """Makes an output array, then sleeps (to be killed mid-call); ``data`` is ignored."""
         out = output_array(n, "float32")
         time.sleep(ms / 1000)
         return out
@@ -110,7 +110,7 @@ class DataTools:
         """One of each type the bridge sends to the host."""
         import numpy as np
 
-        arrays = {name: np.arange(4, dtype=name).reshape(2, 2) for name in
+        arrays = {name: np.arange(4).astype(name).reshape(2, 2) for name in
                   ("bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64")}
         return {
             "arrays": arrays,
