@@ -96,7 +96,7 @@ describe('WorkerChannel', () => {
     stream.on('data', () => undefined);
     await turn();
     const { call: number } = call.written[0][0];
-    const big = { ...chunk(), data: { json: Buffer.from('1'), buffers: [{ inline: Buffer.alloc(4 * 1024 * 1024) }], tags: 1 } };
+    const big = { ...chunk(), data: { json: Buffer.from('1'), buffers: [{ inline: Buffer.alloc(4 * 1024 * 1024 - 1) }], tags: 1 } }; // 4 MiB with its JSON
     for (let round = 1; round <= 3; round++) {
       call.reply(...Array.from({ length: round === 1 ? 1 : 2 }, () => ({ call: number, body: 'chunk' as const, chunk: big })));
       await turn();

@@ -26,6 +26,13 @@ export function inlineWireValue(value: unknown, root: string): WireValue {
   return { json: Buffer.from(encoded.json, 'utf8'), buffers: encoded.buffers.map((inline) => ({ inline })), tags: encoded.tags };
 }
 
+/** `value` as it is after a crossing: encoded and decoded by the value model (the testing
+ *  module's stand-in for the wire). Throws ValueEncodingError. */
+export function throughTheValueModel(value: unknown, root: string): unknown {
+  const encoded = encodeValue(value, { root });
+  return decodeValue(encoded.json, encoded.tags, (index) => Buffer.from(encoded.buffers[index].buffer, encoded.buffers[index].byteOffset, encoded.buffers[index].byteLength));
+}
+
 function mayHoldTags(json: string): boolean {
   return json.includes(`"${TAG}"`);
 }

@@ -1,3 +1,4 @@
+import { throughTheValueModel } from '../data/standalone-value';
 import { RequestAbortedError, RequestTimeoutError } from '../errors';
 import type { FakeTool } from './testing.types';
 
@@ -63,10 +64,8 @@ export async function withLimits<T>(tool: string, limits: Limits, controller: Ab
   }
 }
 
-/** What the caller gets, as if it had crossed the wire: bytes as a Buffer, anything else a JSON copy. */
+/** What the caller gets, as if it had crossed the wire (the value model: typed arrays as
+ *  NdArray, bytes as Buffers, Dates, bigints, everything else a JSON copy). */
 export function normalizeResult(value: unknown): unknown {
-  if (value === undefined) return null;
-  if (Buffer.isBuffer(value)) return value;
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  return JSON.parse(JSON.stringify(value));
+  return value === undefined ? null : throughTheValueModel(value, 'result');
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import { decodeValue } from '../data/value-decoder';
-import { encodeValue, ValueEncodingError } from '../data/value-encoder';
+import { throughTheValueModel } from '../data/standalone-value';
+import { ValueEncodingError } from '../data/value-encoder';
 import { PoolNotFoundError, RequestAbortedError, SerializationError, RequestTimeoutError, ToolKindError, UnknownToolError, WorkerNotFoundError } from '../errors';
 import { DEFAULT_POOL_NAME } from '../options/resolve-options';
 import { assertValidCall } from '../pool/call-validation';
@@ -26,7 +26,8 @@ type Counters = Pick<PoolStats, 'requests' | 'succeeded' | 'errors' | 'timeouts'
 /**
  * PoolService without Python, for a host app's unit tests: each tool is a function of yours
  * (see SnakepitTestingModule). It keeps PoolService's contract: arguments are checked and sent
- * as a JSON copy, an unknown tool or pool and the wrong kind of call fail with the same errors,
+ * as a copy that went through the value model (as the host decodes it: typed arrays as NdArray,
+ * bytes as Buffers, Dates, bigints), an unknown tool or pool and the wrong kind of call fail with the same errors,
  * timeouts and abort signals apply, sessions are real (SessionService, in memory), and a stream
  * gives `{ data, index, final }` chunks. `calls` records every call.
  */
@@ -200,7 +201,7 @@ export class SnakepitTestingPool {
     const fn = tools.get(tool);
     if (!fn) throw new UnknownToolError(tool, [...tools.keys()].sort(), pool);
     if (isStreamingTool(fn) !== stream) throw new ToolKindError(tool, !stream);
-    const input = throughTheValueModel(tool, args);
+    const input = throughTheValueModelAsArgs(tool, args);
     this.calls.push({ pool, tool, args: input, sessionId, stream });
     this.countersOf(pool).requests++;
     const controller = new AbortController();
@@ -251,7 +252,7 @@ export class SnakepitTestingPool {
         return value === undefined ? fallback : value;
       },
       async setState(key, value) {
-        if (ephemeral) local.set(key, JSON.parse(JSON.stringify(value)));
+        if (ephemeral) local.set(key, throughTheValueModel(value, `state "${key}"`));
         else await sessions.setState(id, key, value);
       },
       async deleteState(key) {
@@ -286,14 +287,12 @@ export class SnakepitTestingPool {
   }
 }
 
-/** The arguments as a worker would get them: encoded and decoded by the value model (Buffers,
- *  typed arrays, Dates and bigints come back as the host decodes them), or a SerializationError. */
-function throughTheValueModel(tool: string, args: unknown): Record<string, unknown> {
+/** The arguments as a worker would get them, or a SerializationError. */
+function throughTheValueModelAsArgs(tool: string, args: unknown): Record<string, unknown> {
   if (args === undefined || args === null) return {};
   if (typeof args !== 'object' || Array.isArray(args)) throw new SerializationError('arguments', tool, 'arguments must be an object of keyword arguments');
   try {
-    const encoded = encodeValue(args, { root: 'args' });
-    return decodeValue(encoded.json, encoded.tags, (i) => Buffer.from(encoded.buffers[i])) as Record<string, unknown>;
+    return throughTheValueModel(args, 'args') as Record<string, unknown>;
   } catch (error) {
     if (error instanceof ValueEncodingError) throw new SerializationError('arguments', tool, error.message, error.path);
     throw error;

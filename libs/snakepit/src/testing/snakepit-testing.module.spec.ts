@@ -12,6 +12,7 @@ import {
   ToolKindError,
   UnknownToolError,
 } from '../errors';
+import { ndarray } from '../data/nd-array';
 import { BoundPool } from '../pool/bound-pool';
 import { InjectPool } from '../pool/inject-pool';
 import { PoolService } from '../pool/pool.service';
@@ -106,11 +107,11 @@ describe('SnakepitTestingModule', () => {
     seen = undefined;
   });
 
-  it('runs the functions in place of Python, with the arguments as JSON would carry them, and records the calls', async () => {
+  it('runs the functions in place of Python, with the arguments as the wire would carry them, and records the calls', async () => {
     const module = await boot();
     const { pool, gpu } = module.get(Predictor);
     expect(await pool.execute('double', { x: 21 })).toEqual({ y: 42 });
-    expect(await pool.execute('echo', { when: new Date(0), list: [1, 'a'] })).toEqual({ when: '1970-01-01T00:00:00.000Z', list: [1, 'a'] });
+    expect(await pool.execute('echo', { when: new Date(0), list: [1, 'a'], v: new Float32Array([1]) })).toEqual({ when: new Date(0), list: [1, 'a'], v: ndarray(new Float32Array([1])) });
     expect(await pool.execute('bytes')).toEqual(Buffer.from([1, 2, 3]));
     expect(await gpu.execute('embed', { text: 'four' })).toEqual([4]);
     expect(module.get(SnakepitTestingPool).calls.map((call) => `${call.pool}:${call.tool}`)).toEqual(['default:double', 'default:echo', 'default:bytes', 'gpu:embed']);
@@ -119,7 +120,7 @@ describe('SnakepitTestingModule', () => {
     await module.close();
   });
 
-  it('fails as a real pool does: unknown tool or pool, the wrong kind of call, arguments JSON cannot carry', async () => {
+  it('fails as a real pool does: unknown tool or pool, the wrong kind of call, arguments that cannot travel', async () => {
     const module = await boot();
     const pool = module.get(PoolService);
     const unknown = await rejectionOf(pool.execute('nope'));
@@ -128,7 +129,7 @@ describe('SnakepitTestingModule', () => {
     expect(await rejectionOf(pool.execute('double', {}, { pool: 'tpu' }))).toBeInstanceOf(PoolNotFoundError);
     expect(await rejectionOf(pool.execute('count', { n: 1 }))).toBeInstanceOf(ToolKindError);
     await expect(pool.executeStream('double', { x: 1 }).next()).rejects.toBeInstanceOf(ToolKindError);
-    expect(await rejectionOf(pool.execute('echo', { big: BigInt(1) }))).toBeInstanceOf(SerializationError);
+    expect(await rejectionOf(pool.execute('echo', { f: () => 1 }))).toMatchObject({ constructor: SerializationError, path: 'args.f' });
     await module.close();
   });
 

@@ -17,8 +17,10 @@ export interface FakeToolContext {
 }
 
 /**
- * A tool in place of a Python one. It gets the arguments as Python would (a JSON copy) and
- * returns a JSON value, bytes (Buffer) or a promise of one. An async generator function is a
+ * A tool in place of a Python one. It gets a copy of the arguments through the value model (as
+ * the host decodes values: typed arrays as NdArray, bytes as Buffers, Dates, bigints) and
+ * returns any value a Python tool may (JSON, Buffers, typed arrays, NdArray, Dates…) or a
+ * promise of one. An async generator function is a
  * streaming tool (so is a function that returns an async iterable, once wrapped in
  * streamingTool()): each yielded value is a chunk, and a returned value arrives as the last one.
  * A thrown error reaches the caller as it is.
