@@ -25,8 +25,8 @@ import {
 import { bootApp, rejectionOf, type TestApp } from './support/app';
 
 describe('results larger than maxMessageBytes', () => {
-  it('fail with PayloadTooLargeError and leave the worker serving', async () => {
-    const app = await bootApp({ poolSize: 1, maxMessageBytes: 64 * 1024 });
+  it('fail with PayloadTooLargeError and leave the worker serving, when they travel inside messages', async () => {
+    const app = await bootApp({ poolSize: 1, maxMessageBytes: 64 * 1024, sharedMemory: { enabled: false } });
     try {
       const pid = await app.pool.execute('pid');
       const error = await rejectionOf(app.pool.execute('bytes_of', { n: 100 * 1024 }));
@@ -37,6 +37,15 @@ describe('results larger than maxMessageBytes', () => {
       expect(huge).toBeInstanceOf(PythonValueError);
       expect(huge.message).toContain('bytes truncated');
       await expect(app.pool.execute('pid')).resolves.toBe(pid);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('succeed when their bytes go through shared memory', async () => {
+    const app = await bootApp({ poolSize: 1, maxMessageBytes: 64 * 1024 });
+    try {
+      expect(((await app.pool.execute('bytes_of', { n: 100 * 1024 })) as Buffer).length).toBe(100 * 1024);
     } finally {
       await app.close();
     }
@@ -127,9 +136,9 @@ describe('PoolService.execute with real Python workers', () => {
 
   it('refuses arguments that cannot be serialised before sending them', async () => {
     const before = app.pool.stats().requests;
-    const error = await rejectionOf(app.pool.execute('echo', { when: 10n } as any));
+    const error = await rejectionOf(app.pool.execute('echo', { seen: new Set([1]) }));
     expect(error).toBeInstanceOf(SerializationError);
-    expect(error.direction).toBe('arguments');
+    expect([error.direction, error.path]).toEqual(['arguments', 'args.seen']);
     expect(app.pool.stats().requests).toBe(before);
   });
 

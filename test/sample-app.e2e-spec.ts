@@ -36,6 +36,17 @@ describe('sample app over HTTP', () => {
     await expect(post('/execute/add', { a: 2, b: 3 })).resolves.toEqual({ status: 200, body: { result: 5 } });
   });
 
+  it('answers arrays as { dtype, shape, data }, and scores embeddings (the README example)', async () => {
+    const rich = (await post('/execute/rich_values', {})) as { status: number; body: { result: Record<string, any> } };
+    expect(rich.status).toBe(200);
+    expect(rich.body.result.arrays.int64).toEqual({ dtype: 'int64', shape: [2, 2], data: ['0', '1', '2', '3'] });
+    expect([rich.body.result.big_int, rich.body.result.bytes[0]]).toEqual([String(2n ** 70n), 'AAE=']);
+    const scored = await post('/similarity', { query: [1, 0], embeddings: [[1, 0], [0, 1], [1, 1]] });
+    expect(scored.status).toBe(200);
+    expect((scored.body as { scores: number[] }).scores.map((x) => Math.round(x * 1000) / 1000)).toEqual([1, 0, 0.707]);
+    expect(await post('/similarity', { query: [1, 0], embeddings: [[1]] })).toMatchObject({ status: 400 });
+  });
+
   it('returns bytes as base64', async () => {
     await expect(post('/execute/bytes_of', { n: 3, fill: 255 })).resolves.toEqual({
       status: 200,

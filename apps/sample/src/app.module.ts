@@ -9,6 +9,7 @@ import { HealthController } from './health.controller';
 import { ExecuteController } from './execute.controller';
 import { MathTools } from './math.tools';
 import { SessionsController } from './sessions.controller';
+import { SimilarityController } from './similarity.controller';
 import { StreamController } from './stream.controller';
 import { ToolsController } from './tools.controller';
 import { PoolController } from './pool.controller';
@@ -26,7 +27,7 @@ export class AppModule implements NestModule {
       module: AppModule,
       // A registry per app: the tests run several apps in one process.
       imports: [SnakepitModule.forRoot(snakepit), SnakepitHealthModule, SnakepitMetricsModule.forRoot({ registry: new Registry() })],
-      controllers: [ExecuteController, HealthController, MetricsController, PoolController, SessionsController, StreamController, ToolsController],
+      controllers: [ExecuteController, HealthController, MetricsController, PoolController, SessionsController, SimilarityController, StreamController, ToolsController],
       providers: [
         MathTools,
         // A demo: it shows Python's tracebacks to HTTP clients, which an app in production should not.

@@ -81,6 +81,13 @@ export class NdArray<T extends TypedArray = TypedArray> {
   get byteLength(): number {
     return this.data.byteLength;
   }
+
+  /** For JSON (an HTTP answer, a log): `{ dtype, shape, data }` with `data` a plain array
+   *  (64-bit integers as decimal strings, which JSON numbers cannot hold exactly). */
+  toJSON(): { dtype: DType; shape: number[]; data: Array<number | string> } {
+    const data = Array.from(this.data as ArrayLike<number | bigint>, (x) => (typeof x === 'bigint' ? x.toString() : x));
+    return { dtype: this.dtype, shape: [...this.shape], data };
+  }
 }
 
 /** An array to send with a shape (and, for 0/1 bytes as booleans, dtype `bool`). */
