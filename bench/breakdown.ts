@@ -8,7 +8,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as protoLoader from '@grpc/proto-loader';
-import { encodeArgs, decodeReply } from '../libs/snakepit/src/bridge/codec';
+import { decodeReply } from '../libs/snakepit/src/bridge/codec';
+import type { WireValue } from '../libs/snakepit/src/bridge/wire';
+import { DataPlane } from '../libs/snakepit/src/data/data-plane';
 import type { PoolService } from '../libs/snakepit/src';
 import { concurrent, sequential } from './measure';
 
@@ -48,14 +50,18 @@ export const drives = {
 export function hostPieces(): Record<string, number> {
   const definition = protoLoader.loadSync(join(__dirname, '..', 'proto', 'snakepit_bridge.proto'), { longs: Number, enums: String, defaults: true, oneofs: true });
   const channel = (definition['snakepit.bridge.Worker'] as any).Channel;
-  const request = { tool: 'add', argsJson: encodeArgs('add', { a: 1, b: 2 }), requestId: '0'.repeat(36), sessionId: '', traceparent: '', tracestate: '' };
-  const replyBytes = channel.responseSerialize({ frames: [{ call: 1, reply: { result: { json: Buffer.from('3') } } }] });
+  // A pool's data plane without shared memory: the tiny call's values stay inside the messages.
+  const data = new DataPlane(undefined, { thresholdBytes: Infinity });
+  const args = { a: 1, b: 2 };
+  const request = { tool: 'add', args: data.outgoing(args, 'args').value, requestId: '0'.repeat(36), sessionId: '', traceparent: '', tracestate: '' };
+  const replyBytes = channel.responseSerialize({ frames: [{ call: 1, reply: { result: { json: Buffer.from('3'), buffers: [], tags: 0 } } }] });
   const reply = channel.responseDeserialize(replyBytes).frames[0].reply;
+  const decode = (value: WireValue | undefined) => data.incoming(value);
   return {
-    'encode the arguments (strict JSON)': loop(() => encodeArgs('add', { a: 1, b: 2 })),
+    'encode the arguments (value model)': loop(() => data.outgoing(args, 'args')),
     'encode the frame (protobufjs)': loop(() => channel.requestSerialize({ frames: [{ call: 1, execute: request }] })),
     'decode the reply frame (protobufjs)': loop(() => channel.responseDeserialize(replyBytes)),
-    'decode the result (JSON, typed errors)': loop(() => decodeReply('add', reply)),
+    'decode the result (value model, typed errors)': loop(() => decodeReply('add', reply, decode)),
   };
 }
 

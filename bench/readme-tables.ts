@@ -104,4 +104,40 @@ if (r.fork) {
   );
   if (f.pssMiB.template !== undefined) out.push(`The template itself: ${n(f.pssMiB.template, 1)} MiB PSS.`, '');
 }
+if (r.data) {
+  const d = r.data;
+  const size = (bytes: number) => (bytes >= 2 ** 20 ? `${bytes / 2 ** 20} MiB` : `${bytes / 1024} KiB`);
+  const digits = (v: number) => (v < 10 ? 2 : v < 100 ? 1 : 0);
+  const ms = (c: { ms: { median: number; min: number; max: number } }) => `${n(c.ms.median, digits(c.ms.median))} (${n(c.ms.min, digits(c.ms.min))}–${n(c.ms.max, digits(c.ms.max))})`;
+  const mibs = (c?: { mibPerSec: number }) => (c ? n(c.mibPerSec) : '-');
+  for (const [op, title] of [['echo', 'Float32Array echo (`scale`, factor 1), 1 worker'], ['sum', 'Float32Array numpy sum (`array_sum`), 1 worker']]) {
+    table(
+      [title, 'shared memory MiB/s', 'ms', 'gRPC messages MiB/s', 'ms', 'floor MiB/s', 'ms', 'shared memory vs gRPC', 'vs floor'],
+      d.roundTrip[op].map((row: any) => [
+        size(row.bytes), mibs(row.shm), ms(row.shm), mibs(row.grpc), ms(row.grpc), mibs(row.floor), row.floor ? ms(row.floor) : '-',
+        spread(row.shmVsGrpc), row.shmVsFloor ? spread(row.shmVsFloor) : '-',
+      ]),
+    );
+  }
+  table(
+    ['echo, threshold sweep (median of ' + d.sweep.rounds + ' rounds)', 'shared memory forced ms', 'inside messages ms', 'shared memory vs inside'],
+    d.sweep.rows.map((row: any) => [size(row.bytes), ms(row.shm), ms(row.inline), spread(row.shmVsInline)]),
+  );
+  out.push(`Crossover: ${d.sweep.crossover}; the default \`sharedMemory.thresholdBytes\` is ${size(d.sweep.defaultThresholdBytes)}.`, '');
+  const s = d.share;
+  table(
+    [`\`pool.share\`: ${size(s.bytes)} shared once (${n(s.shareOnceMs, 1)} ms), then \`array_sum\``, 'ms per call', 'vs passing the array'],
+    [
+      ['with the handle', ms(s.handle), spread(s.handleVsArray)],
+      ['passing the array each call', ms(s.array), '1.00×'],
+    ],
+  );
+  table(
+    [`host RSS across one ${size(d.memory.bytes)} echo (answer kept)`, 'before MiB', 'peak MiB', 'growth vs payload'],
+    [
+      ['shared memory', n(d.memory.shm.rssBeforeMiB), n(d.memory.shm.rssPeakMiB), `${n(d.memory.shm.growthVsPayload, 2)}×`],
+      ['gRPC messages', n(d.memory.grpc.rssBeforeMiB), n(d.memory.grpc.rssPeakMiB), `${n(d.memory.grpc.growthVsPayload, 2)}×`],
+    ],
+  );
+}
 console.log(out.join('\n'));
