@@ -101,6 +101,15 @@ def value_message(value: Any, what: str, root: str = "value") -> Any:
     return pb2.Value(json=encoded.json, buffers=[_buffer_message(b) for b in buffers], tags=encoded.tags)
 
 
+def drop_segments(message: Any) -> None:
+    """Removes the segments a Value message sent to the host names: its call failed on the way,
+    so the host may never read (and remove) them."""
+    shm = shared_memory()
+    for buf in message.buffers:
+        if buf.WhichOneof("where") == "segment" and shm is not None:
+            shm.remove(buf.segment.name)
+
+
 def standalone_json(value: Any, what: str) -> bytes:
     """JSON text that holds all of ``value``, binary data included (as base64)."""
     try:

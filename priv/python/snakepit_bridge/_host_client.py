@@ -12,7 +12,7 @@ import os
 import threading
 from typing import Any, Dict, List, Mapping, MutableMapping, Optional, Sequence, Tuple
 
-from ._codec import decode_value, dump_json, standalone_json, value_message
+from ._codec import decode_value, drop_segments, dump_json, standalone_json, value_message
 from ._host_errors import HostError, HostToolError, error_from_info, not_configured, unavailable_from_rpc
 from ._protocol import DEFAULT_MAX_MESSAGE_BYTES
 from ._ttl_cache import MISS, TtlCache
@@ -139,7 +139,7 @@ class HostClient:
             session_id=session_id,
             worker_id=self.worker_id,
         )
-        reply = self._call("CallTool", self._call_tool, request, trace)
+        reply = self._sending(request.args, lambda: self._call("CallTool", self._call_tool, request, trace))
         return decode_value(_result(reply, HostToolError))
 
     # -- events -------------------------------------------------------------------
@@ -202,7 +202,7 @@ class HostClient:
         request = self._pb2.SetStateRequest(session_id=session_id, key=key, value=payload)
         cache_key = (session_id, key)
         try:
-            _result(self._call("SetState", self._set_state, request), HostError)
+            _result(self._sending(payload, lambda: self._call("SetState", self._set_state, request)), HostError)
         except BaseException:
             if cache is not None:
                 cache.delete(cache_key)
@@ -220,6 +220,16 @@ class HostClient:
         finally:
             if cache is not None:
                 cache.delete((session_id, key))
+
+    @staticmethod
+    def _sending(value: Any, call: Any) -> Any:
+        """``call()``, which sends ``value`` to the host; its segments go if the call fails on
+        the way (once the host has the value, it removes them)."""
+        try:
+            return call()
+        except BaseException:
+            drop_segments(value)
+            raise
 
     def _call(self, method: str, stub: Any, request: Any, extra: Sequence[Tuple[str, str]] = ()) -> Any:
         try:

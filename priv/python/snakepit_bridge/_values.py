@@ -13,9 +13,9 @@ import enum
 import json
 import sys
 import uuid
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional
 
-from ._segments import SegmentError, SegmentRef, segment_of
+from ._segments import SegmentError, segment_of
 
 TAG = "$snakepit"
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -35,8 +35,10 @@ _encoder_for: Dict[type, Optional[Callable[[Any], Any]]] = {}
 
 def register_encoder(cls: type, encode: Callable[[Any], Any]) -> None:
     """Send instances of ``cls`` (and its subclasses) as ``encode(obj)`` returns them: any value
-    the bridge can send (a dict, a list, a numpy array, …). Registered encoders come first, so
-    one may also change how a supported type travels."""
+    the bridge can send (a dict, a list, a numpy array, …). Registered encoders come before the
+    bridge's own rules for other types (Decimal, datetime, dataclasses, numpy arrays, …), so one
+    may change how those travel; JSON's own types (dict, list, str, int, float, bool, None)
+    always travel as themselves."""
     if not isinstance(cls, type) or not callable(encode):
         raise TypeError("register_encoder(cls, encode): a class and a callable")
     _encoders[cls] = encode
@@ -234,6 +236,10 @@ class _Walker:
             return self.walk(float(v), depth)
         if isinstance(v, np.datetime64):
             return str(v)
+        if isinstance(v, np.str_):
+            return str(v)
+        if isinstance(v, np.bytes_):
+            return self._bytes(memoryview(bytes(v)))
         t = type(v)
         raise ValueNotSerializable(f"a numpy scalar of type {type_name(t)!r}", type_name(t))
 
@@ -328,14 +334,7 @@ class _Untagger:
     def __init__(self, buffer: Optional[BufferLookup], shared: Optional[Callable[[str], Any]]) -> None:
         self.buffer = buffer
         self.shared = shared
-        self.np = sys.modules.get("numpy")
-        if self.np is None:
-            try:
-                import numpy as np  # the adapter may not have imported it yet
-
-                self.np = np
-            except ImportError:
-                pass
+        self.np = _numpy()
 
     def hook(self, d: Dict[str, Any]) -> Any:
         kind = d.get(TAG)
@@ -374,8 +373,29 @@ class _Untagger:
         np = self.np
         if np is not None:
             return np.frombuffer(data, dtype=np.dtype(dtype)).reshape(shape)
-        view = memoryview(data)
-        return view.cast(fmt, shape) if shape else view.cast(fmt)
+        view = memoryview(data).cast("B")
+        if 0 in shape:
+            return view.cast(fmt)  # memoryview cannot hold a shape with a zero: an empty 1-D view
+        return view.cast(fmt, shape)
+
+
+_NUMPY_MISSING: List[bool] = []  # [True] once an import of numpy failed
+
+
+def _numpy() -> Any:
+    """numpy, imported when an array first arrives (the adapter may not have imported it);
+    None when it is not installed (arrays then arrive as memoryviews)."""
+    if "numpy" in sys.modules:
+        return sys.modules["numpy"]  # None when something blocked it
+    if _NUMPY_MISSING:
+        return None
+    try:
+        import numpy
+
+        return numpy
+    except ImportError:
+        _NUMPY_MISSING.append(True)
+        return None
 
 
 def segment_buffers(buffers: Any, shm: Any) -> BufferLookup:
@@ -400,6 +420,3 @@ def segment_buffers(buffers: Any, shm: Any) -> BufferLookup:
 
     return lookup
 
-
-def refs_of(buffers: List[Any]) -> List[Tuple[str, int, int]]:
-    return [(b.name, b.offset, b.length) for b in buffers if type(b) is SegmentRef]

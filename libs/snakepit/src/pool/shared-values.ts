@@ -1,8 +1,14 @@
-import { SharedMemoryBudgetError, SharedMemoryError, SharedValueClosedError, SnakepitError } from '../errors';
 import type { DataPlane } from '../data/data-plane';
-import type { ShareableValue } from '../data/value-encoder';
-import { ValueEncodingError } from '../data/value-encoder';
-import { SerializationError } from '../errors';
+import { ValueEncodingError, type ShareableValue } from '../data/value-encoder';
+import {
+  InvalidCallError,
+  SerializationError,
+  SharedMemoryBudgetError,
+  SharedMemoryError,
+  SharedValueClosedError,
+  SnakepitError,
+} from '../errors';
+import { MAX_TIMER_MS } from '../options/options.schema';
 
 /** What a pool's shared values hold now (in stats()). */
 export interface SharedValueStats {
@@ -99,6 +105,10 @@ export class SharedValues {
   ) {}
 
   share(value: unknown, options: ShareOptions = {}): SharedValue {
+    const ttlMs = options.ttlMs ?? this.ttlMs;
+    if (!Number.isInteger(ttlMs) || ttlMs < 0 || ttlMs > MAX_TIMER_MS) {
+      throw new InvalidCallError([`ttlMs must be a whole number of milliseconds from 0 (never) to ${MAX_TIMER_MS}, got ${String(options.ttlMs)}`]);
+    }
     let encoded;
     try {
       encoded = this.data.encodeShared(value);
@@ -115,7 +125,7 @@ export class SharedValues {
       if (error instanceof SnakepitError) throw error;
       throw new SharedMemoryError(`cannot write a shared value of ${bytes} bytes: ${(error as Error).message}`, { cause: error });
     }
-    const shared = new SharedValue(written.name, bytes, written.files, this, options.ttlMs ?? this.ttlMs);
+    const shared = new SharedValue(written.name, bytes, written.files, this, ttlMs);
     this.open.add(shared);
     this.used += bytes;
     return shared;
