@@ -68,7 +68,9 @@ export class DataPlane {
     const buffers = encoded.buffers.map((bytes): WireBuffer => {
       if (segment === undefined || !large.includes(bytes)) {
         messageBytes += bytes.byteLength + 8;
-        return { inline: bytes };
+        // A copy: the message goes out later in this turn, and the call sends the value as it
+        // was when it was made (a segment is written at once, for the same reason).
+        return { inline: Buffer.from(bytes) };
       }
       const pad = (SEGMENT_ALIGNMENT - (offset % SEGMENT_ALIGNMENT)) % SEGMENT_ALIGNMENT;
       if (pad) parts.push(new Uint8Array(pad));

@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { SharedMemoryDir, sharedMemoryDirPrefix } from './shared-memory-dir';
@@ -67,6 +68,13 @@ describe('SharedMemoryDir', () => {
     expect(dir.read('w1.1', 10, 0)).toEqual(Buffer.alloc(0));
     expect(() => dir.read('w1.1', 8, 4)).toThrow('segment w1.1 holds 10 bytes, not 12');
     expect(() => dir.read('w1.2', 0, 1)).toThrow(/ENOENT/);
+  });
+
+  it('refuses to read what is not a regular file, without blocking on a FIFO or following a link', () => {
+    spawnSync('mkfifo', [join(dir.path, 'w1.fifo')]);
+    symlinkSync('/etc/hostname', join(dir.path, 'w1.link'));
+    expect(() => dir.read('w1.fifo', 0, 1)).toThrow(/not a regular file/);
+    expect(() => dir.read('w1.link', 0, 1)).toThrow(/ELOOP/);
   });
 
   it('removes one segment, quietly when it is gone already', () => {

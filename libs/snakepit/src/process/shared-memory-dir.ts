@@ -73,9 +73,12 @@ export class SharedMemoryDir {
 
   /** `length` bytes of segment `name` from `offset`, in a buffer of their own; one copy. */
   read(name: string, offset: number, length: number): Buffer {
-    const fd = openSync(this.file(name), constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO in a segment's place must not hang the host; it is then refused.
+    const fd = openSync(this.file(name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     try {
-      const size = fstatSync(fd).size;
+      const stat = fstatSync(fd);
+      if (!stat.isFile()) throw new Error(`segment ${name} is not a regular file`);
+      const size = stat.size;
       if (offset + length > size) throw new Error(`segment ${name} holds ${size} bytes, not ${offset + length}`);
       const out = Buffer.allocUnsafeSlow(length);
       for (let done = 0; done < length; ) {
