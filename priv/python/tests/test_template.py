@@ -258,6 +258,7 @@ class TemplateForkTest(unittest.TestCase):
         exited = self.host.event("exited")
         self.assertEqual(exited, {"event": "exited", "pid": worker.pid, "code": None, "signal": "SIGKILL"})
         other = self.host.fork("tt-2")
+        self.assertEqual(other.execute("add", a=1, b=1), 2)  # serving: its SIGTERM handler is in place
         os.kill(other.pid, signal.SIGTERM)  # a graceful stop: on_stop, exit 0
         self.assertEqual(self.host.event("exited"), {"event": "exited", "pid": other.pid, "code": 0, "signal": None})
 
