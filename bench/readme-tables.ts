@@ -140,4 +140,32 @@ if (r.data) {
     ],
   );
 }
+if (r.encoding) {
+  const e = r.encoding;
+  const us = (f?: { totalUs: number }) => (f ? n(f.totalUs, f.totalUs < 10 ? 2 : f.totalUs < 100 ? 1 : 0) : '-');
+  const vs = (c?: { ours?: { totalUs: number }; msgpack?: { totalUs: number } }) => (c?.ours && c.msgpack ? x(c.msgpack.totalUs, c.ours.totalUs) : '-');
+  const bytes = (c?: { ours?: { bytes: number }; msgpack?: { bytes: number } }) => `${c?.ours?.bytes ?? '-'} / ${c?.msgpack?.bytes ?? '-'}`;
+  const labels: Record<string, string> = {
+    tiny: 'tiny call args `{a: 1, b: 2}`',
+    mixed100: '100 mixed fields',
+    records1000: '1000 records `{id, name, score, tags}`',
+    array1MiB: '1 MiB float32 array + 3 scalars',
+    dateBigint: 'date + bigint (2^60 + 7) + 3 small fields',
+  };
+  const py = e.python?.cases ?? {};
+  table(
+    [`encode + decode, µs per value (median of ${e.rounds} rounds)`, 'Node ours', 'Node MessagePack', 'MessagePack time / ours', 'Python ours', 'Python MessagePack', 'MessagePack time / ours', 'bytes (Node), ours / MessagePack'],
+    Object.entries(labels).map(([key, label]) => [label, us(e.node.cases[key]?.ours), us(e.node.cases[key]?.msgpack), vs(e.node.cases[key]), us(py[key]?.ours), us(py[key]?.msgpack), vs(py[key]), bytes(e.node.cases[key])]),
+  );
+  const copy = (f?: { arrayViewsInput: boolean; arrayWritable: boolean }) => (f ? `${f.arrayViewsInput ? 'a view of the bytes decoded' : 'a copy'}${f.arrayWritable ? '' : ' (read-only)'}` : '-');
+  const a = e.node.cases.array1MiB ?? {};
+  const pa = py.array1MiB ?? {};
+  out.push(
+    `The 1 MiB array after decode: Node, ours ${copy(a.ours)}, MessagePack ${copy(a.msgpack)}; Python, ours ${copy(pa.ours)}, MessagePack ${copy(pa.msgpack)}` +
+      ' (Python, ours: the buffers here are memoryviews, as from a shared-memory segment; a buffer inside a gRPC message arrives as bytes, which the decoder copies once so that the array is writable).' +
+      ` Node ${e.node.version}, @msgpack/msgpack ${e.node.msgpack}${e.python ? `; Python ${e.python.python}, numpy ${e.python.numpy ?? '-'}, msgpack ${e.python.msgpack ?? '-'}` : ''}.`,
+    '',
+  );
+  for (const reason of e.skipped ?? []) out.push(`Skipped: ${reason}.`, '');
+}
 console.log(out.join('\n'));

@@ -15,6 +15,7 @@ import { PoolService, SnakepitModule, type SnakepitModuleOptions } from '../libs
 import { cpuPerCall, drives, hostPieces, pythonPieces } from './breakdown';
 import { laneVsRaw } from './lane-vs-raw';
 import { dataPlane, numpyAvailable, printDataPlane } from './data';
+import { encodingBench, printEncoding } from './encoding';
 import { concurrent, median, sequential, timeMs, type LatencySummary } from './measure';
 import { mlBaseline } from './ml-baseline';
 import { rawClient, startPythonShell, startRawServer, stopRawServers } from './peers';
@@ -167,7 +168,7 @@ async function main() {
     `warm-up ${WARMUP} calls; ${SEQUENTIAL_CALLS} sequential calls and ${CONCURRENT_CALLS} calls at ${CONCURRENCY} in flight, ` +
       `each in ${ROUNDS} rounds where the peers take turns; figures are medians over the rounds\n`,
   );
-  const only = process.env.BENCH_ONLY; // latency | throughput | boot | sessions | hosttools | streaming | backpressure | supervision | threads | fork | data | breakdown; only when named: lane | mlbaseline
+  const only = process.env.BENCH_ONLY; // latency | throughput | boot | sessions | hosttools | streaming | backpressure | supervision | threads | fork | data | breakdown; only when named: lane | mlbaseline | encoding
   const lat = only && only !== 'latency' ? undefined : await latency();
   if (lat) console.log('Sequential tiny call (1 worker)      p50 µs   p99 µs   calls/s   p50 vs raw (median of rounds, range)');
   for (const [name, r] of Object.entries(lat ?? {})) {
@@ -239,7 +240,8 @@ async function main() {
   const data = only && only !== 'data' ? undefined : numpyAvailable() ? await dataPlane() : undefined;
   if (!data && (!only || only === 'data')) console.log('\ndata plane: skipped, this Python has no numpy (see scripts/setup-bench.sh)');
   if (data) printDataPlane(data);
-  // Asked for by name only: the lane is a prototype, and mlbaseline needs numpy and scikit-learn.
+  // Asked for by name only: the lane is a prototype, mlbaseline needs numpy and scikit-learn, and
+  // encoding measures the codecs alone (ours against MessagePack, no transport).
   const lane = only === 'lane' ? await laneVsRaw({ warmup: WARMUP, sequentialCalls: SEQUENTIAL_CALLS, concurrentCalls: CONCURRENT_CALLS, concurrency: CONCURRENCY, rounds: ROUNDS }) : undefined;
   if (lane) {
     const raw = 'raw grpc unary (TCP)';
@@ -260,9 +262,11 @@ async function main() {
     console.log(`  grpcio + numpy + sklearn, alone         ${spread(ml.pssMiB.numpySklearnAlone, 1)}`);
     console.log(`  grpcio + numpy + sklearn, each of 16    ${spread(ml.pssMiB.numpySklearnEachOf16, 1)}`);
   }
+  const encoding = only === 'encoding' ? encodingBench() : undefined;
+  if (encoding) printEncoding(encoding);
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ at: new Date().toISOString(), latency: lat, throughput: tput, boot: boots, sessions: memory, hostTools, streams, slow, recovery, reap, threads, fork, data, breakdown: split, lane, mlBaseline: ml }, null, 2));
+  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ at: new Date().toISOString(), latency: lat, throughput: tput, boot: boots, sessions: memory, hostTools, streams, slow, recovery, reap, threads, fork, data, breakdown: split, lane, mlBaseline: ml, encoding }, null, 2));
   console.log(`\nfigures written to bench/results/latest.json`);
 }
 
