@@ -13,7 +13,7 @@ import threading
 import traceback
 from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
-from ._codec import _varint, error_reply, exception_reply
+from ._codec import _varint, drop_reply_segments, error_reply, exception_reply
 from ._streaming import FINAL_CANCELLED
 
 log = logging.getLogger("snakepit_bridge")
@@ -281,6 +281,8 @@ class Channel:
                 # Once cancelled, only the cancelled end goes out.
                 if credit.take() or chunk == FINAL_CANCELLED:
                     self._send(call, CHUNK, chunk)
+                else:
+                    drop_reply_segments(chunk)  # made before the cancel: the host will not read them
         finally:
             chunks.close()
             with self._lock:

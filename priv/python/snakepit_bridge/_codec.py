@@ -101,6 +101,13 @@ def value_message(value: Any, what: str, root: str = "value") -> Any:
     return pb2.Value(json=encoded.json, buffers=[_buffer_message(b) for b in buffers], tags=encoded.tags)
 
 
+def drop_reply_segments(reply: bytes) -> None:
+    """Removes the segments a serialized reply or stream chunk names: it will not be sent."""
+    message = pb2.StreamChunk.FromString(reply)  # the layout of ExecuteReply too: data/result = 1
+    if message.HasField("data"):
+        drop_segments(message.data)
+
+
 def drop_segments(message: Any) -> None:
     """Removes the segments a Value message sent to the host names: its call failed on the way,
     so the host may never read (and remove) them."""

@@ -117,7 +117,11 @@ class SharedMemory:
         name = self.new_name()
         fd = self._create(name)
         try:
-            os.ftruncate(fd, size)
+            # Reserved now, so that a full /dev/shm is an error here, not a SIGBUS as it is filled.
+            if size and hasattr(os, "posix_fallocate"):
+                os.posix_fallocate(fd, 0, size)
+            else:
+                os.ftruncate(fd, size)
             mapping = mmap.mmap(fd, max(size, 1), flags=mmap.MAP_SHARED) if size else mmap.mmap(-1, 1)
         except OSError as exc:
             os.close(fd)
@@ -179,7 +183,8 @@ def segment_of(array: Any, outputs: Optional[List[OutputSegment]]) -> Optional[S
     if isinstance(root, memoryview):
         root = root.obj
     for out in outputs:
-        if out.mapping is root:
+        # One already returned is the host's to read and remove: an array on it is copied.
+        if out.mapping is root and not out.sent:
             offset = array.ctypes.data - out.address
             if 0 <= offset and offset + array.nbytes <= out.size:
                 return SegmentRef(out.name, offset, array.nbytes)

@@ -133,39 +133,64 @@ class _Walker:
             if v - v != 0.0:  # NaN and the infinities
                 raise ValueNotSerializable(f"{v!r}: JSON has no such number", "float")
             return v
-        if depth >= MAX_DEPTH:
-            raise ValueNotSerializable(f"nested more than {MAX_DEPTH} levels deep (or a cycle)")
         if t is dict:
             return self._dict(v, depth)
         if t is list:
             return self._list(v, depth)
+        if depth >= MAX_DEPTH:
+            raise ValueNotSerializable(f"nested more than {MAX_DEPTH} levels deep (or a cycle)")
         return self._other(v, t, depth)
 
+    # Containers are copied only from their first value that changes (copy on write), and JSON's
+    # own scalars are checked inline: a plain structure goes to json.dumps as it is.
+
     def _dict(self, d: Dict[Any, Any], depth: int) -> Any:
-        out = {}
-        walk = self.walk
+        if depth >= MAX_DEPTH:
+            raise ValueNotSerializable(f"nested more than {MAX_DEPTH} levels deep (or a cycle)")
+        out = None
+        walk, of_dict, of_list = self.walk, self._dict, self._list
         for k, x in d.items():
             if type(k) is not str:
-                k = _key(k)
+                return self._dict_with_keys(d, depth)
+            t = type(x)
+            if t is str or t is bool or x is None or (t is float and x - x == 0.0) or (t is int and -MAX_SAFE_INTEGER <= x <= MAX_SAFE_INTEGER):
+                continue
             try:
-                out[k] = walk(x, depth + 1)
+                y = of_dict(x, depth + 1) if t is dict else of_list(x, depth + 1) if t is list else walk(x, depth + 1)
             except ValueNotSerializable as exc:
                 exc.keys.append(k)
                 raise
-        if TAG in out:
-            return self._tag({TAG: "object", "entries": list(out.items())})
-        return out
+            if y is not x:
+                if out is None:
+                    out = dict(d)
+                out[k] = y
+        if TAG in d:
+            return self._tag({TAG: "object", "entries": list((d if out is None else out).items())})
+        return d if out is None else out
 
-    def _list(self, items: Any, depth: int) -> List[Any]:
-        out = []
-        walk = self.walk
+    def _dict_with_keys(self, d: Dict[Any, Any], depth: int) -> Any:
+        """A dict with keys that are not strings: a copy with its keys as JSON has them."""
+        return self._dict({(k if type(k) is str else _key(k)): x for k, x in d.items()}, depth)
+
+    def _list(self, items: Any, depth: int) -> Any:
+        if depth >= MAX_DEPTH:
+            raise ValueNotSerializable(f"nested more than {MAX_DEPTH} levels deep (or a cycle)")
+        out = None
+        walk, of_dict, of_list = self.walk, self._dict, self._list
         for i, x in enumerate(items):
+            t = type(x)
+            if t is str or t is bool or x is None or (t is float and x - x == 0.0) or (t is int and -MAX_SAFE_INTEGER <= x <= MAX_SAFE_INTEGER):
+                continue
             try:
-                out.append(walk(x, depth + 1))
+                y = of_dict(x, depth + 1) if t is dict else of_list(x, depth + 1) if t is list else walk(x, depth + 1)
             except ValueNotSerializable as exc:
                 exc.keys.append(i)
                 raise
-        return out
+            if y is not x:
+                if out is None:
+                    out = list(items)
+                out[i] = y
+        return items if out is None else out
 
     def _other(self, v: Any, t: type, depth: int) -> Any:
         encoder = _registered(t)
@@ -191,7 +216,7 @@ class _Walker:
         if isinstance(v, list):
             return self._list(v, depth)
         if isinstance(v, (set, frozenset)):
-            return self._list(v, depth)
+            return self._list(list(v), depth)
         if isinstance(v, _dt.datetime):
             if v.tzinfo is None or v.utcoffset() is None:
                 return v.isoformat()  # a naive datetime names no instant: its ISO text
@@ -292,6 +317,8 @@ class _Walker:
         if isinstance(v, pd.DataFrame):
             return self._dict({str(name): column for name, column in v.items()}, depth)
         if isinstance(v, pd.Series):
+            if v.dtype.kind == "M":  # datetimes: as Python's (aware ones become Dates)
+                return self._list(list(v.dt.to_pydatetime()), depth)
             values = v.to_numpy()
             if values.dtype.name in FORMATS:
                 return self._ndarray(values)

@@ -81,8 +81,12 @@ class Encoder {
     if (value === null) return null;
     const object = value as object;
     if (depth >= MAX_JSON_DEPTH) throw this.fail(path, `nested more than ${MAX_JSON_DEPTH} levels deep`);
-    const special = this.special(object, path);
-    if (special !== undefined) return special;
+    // Plain objects and arrays (most of what there is) skip the look for special types.
+    const proto = Object.getPrototypeOf(object);
+    if (proto !== Object.prototype && proto !== Array.prototype && proto !== null) {
+      const special = this.special(object, path);
+      if (special !== undefined) return special;
+    }
     if (this.ancestors.has(object)) throw this.fail(path, 'a reference to one of its own containers (a cycle)');
     this.ancestors.add(object);
     try {
@@ -120,32 +124,44 @@ class Encoder {
     return undefined;
   }
 
+  // Containers are copied only from their first item that changes (copy on write), and JSON's
+  // own scalars are checked inline: a plain structure goes to JSON.stringify as it is.
+
   private array(items: unknown[], depth: number, path: Array<string | number>): unknown[] {
-    const out = new Array(items.length);
+    let out: unknown[] | undefined;
     for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      if (isPlainScalar(item)) continue;
       path.push(i);
-      const item = this.walk(items[i], String(i), depth + 1, path);
-      if (item === undefined) throw this.fail(path, 'undefined (an array cannot hold it in JSON; use null)');
-      out[i] = item;
+      const sent = this.walk(item, String(i), depth + 1, path);
+      if (sent === undefined) throw this.fail(path, 'undefined (an array cannot hold it in JSON; use null)');
       path.pop();
+      if (sent !== item) (out ??= items.slice())[i] = sent;
     }
-    return out;
+    return out ?? items;
   }
 
   private object(object: Record<string, unknown>, depth: number, path: Array<string | number>): unknown {
-    const out: Record<string, unknown> = {};
+    let out: Record<string, unknown> | undefined;
     const keys = Object.keys(object);
-    for (const key of keys) {
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      const item = object[key];
+      if (isPlainScalar(item)) continue;
       path.push(key);
-      const item = this.walk(object[key], key, depth + 1, path);
-      // JSON.parse makes "__proto__" an own key; so does defining it here.
-      if (item !== undefined) Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
+      const sent = this.walk(item, key, depth + 1, path);
       path.pop();
+      if (sent !== item) {
+        out ??= copyOf(object, keys);
+        if (sent === undefined) delete out[key];
+        else setOwn(out, key, sent);
+      }
     }
+    const result = out ?? object;
     if (Object.prototype.hasOwnProperty.call(object, TAG)) {
-      return this.tag({ [TAG]: Tag.Object, entries: Object.entries(out) });
+      return this.tag({ [TAG]: Tag.Object, entries: Object.keys(result).filter((key) => result[key] !== undefined).map((key) => [key, result[key]]) });
     }
-    return out;
+    return result;
   }
 
   private bytes(data: Uint8Array): unknown {
@@ -171,6 +187,24 @@ class Encoder {
   private fail(path: Array<string | number>, problem: string): ValueEncodingError {
     return new ValueEncodingError(pathText(path), problem);
   }
+}
+
+function isPlainScalar(value: unknown): boolean {
+  const type = typeof value;
+  return type === 'string' || type === 'boolean' || value === null || (type === 'number' && Number.isFinite(value));
+}
+
+/** A plain copy of an object's own enumerable properties (as JSON.stringify sees them). */
+function copyOf(object: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) setOwn(out, key, object[key]);
+  return out;
+}
+
+/** `out[key] = value`, for "__proto__" too (an own key, as JSON.parse makes it). */
+function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
 }
 
 /** ["args", "items", 3, "model"] as "args.items[3].model". */
