@@ -327,7 +327,7 @@ export async function dataPlane(): Promise<DataFigures> {
   const forced = await bootPool({ sharedMemory: { thresholdBytes: 1 } });
   const floor = new Floor();
   try {
-    const sweepFigures = await sweep(forced.pool, grpc.pool, shm.pool.stats().sharedMemory.thresholdBytes);
+    const sweepFigures = await sweep(forced.pool, grpc.pool, shm.pool.stats().sharedMemory.thresholdBytes!);
     const { roundTrip, memory } = await roundTrips(shm.pool, grpc.pool, floor);
     const share = await shareRow(shm.pool);
     return { roundTrip, sweep: sweepFigures, share, memory };

@@ -9,6 +9,8 @@ import {
   ToolRegistryService,
   WorkerCrashError,
   PythonValueError,
+  RequestTimeoutError,
+  SharedMemoryLimitError,
 } from '@snakepit/nestjs';
 import { bootApp, rejectionOf, type TestApp } from './support/app';
 import { eventually } from './support/processes';
@@ -16,6 +18,7 @@ import { hasPythonModules } from './support/python-modules';
 
 const hasPandas = hasPythonModules('pandas');
 const MIB = 1024 * 1024;
+const floats = (n: number) => new Float32Array(n).map((_, i) => i % 1000);
 
 /** The value model end to end, with real workers: arrays and rich values both ways, large data
  *  through shared memory, and no segment left behind. */
@@ -30,7 +33,6 @@ describe('data', () => {
   afterAll(() => app.close());
 
   const segments = () => readdirSync(dir);
-  const floats = (n: number) => new Float32Array(n).map((_, i) => i % 1000);
 
   it('gives Python numpy arrays of the matching dtype, bytes, aware datetimes and ints', async () => {
     const described = await app.pool.execute('describe', {
@@ -151,6 +153,25 @@ describe('data', () => {
     expect(segments()).toEqual([]);
   });
 
+  it('leaves no segment when a stream of big chunks is left mid-way, or a caller gives up before the result', async () => {
+    for await (const chunk of app.pool.executeStream<NdArray<Float32Array>>('array_chunks', { n: 5, size: 4 * MIB })) {
+      expect(chunk.index).toBe(0);
+      break; // the next chunk is made, and waits for credit that never comes
+    }
+    await eventually(() => app.pool.listWorkers()[0].inFlight === 0, 10_000, 'the stream to stop');
+    expect(segments()).toEqual([]);
+    expect(await rejectionOf(app.pool.execute('scale_after', { data: floats(MIB), ms: 300 }, { timeoutMs: 100 }))).toBeInstanceOf(RequestTimeoutError);
+    await eventually(() => app.pool.listWorkers()[0].inFlight === 0, 10_000, 'the late reply');
+    expect(segments()).toEqual([]);
+  });
+
+  it('sends each chunk of an output array reused across a stream as it was when yielded', async () => {
+    const seen: number[] = [];
+    for await (const chunk of app.pool.executeStream<NdArray<Float32Array>>('reused_output', { n: 3, size: MIB })) seen.push(chunk.data.data[7]);
+    expect(seen).toEqual([0, 1, 2]);
+    expect(segments()).toEqual([]);
+  });
+
   it('keeps arrays in session state, for Python and for the host, and passes them to host tools', async () => {
     const sessions = app.module.get(SessionService);
     const { id } = await sessions.create();
@@ -164,6 +185,9 @@ describe('data', () => {
     app.module.get(ToolRegistryService).register('double_it', ({ value }: { value: NdArray<Float32Array> }) => ndarray(value.data.map((x) => 2 * x), value.shape));
     const doubled = (await app.pool.execute('through_host_tool', { name: 'double_it', value: floats(MIB) })) as NdArray<Float32Array>;
     expect(doubled.data[999]).toBe(1998);
+    const shared = await app.pool.share(floats(4));
+    await expect(sessions.setState(id, 'handle', { shared })).rejects.toThrow(/state "handle".shared is a SharedValue/);
+    await shared.close();
     expect(segments()).toEqual([]);
   });
 
@@ -249,6 +273,19 @@ describe('data, at 256 MiB', () => {
     }
     expect(peak - before).toBeLessThanOrEqual(2.2 * payload);
     expect(readdirSync(app.pool.stats().sharedMemory.directory!)).toEqual([]);
+  });
+
+  it('refuses a value over sharedMemory.maxValueBytes, either way, and the worker goes on', async () => {
+    const limited = await bootApp({ poolSize: 1, sharedMemory: { maxValueBytes: 2 * MIB } });
+    try {
+      const pid = limited.pool.listWorkers()[0]?.pid ?? (await limited.pool.execute('pid'));
+      expect(await rejectionOf(limited.pool.execute('array_sum', { data: floats(MIB) }))).toBeInstanceOf(SharedMemoryLimitError);
+      expect(await rejectionOf(limited.pool.execute('filled', { n: MIB }))).toBeInstanceOf(SharedMemoryLimitError);
+      await expect(limited.pool.execute('pid')).resolves.toBe(pid);
+      expect(readdirSync(limited.pool.stats().sharedMemory.directory!)).toEqual([]);
+    } finally {
+      await limited.close();
+    }
   });
 
   it('keeps buffers inside messages when shared memory is off', async () => {

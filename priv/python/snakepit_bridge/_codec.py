@@ -65,13 +65,14 @@ def _shared_reader(shm: Any) -> Any:
     return read
 
 
-def result_reply(tool: str, result: Any, limit: int, session: Any = None) -> bytes:
+def result_reply(tool: str, result: Any, limit: int, session: Any = None, by_reference: bool = True) -> bytes:
     """Serialized ExecuteReply for a tool's return value. Large buffers go to shared memory; an
     array on one of the output segments of the call's ``session`` (by default the current
-    one) is named, not copied."""
+    one) is named, not copied, unless ``by_reference`` is false (a stream's chunk: its tool
+    goes on, and may write to the array again)."""
     if session is None:
         session = _current_session()
-    outputs = session.outputs if session is not None else None
+    outputs = session.outputs if session is not None and by_reference else None
     try:
         encoded = _encode(result, outputs)
     except _NotSerializable as exc:

@@ -95,7 +95,7 @@ def _iterate_gen(tool: str, gen: Any, ctx: Context, cancel: threading.Event,
             except BaseException as exc:
                 yield exception_reply(exc, limit)
                 return
-            chunk = result_reply(tool, value, chunk_limit, ctx.get(current_session))
+            chunk = result_reply(tool, value, chunk_limit, ctx.get(current_session), by_reference=False)
             yield chunk
             if chunk[0] == _ERROR_TAG:  # not serialisable, or too large: the stream ends
                 return
@@ -140,7 +140,7 @@ def _iterate_agen(tool: str, agen: Any, ctx: Context, cancel: threading.Event,
                 closed = True
                 yield FINAL
                 return
-            chunk = result_reply(tool, value, chunk_limit, ctx.get(current_session))
+            chunk = result_reply(tool, value, chunk_limit, ctx.get(current_session), by_reference=False)
             yield chunk
             if chunk[0] == _ERROR_TAG:
                 return
@@ -177,7 +177,7 @@ def _iterate_send(tool: str, invoker: Invoker, args: Dict[str, Any], ctx: Contex
             except queue.Empty:
                 continue
             if kind == _ITEM:
-                chunk = result_reply(tool, value, chunk_limit, ctx.get(current_session))
+                chunk = result_reply(tool, value, chunk_limit, ctx.get(current_session), by_reference=False)
                 yield chunk
                 if chunk[0] == _ERROR_TAG:
                     return

@@ -155,6 +155,20 @@ class DataTools:
         for i in range(n):
             yield np.full(size, i, dtype="float32")
 
+    @tool(supports_streaming=True)
+    def reused_output(self, n: int, size: int) -> Iterator[Any]:
+        """n chunks from ONE output array, refilled with i before each yield."""
+        out = output_array(size, "float32")
+        for i in range(n):
+            out[:] = i
+            yield out
+
+    @tool
+    def scale_after(self, data: Any, ms: float) -> Any:
+        """data * 2, after a sleep (its caller may have given up by then)."""
+        time.sleep(ms / 1000)
+        return data * 2
+
     @tool
     def similarity(self, query: Any, embeddings: Any) -> Any:
         """Cosine similarity of a query vector with each row of an embeddings matrix."""

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InvalidCallError, SnakepitError } from '../errors';
+import { InvalidCallError, SerializationError, SnakepitError } from '../errors';
+import { ValueEncodingError } from '../data/value-encoder';
 import type { ResolvedOptions } from '../options/resolve-options';
 import { SessionAccess } from '../session/session-access';
 import { SNAKEPIT_CONFIG, type HostAccess, type HostBridge } from '../snakepit.constants';
@@ -50,7 +51,10 @@ export class HostBridgeServer implements HostBridge {
     run: SnakepitRun,
   ) {
     // Values from workers only: nothing is placed in shared memory for them.
-    this.data = new DataPlane(run.sharedMemory, { thresholdBytes: Infinity });
+    this.data = new DataPlane(run.sharedMemory, {
+      thresholdBytes: Infinity,
+      maxValueBytes: Math.max(...options.pools.map((pool) => pool.sharedMemory.maxValueBytes)),
+    });
   }
 
   /** Starts listening (once), then gives what a worker needs to call back. */
@@ -96,7 +100,7 @@ export class HostBridgeServer implements HostBridge {
       SetState: this.guard((request: any) => this.reply(async () => {
         // The store keeps JSON that stands alone: the value read (its segments removed), then encoded again.
         const value = this.data.incoming(request.value);
-        await this.sessions.setStateJson(request.sessionId, request.key, standaloneJson(value, `state "${request.key}"`));
+        await this.sessions.setStateJson(request.sessionId, request.key, typed(() => standaloneJson(value, `state "${request.key}"`), (e) => new InvalidCallError([`the value of ${e.message}; it cannot be stored`])));
         return {};
       })),
       DeleteState: this.guard((request: any) => this.reply(async () => {
@@ -142,7 +146,8 @@ export class HostBridgeServer implements HostBridge {
       const args = (this.data.incoming(request.args) ?? {}) as Record<string, unknown>;
       const context = { sessionId: request.sessionId || undefined, workerId: request.workerId || undefined };
       const result = await inHostToolSpan(request.name, header('traceparent'), header('tracestate'), () => this.tools.call(request.name, args, context));
-      return { result: inlineWireValue(result === undefined ? null : result, `the result of host tool "${request.name}"`) };
+      const reply = typed(() => inlineWireValue(result === undefined ? null : result, 'result'), (e) => new SerializationError('result', `host tool ${request.name}`, e.message, e.path));
+      return { result: reply };
     });
     this.events.emit(SnakepitEvent.HostToolCalled, {
       tool: request.name,
@@ -224,4 +229,13 @@ function jsonObject(raw: Buffer, what: string): Record<string, unknown> {
   const value = raw?.length ? JSON.parse(raw.toString('utf8')) : {};
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidCallError([`${what} must be a JSON object`]);
   return value;
+}
+
+/** `encode()`, with a value that cannot travel as the typed error `as` makes of it. */
+function typed<T>(encode: () => T, as: (error: ValueEncodingError) => SnakepitError): T {
+  try {
+    return encode();
+  } catch (error) {
+    throw error instanceof ValueEncodingError ? as(error) : error;
+  }
 }

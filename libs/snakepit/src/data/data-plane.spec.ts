@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SharedMemoryLimitError } from '../errors';
 import type { WireBuffer, WireValue } from '../bridge/wire';
 import { SharedValues } from '../pool/shared-values';
 import { SharedMemoryDir } from '../process/shared-memory-dir';
@@ -74,13 +75,13 @@ describe('DataPlane', () => {
       const out = inline.outgoing({ big: bytes(1 << 20, 1) }, 'args');
       expect(out.value.buffers[0].inline?.byteLength).toBe(1 << 20);
       expect(out.segments).toEqual([]);
-      expect(inline.forWorker()).toBeUndefined();
+      expect(inline.forWorker('default-1')).toBeUndefined();
       expect(inline.directory).toBeUndefined();
       expect(dir.list()).toEqual([]);
     });
 
     it('tells each new worker the directory, a prefix of its own and the threshold', () => {
-      const [a, b] = [plane.forWorker()!, plane.forWorker()!];
+      const [a, b] = [plane.forWorker('default-1')!, plane.forWorker('default-2')!];
       expect(a).toEqual({ dir: dir.path, prefix: expect.stringMatching(/^w[a-z0-9]+$/), thresholdBytes: THRESHOLD });
       expect(b.prefix).not.toBe(a.prefix);
       expect(plane.directory).toBe(dir.path);
@@ -121,7 +122,7 @@ describe('DataPlane', () => {
 
     it('refuses a segment when it has no directory', () => {
       const none = new DataPlane(undefined, { thresholdBytes: Infinity });
-      expect(() => none.incoming(wire(bytesTag(0), [{ segment: { name: 'w1.1', offset: 0, length: 1 } }]))).toThrow(/not one a worker makes/);
+      expect(() => none.incoming(wire(bytesTag(0), [{ segment: { name: 'w1.1', offset: 0, length: 1 } }]))).toThrow(/not one this worker made/);
     });
 
     it('removes the worker segments of a value it cannot decode', () => {
@@ -139,10 +140,26 @@ describe('DataPlane', () => {
     expect(dir.list().sort()).toEqual(['h3', 'w1.2']);
   });
 
-  it('sweep() removes every segment of a worker that exited', () => {
-    for (const name of ['w1.1', 'w1.2', 'w11.1']) dir.write(name, [Buffer.from('x')]);
-    plane.sweep('w1');
-    expect(dir.list()).toEqual(['w11.1']);
+  it('sweep() removes every segment of a worker that exited, and nothing of another', () => {
+    const a = plane.forWorker('default-1')!.prefix;
+    const b = plane.forWorker('default-2')!.prefix;
+    for (const name of [`${a}.1`, `${a}.2`, `${b}.1`]) dir.write(name, [Buffer.from('x')]);
+    plane.sweep('default-1');
+    expect(dir.list()).toEqual([`${b}.1`]);
+  });
+
+  it('takes from a worker only the segments it made, and no value holding more than maxValueBytes', () => {
+    const limited = new DataPlane(dir, { thresholdBytes: THRESHOLD, maxValueBytes: 1000 });
+    const a = limited.forWorker('default-1')!.prefix;
+    const b = limited.forWorker('default-2')!.prefix;
+    dir.write(`${b}.1`, [Buffer.alloc(8)]);
+    expect(() => limited.incoming(wire(bytesTag(0), [{ segment: { name: `${b}.1`, offset: 0, length: 8 } }]), 'default-1')).toThrow(/not one this worker made/);
+    dir.write(`${a}.1`, [Buffer.alloc(8)]);
+    expect(limited.incoming(wire(bytesTag(0), [{ segment: { name: `${a}.1`, offset: 0, length: 8 } }]), 'default-1')).toEqual(Buffer.alloc(8));
+    dir.write(`${a}.2`, [Buffer.alloc(8)]);
+    expect(() => limited.incoming(wire(bytesTag(0), [{ segment: { name: `${a}.2`, offset: 0, length: 2 ** 40 } }]), 'default-1')).toThrow(SharedMemoryLimitError);
+    expect(dir.list()).toEqual([]); // read, refused or not: gone
+    expect(() => limited.outgoing({ big: bytes(1001, 1) }, 'args')).toThrow(SharedMemoryLimitError);
   });
 
   it('hold() keeps a call’s argument segments and the shared values it names until let go', async () => {
@@ -177,7 +194,7 @@ describe('DataPlane', () => {
 
     it('is refused when shared memory is off', () => {
       const off = new DataPlane(dir, { thresholdBytes: Infinity });
-      expect(() => off.writeShared(off.encodeShared({ a: 1 }))).toThrow(/shared memory is off/);
+      expect(() => off.writeShared(off.encodeShared({ a: 1 }))).toThrow(/keeps buffers inside messages/);
     });
   });
 });

@@ -1,4 +1,5 @@
 import type { WireBuffer, WireValue } from '../bridge/wire';
+import { SharedMemoryError, SharedMemoryLimitError } from '../errors';
 import type { SharedMemoryDir } from '../process/shared-memory-dir';
 import { decodeValue, ValueDecodingError } from './value-decoder';
 import { encodeValue, type EncodedValue, type ShareableValue } from './value-encoder';
@@ -7,7 +8,12 @@ import { encodeValue, type EncodedValue, type ShareableValue } from './value-enc
 export interface DataPlaneOptions {
   /** Buffers of at least this many bytes go through shared memory; Infinity: none does. */
   thresholdBytes: number;
+  /** The most one value may hold in shared memory, either way (sharedMemory.maxValueBytes);
+   *  default 4 GiB. */
+  maxValueBytes?: number;
 }
+
+const DEFAULT_MAX_VALUE_BYTES = 4 * 1024 * 1024 * 1024;
 
 /** A value ready to send, the segments made for it and the shared values it names (all to be
  *  let go, with `release`, once its call is over). */
@@ -33,6 +39,8 @@ const WORKER_SEGMENT = /^w[a-z0-9]+\./;
 export class DataPlane {
   /** Where this pool puts large buffers; undefined when they stay inside messages. */
   private readonly sending?: SharedMemoryDir;
+  /** Each live worker's segment prefix. */
+  private readonly prefixes = new Map<string, string>();
 
   /** `dir`: the run's segments, read and removed whatever the threshold (an Infinity one keeps
    *  what this pool sends inside messages). */
@@ -41,14 +49,21 @@ export class DataPlane {
   }
 
   /** The run's shared-memory directory, when this pool sends through it. */
-  get directory(): string | undefined {
-    return this.sending?.path;
+  private get maxValueBytes(): number {
+    return this.options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
   }
 
-  /** What a new worker is told: where segments are, its own prefix, and the threshold. */
-  forWorker(): { dir: string; prefix: string; thresholdBytes: number } | undefined {
+  get directory(): string | undefined {
+    return this.sending?.existing;
+  }
+
+  /** What a new worker is told: where segments are, its own prefix, and the threshold. Its
+   *  replies may name only segments with that prefix (see incoming). */
+  forWorker(workerId: string): { dir: string; prefix: string; thresholdBytes: number } | undefined {
     if (!this.sending) return undefined;
-    return { dir: this.sending.path, prefix: this.sending.newName('w'), thresholdBytes: this.options.thresholdBytes };
+    const prefix = this.sending.newName('w');
+    this.prefixes.set(workerId, prefix);
+    return { dir: this.sending.path, prefix, thresholdBytes: this.options.thresholdBytes };
   }
 
   /** A value for a worker (`root` names it in errors: "args"). Throws ValueEncodingError. */
@@ -61,6 +76,8 @@ export class DataPlane {
     const json = Buffer.from(encoded.json, 'utf8');
     const dir = this.sending;
     const large = dir ? encoded.buffers.filter((b) => forceShared || b.byteLength >= this.options.thresholdBytes) : [];
+    const inSegments = large.reduce((sum, b) => sum + b.byteLength, 0);
+    if (inSegments > this.maxValueBytes) throw new SharedMemoryLimitError(inSegments, this.maxValueBytes);
     const segment = dir && large.length ? dir.newName(prefix) : undefined;
     const parts: Uint8Array[] = [];
     let offset = 0;
@@ -80,13 +97,19 @@ export class DataPlane {
       offset += bytes.byteLength;
       return { segment: at };
     });
-    if (segment !== undefined) dir!.write(segment, parts);
+    if (segment !== undefined) {
+      try {
+        dir!.write(segment, parts);
+      } catch (error) {
+        throw new SharedMemoryError(`cannot write ${offset} bytes to ${dir!.path}: ${(error as Error).message}`, { cause: error });
+      }
+    }
     return { value: { json, buffers, tags: encoded.tags }, segments: segment === undefined ? [] : [segment], shared: encoded.shared, messageBytes };
   }
 
   /** A value to share with many calls (pool.share), encoded but not written yet. */
   encodeShared(value: unknown): EncodedValue {
-    return encodeValue(value, { root: 'the shared value' });
+    return encodeValue(value, { root: 'the shared value', refuseShared: true });
   }
 
   /** Writes a shared value: its buffers in one segment, and `<name>.meta` with its JSON and
@@ -94,7 +117,7 @@ export class DataPlane {
    *  its name and the files that hold it. */
   writeShared(encoded: EncodedValue): { name: string; files: string[] } {
     const dir = this.sending;
-    if (!dir) throw new Error('shared memory is off for this pool (sharedMemory.enabled: false)');
+    if (!dir) throw new SharedMemoryError('this pool keeps buffers inside messages (sharedMemory.enabled: false), so it cannot share values');
     const placed = this.place(encoded, 's', true);
     const name = placed.segments[0] ?? dir.newName('s');
     const buffers = placed.value.buffers.map((b) => [b.segment!.name, b.segment!.offset, b.segment!.length]);
@@ -103,17 +126,21 @@ export class DataPlane {
       dir.write(`${name}.meta`, [Buffer.from(meta, 'utf8')]);
     } catch (error) {
       this.release(placed.segments);
-      throw error;
+      throw new SharedMemoryError(`cannot write ${name}.meta to ${dir.path}: ${(error as Error).message}`, { cause: error });
     }
     return { name, files: [...placed.segments, `${name}.meta`] };
   }
 
-  /** A worker's value as JavaScript; the segments it names are read once, then removed. */
-  incoming(value: WireValue | undefined): unknown {
+  /** A worker's value as JavaScript; the segments it names are read once, then removed. A
+   *  value holding more than maxValueBytes in segments throws SharedMemoryLimitError, unread. */
+  incoming(value: WireValue | undefined, fromWorker?: string): unknown {
     if (!value || value.json.byteLength === 0) return null;
+    const own = fromWorker === undefined ? undefined : `${this.prefixes.get(fromWorker) ?? '-'}.`;
     try {
+      const inSegments = value.buffers.reduce((sum, b) => sum + Number(b.segment?.length ?? 0), 0);
+      if (inSegments > this.maxValueBytes) throw new SharedMemoryLimitError(inSegments, this.maxValueBytes);
       const json = Buffer.from(value.json.buffer, value.json.byteOffset, value.json.byteLength).toString('utf8');
-      return decodeValue(json, value.tags, (index) => this.bytesOf(value.buffers, index));
+      return decodeValue(json, value.tags, (index) => this.bytesOf(value.buffers, index, own));
     } finally {
       this.discard(value);
     }
@@ -142,16 +169,20 @@ export class DataPlane {
   }
 
   /** Removes what a worker left (it exited): every segment with its prefix. */
-  sweep(workerPrefix: string): void {
-    this.dir?.removeStartingWith(`${workerPrefix}.`);
+  sweep(workerId: string): void {
+    const prefix = this.prefixes.get(workerId);
+    this.prefixes.delete(workerId);
+    if (prefix) this.dir?.removeStartingWith(`${prefix}.`);
   }
 
-  private bytesOf(buffers: readonly WireBuffer[], index: number): Buffer {
+  /** Buffer `index`; a segment must be a worker's (`own`: that worker's prefix, when known). */
+  private bytesOf(buffers: readonly WireBuffer[], index: number, own?: string): Buffer {
     const buffer = buffers[index];
     if (!buffer) throw new ValueDecodingError(`a tag names buffer ${index}, and the value has ${buffers.length}`);
     if (buffer.segment) {
       const { name, offset, length } = buffer.segment;
-      if (!WORKER_SEGMENT.test(name) || !this.dir) throw new ValueDecodingError(`segment ${JSON.stringify(name)} is not one a worker makes`);
+      const allowed = own === undefined ? WORKER_SEGMENT.test(name) : name.startsWith(own);
+      if (!allowed || !this.dir) throw new ValueDecodingError(`segment ${JSON.stringify(name)} is not one this worker made`);
       return this.dir.read(name, Number(offset), Number(length));
     }
     const inline = buffer.inline ?? new Uint8Array(0);

@@ -30,7 +30,7 @@ export function inlineWireValue(value: unknown, root: string): WireValue {
  *  module's stand-in for the wire). Throws ValueEncodingError. */
 export function throughTheValueModel(value: unknown, root: string): unknown {
   const encoded = encodeValue(value, { root });
-  return decodeValue(encoded.json, encoded.tags, (index) => Buffer.from(encoded.buffers[index].buffer, encoded.buffers[index].byteOffset, encoded.buffers[index].byteLength));
+  return decodeValue(encoded.json, encoded.tags, (index) => Buffer.from(encoded.buffers[index])); // copies, as a crossing makes
 }
 
 function mayHoldTags(json: string): boolean {

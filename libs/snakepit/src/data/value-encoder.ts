@@ -11,16 +11,21 @@ export interface EncodedValue {
   shared: ShareableValue[];
 }
 
+/** Marks the values the encoder sends by name (SharedValue): a brand, not a shape, so that no
+ *  other object is mistaken for one. */
+export const SHAREABLE: unique symbol = Symbol('snakepit:shareable');
+
 /** What the encoder needs of a shared value (pool.share): the name the worker resolves (a
  *  closed one throws), and a hold on it while a call uses it. */
 export interface ShareableValue {
+  readonly [SHAREABLE]: true;
   readonly sharedName: string;
   /** Keeps its segments until the returned function is called. */
   hold(): () => void;
 }
 
 export function isShareable(value: object): value is ShareableValue {
-  return typeof (value as Partial<ShareableValue>).hold === 'function' && 'sharedName' in value;
+  return (value as Partial<ShareableValue>)[SHAREABLE] === true;
 }
 
 /** Where in the value the encoder stopped, and why: "args.items[3].when is an invalid Date". */
@@ -37,8 +42,11 @@ export interface EncodeOptions {
   /** The name of the value in messages: "args", "state value". */
   root: string;
   /** `beside` (default): binary data goes in EncodedValue.buffers. `base64`: inside the JSON
-   *  text, so that it stands alone (session state). */
+   *  text, so that it stands alone (session state); shared values are refused then, since the
+   *  text would outlive them. */
   binary?: 'beside' | 'base64';
+  /** Refuse shared values (a value being shared cannot hold another). */
+  refuseShared?: boolean;
 }
 
 /**
@@ -49,7 +57,8 @@ export interface EncodeOptions {
  * throws a ValueEncodingError naming where it sits.
  */
 export function encodeValue(value: unknown, options: EncodeOptions): EncodedValue {
-  const encoder = new Encoder(options.binary === 'base64');
+  const base64 = options.binary === 'base64';
+  const encoder = new Encoder(base64, base64 || options.refuseShared === true);
   const tree = encoder.walk(value, '', 0, [options.root]);
   return { json: tree === undefined ? 'null' : JSON.stringify(tree), tags: encoder.tags, buffers: encoder.buffers, shared: encoder.shared };
 }
@@ -60,7 +69,10 @@ class Encoder {
   readonly shared: ShareableValue[] = [];
   private readonly ancestors = new Set<object>();
 
-  constructor(private readonly base64: boolean) {}
+  constructor(
+    private readonly base64: boolean,
+    private readonly refuseShared: boolean,
+  ) {}
 
   walk(value: unknown, key: string, depth: number, path: Array<string | number>): unknown {
     switch (typeof value) {
@@ -92,7 +104,7 @@ class Encoder {
     try {
       if (Array.isArray(object)) return this.array(object, depth, path);
       if (typeof (object as { toJSON?: unknown }).toJSON === 'function') {
-        return this.walk((object as { toJSON(key: string): unknown }).toJSON(key), key, depth, path);
+        return this.walk((object as { toJSON(key: string): unknown }).toJSON(key), key, depth + 1, path);
       }
       return this.object(object as Record<string, unknown>, depth, path);
     } finally {
@@ -115,6 +127,7 @@ class Encoder {
       return this.tag({ [TAG]: Tag.Datetime, iso: object.toISOString() });
     }
     if (isShareable(object)) {
+      if (this.refuseShared) throw this.fail(path, 'a SharedValue, which cannot be kept here (it would outlive its data); pass the data itself');
       this.shared.push(object);
       return this.tag({ [TAG]: Tag.Shared, name: object.sharedName });
     }

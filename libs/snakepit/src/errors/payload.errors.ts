@@ -27,10 +27,22 @@ export class SharedMemoryError extends SnakepitError {
   readonly code = 'shared_memory_failed';
   constructor(detail: string, options?: { cause?: unknown }) {
     super(
-      `Shared memory failed: ${detail}. Check that the shared-memory directory (sharedMemory.directory, /dev/shm by default) ` +
-        'is writable and has room, or raise sharedMemory.thresholdBytes to keep buffers inside messages.',
+      `Shared memory failed: ${detail}. Check that the shared-memory directory (sharedMemoryDir, /dev/shm by default) ` +
+        'is writable and has room (a container may need a larger /dev/shm: docker run --shm-size), or raise ' +
+        'sharedMemory.thresholdBytes to keep more buffers inside messages.',
       options,
     );
+  }
+}
+
+/** A value holds more in shared memory than sharedMemory.maxValueBytes allows. */
+export class SharedMemoryLimitError extends SnakepitError {
+  readonly code = 'shared_memory_limit_exceeded';
+  constructor(
+    readonly bytes: number,
+    readonly maxValueBytes: number,
+  ) {
+    super(`A value holds ${bytes} bytes in shared memory, over sharedMemory.maxValueBytes (${maxValueBytes}). Send the data in smaller pieces, or raise sharedMemory.maxValueBytes.`);
   }
 }
 

@@ -8,6 +8,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   payload_too_large: HttpStatus.PAYLOAD_TOO_LARGE,
   session_quota_exceeded: HttpStatus.PAYLOAD_TOO_LARGE,
   shared_memory_budget_exceeded: HttpStatus.INSUFFICIENT_STORAGE,
+  shared_memory_limit_exceeded: HttpStatus.PAYLOAD_TOO_LARGE,
   shared_value_closed: HttpStatus.GONE,
   unknown_tool: HttpStatus.NOT_FOUND,
   pool_not_found: HttpStatus.NOT_FOUND,

@@ -76,6 +76,7 @@ class SharedMemoryOptionsSchema {
   @IsOptional() @IsBoolean() enabled?: boolean;
   @IsOptional() @IsInt() @Min(1) thresholdBytes?: number;
   @IsOptional() @IsInt() @Min(0) budgetBytes?: number;
+  @IsOptional() @IsInt() @Min(1) maxValueBytes?: number;
   @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) shareTtlMs?: number;
 }
 

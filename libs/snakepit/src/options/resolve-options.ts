@@ -52,7 +52,7 @@ export interface PoolConfig {
   recycle: { workerTtlMs?: number; maxRequestsPerWorker?: number; memoryLimitMb?: number };
   crashBarrier: { enabled: boolean; taintMs: number; maxRetries: number; retryBackoffMs: number };
   /** thresholdBytes is Infinity when shared memory is off. */
-  sharedMemory: { thresholdBytes: number; budgetBytes: number; shareTtlMs: number };
+  sharedMemory: { thresholdBytes: number; budgetBytes: number; maxValueBytes: number; shareTtlMs: number };
 }
 
 export interface ResolvedOptions {
@@ -95,7 +95,7 @@ const POOL_DEFAULTS = {
   heartbeat: { enabled: true, intervalMs: 2000, timeoutMs: 10_000, maxMisses: 3 },
   restart: { maxRestarts: 10, windowMs: 60_000, backoffMs: 250, maxBackoffMs: 30_000, cooldownMs: 60_000, poisonCrashes: 3 },
   crashBarrier: { enabled: true, taintMs: 2000, maxRetries: 2, retryBackoffMs: 50 },
-  sharedMemory: { thresholdBytes: 64 * 1024, budgetBytes: 1024 * 1024 * 1024, shareTtlMs: 0 },
+  sharedMemory: { thresholdBytes: 64 * 1024, budgetBytes: 1024 * 1024 * 1024, maxValueBytes: 4 * 1024 * 1024 * 1024, shareTtlMs: 0 },
 };
 
 /**

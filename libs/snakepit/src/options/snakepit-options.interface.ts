@@ -108,6 +108,9 @@ export interface PoolOptions {
     thresholdBytes?: number;
     /** What the pool's shared values (pool.share) may hold at once. Default 1 GiB. */
     budgetBytes?: number;
+    /** The most one value (arguments, a result, a chunk) may hold in shared memory; a worker's
+     *  value beyond it is refused before the host reads it. Default 4 GiB. */
+    maxValueBytes?: number;
     /** A shared value not closed by then is closed; 0: never. Default 0. */
     shareTtlMs?: number;
   };

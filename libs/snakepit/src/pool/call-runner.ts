@@ -3,7 +3,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { decodeReply } from '../bridge/codec';
 import type { DataPlane } from '../data/data-plane';
 import type { WireExecuteReply, WireExecuteRequest } from '../bridge/wire';
-import { isWorkerDeath, StreamConsumerIdleError, WorkerProtocolError, type SnakepitError } from '../errors';
+import { isWorkerDeath, SharedMemoryLimitError, StreamConsumerIdleError, WorkerProtocolError, type SnakepitError } from '../errors';
 import type { PoolConfig } from '../options/resolve-options';
 import { backoffDelay } from '../supervision/backoff';
 import { SnakepitEvent } from '../telemetry/events';
@@ -104,7 +104,7 @@ export class CallRunner {
   private runStream(call: Call, worker: PoolWorker, onStarted?: () => void): void {
     const chunks = call.chunks!;
     const stream = worker.openStream(this.request(call), onStarted);
-    const relay = new StreamRelay(chunks, call.tool, this.data, call.session?.sessionId);
+    const relay = new StreamRelay(chunks, call.tool, (value) => this.data.incoming(value, worker.id), call.session?.sessionId);
     call.stopWork = () => {
       worker.cancel(call.id);
       stream.resume(); // read to the end, discarding, so the worker is seen to finish
@@ -130,6 +130,11 @@ export class CallRunner {
         if (pythonError) this.book.settle(call, { error: pythonError });
       } catch (error) {
         relay.failed = true;
+        if (error instanceof SharedMemoryLimitError) {
+          // A chunk too big to take: the stream stops, the worker is not at fault.
+          this.book.settle(call, { error });
+          return this.stopAbandoned(call);
+        }
         const detail = error instanceof StreamViolation ? error.message : 'sent a message that cannot be read';
         this.book.settle(call, { error: new WorkerProtocolError(worker.id, `its stream of "${call.tool}" ${detail}`, { cause: error }) });
         this.book.move(call, 'abandoned');
@@ -227,8 +232,9 @@ export class CallRunner {
   private settleWithReply(call: Call, worker: PoolWorker, reply: WireExecuteReply): void {
     let outcome: ReturnType<typeof decodeReply>;
     try {
-      outcome = decodeReply(call.tool, reply, (value) => this.data.incoming(value), call.session?.sessionId);
+      outcome = decodeReply(call.tool, reply, (value) => this.data.incoming(value, worker.id), call.session?.sessionId);
     } catch (error) {
+      if (error instanceof SharedMemoryLimitError) return this.book.settle(call, { error }); // too big, not garbage
       outcome = { ok: false, error: new WorkerProtocolError(worker.id, `its reply to "${call.tool}" is unreadable`, { cause: error }) };
       this.fleet.retire(worker, 'protocol'); // a worker that speaks garbage is not trusted with another call
     }

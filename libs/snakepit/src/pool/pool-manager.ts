@@ -46,7 +46,7 @@ export class PoolManager implements OnModuleInit, BeforeApplicationShutdown, OnA
           'killed host will not be found at the next boot. Make runtimeDir writable.',
       ),
     );
-    this.sockets = new WorkerSockets(options.workers.transport, (dir) => this.registry.addSocketDir(dir));
+    this.sockets = new WorkerSockets(options.workers.transport, (dir) => this.registry.addPrivateDir(dir));
     if (options.poolingEnabled) {
       const context: FleetContext = { runId: this.runId, registry: this.registry, events, killTimeoutMs: options.killTimeoutMs, affinity, sockets: this.sockets, workerStart: options.workers.start, sharedMemory: run.sharedMemory };
       for (const config of options.pools) this.pools.set(config.name, new Pool(config, context));
@@ -91,11 +91,11 @@ export class PoolManager implements OnModuleInit, BeforeApplicationShutdown, OnA
       this.registry.open();
       // A host killed from now on leaves its shared-memory directory for the next boot to remove.
       if (this.options.pools.some((pool) => Number.isFinite(pool.sharedMemory.thresholdBytes))) {
-        this.registry.addSocketDir(this.run.sharedMemory.path);
+        this.registry.addPrivateDir(this.run.sharedMemory.path);
       }
       const access = await host;
       // A host killed from now on leaves its bridge's socket directory for the next boot to remove.
-      if (access.socketDir) this.registry.addSocketDir(access.socketDir);
+      if (access.socketDir) this.registry.addPrivateDir(access.socketDir);
       return access;
     });
     for (const pool of this.pools.values()) {

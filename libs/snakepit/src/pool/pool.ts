@@ -7,8 +7,7 @@ import {
   RequestAbortedError,
   RequestTimeoutError,
   SerializationError,
-  SharedMemoryError,
-  SnakepitError,
+  type SnakepitError,
 } from '../errors';
 import type { PoolConfig } from '../options/resolve-options';
 import { NO_HOST_ACCESS, type HostAccess } from '../snakepit.constants';
@@ -175,8 +174,7 @@ export class Pool {
       return this.data.outgoing(args ?? {}, 'args');
     } catch (error) {
       if (error instanceof ValueEncodingError) throw new SerializationError('arguments', tool, error.message, error.path);
-      if (error instanceof SnakepitError) throw error;
-      throw new SharedMemoryError(`cannot write the arguments of "${tool}": ${(error as Error).message}`, { cause: error });
+      throw error; // SharedMemoryError, or what a toJSON() of the caller's threw
     }
   }
 
@@ -214,8 +212,14 @@ export class Pool {
       latency: this.telemetry.metrics.latency(),
       tools: this.telemetry.metrics.byTool(),
       poisonTools: this.fleet.poisonTools(),
-      sharedMemory: { ...this.shared.stats(), directory: this.data.directory, thresholdBytes: this.config.sharedMemory.thresholdBytes },
+      sharedMemory: { ...this.shared.stats(), ...this.sharedMemoryPlace() },
     };
+  }
+
+  /** Where this pool's large buffers go, for stats(); nothing when they stay inside messages. */
+  private sharedMemoryPlace(): { directory?: string; thresholdBytes?: number } {
+    const threshold = this.config.sharedMemory.thresholdBytes;
+    return Number.isFinite(threshold) ? { directory: this.data.directory, thresholdBytes: threshold } : {};
   }
 
   listWorkers(): WorkerInfo[] {

@@ -63,5 +63,5 @@ export interface PoolStats {
   poisonTools: PoisonTool[];
   /** Shared memory: the run's directory (undefined when the pool keeps buffers inside messages)
    *  and the pool's shared values (pool.share). */
-  sharedMemory: SharedValueStats & { directory?: string; thresholdBytes: number };
+  sharedMemory: SharedValueStats & { directory?: string; thresholdBytes?: number };
 }

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataPlane } from '../data/data-plane';
+import { encodeValue } from '../data/value-encoder';
 import { InvalidCallError, SerializationError, SharedMemoryBudgetError, SharedMemoryError, SharedValueClosedError } from '../errors';
 import { SharedMemoryDir } from '../process/shared-memory-dir';
 import { SharedValues } from './shared-values';
@@ -74,16 +75,29 @@ describe('SharedValues', () => {
     expect(() => plane.outgoing({ model: shared }, 'args')).toThrow(expect.objectContaining({ sharedName: shared.name, why: 'closed' }));
   });
 
-  it('closed while calls hold it, keeps its files until the last of them lets go (each once)', async () => {
-    const shared = values().share(kilobyte());
+  it('closed while calls hold it, keeps its files and its bytes in the budget until the last of them lets go (each once)', async () => {
+    const pool = values();
+    const shared = pool.share(kilobyte());
     const first = shared.hold();
     const second = shared.hold();
     await shared.close();
     first();
     first();
     expect(dir.list().sort()).toEqual(filesOf(shared.name));
+    expect(pool.stats()).toMatchObject({ values: 0, bytes: KILOBYTE_BYTES });
     second();
     expect(dir.list()).toEqual([]);
+    expect(pool.stats()).toMatchObject({ values: 0, bytes: 0 });
+  });
+
+  it('cannot hold another shared value, nor be mistaken for an object shaped like one', () => {
+    const pool = values();
+    const inner = pool.share(kilobyte());
+    expect(() => pool.share({ inner })).toThrow(expect.objectContaining({ path: 'the shared value.inner' }));
+    // A plain object with the same fields is data: sent as such (its function refused), never as a name.
+    const lookalike = { sharedName: inner.name, hold: () => () => undefined };
+    expect(() => encodeValue({ lookalike }, { root: 'args' })).toThrow('args.lookalike.hold is a function');
+    expect(encodeValue({ lookalike: { sharedName: inner.name } }, { root: 'args' })).toMatchObject({ tags: 0, shared: [] });
   });
 
   it('keeps its files while open, however many calls let go', () => {

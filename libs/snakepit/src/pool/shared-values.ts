@@ -1,12 +1,10 @@
 import type { DataPlane } from '../data/data-plane';
-import { ValueEncodingError, type ShareableValue } from '../data/value-encoder';
+import { SHAREABLE, ValueEncodingError, type ShareableValue } from '../data/value-encoder';
 import {
   InvalidCallError,
   SerializationError,
   SharedMemoryBudgetError,
-  SharedMemoryError,
   SharedValueClosedError,
-  SnakepitError,
 } from '../errors';
 import { MAX_TIMER_MS } from '../options/options.schema';
 
@@ -14,7 +12,8 @@ import { MAX_TIMER_MS } from '../options/options.schema';
 export interface SharedValueStats {
   /** Shared values not closed yet. */
   values: number;
-  /** The bytes they hold (JSON and buffers). */
+  /** The bytes in shared memory (JSON and buffers): those values', and closed ones' that calls
+   *  still hold. What the budget counts. */
   bytes: number;
   budgetBytes: number;
 }
@@ -30,6 +29,8 @@ export interface ShareOptions {
  * when done; a call that uses it keeps its data until that call is over.
  */
 export class SharedValue implements ShareableValue, AsyncDisposable {
+  /** @internal */
+  readonly [SHAREABLE] = true as const;
   private holds = 0;
   private state: 'open' | 'closed' | 'expired' = 'open';
   private timer?: NodeJS.Timeout;
@@ -66,7 +67,7 @@ export class SharedValue implements ShareableValue, AsyncDisposable {
     return () => {
       if (released) return;
       released = true;
-      if (--this.holds === 0 && this.state !== 'open') this.owner.remove(this.files);
+      if (--this.holds === 0 && this.state !== 'open') this.owner.remove(this, this.files);
     };
   }
 
@@ -84,7 +85,7 @@ export class SharedValue implements ShareableValue, AsyncDisposable {
     this.state = why;
     clearTimeout(this.timer);
     this.owner.forget(this);
-    if (this.holds === 0) this.owner.remove(this.files);
+    if (this.holds === 0) this.owner.remove(this, this.files);
   }
 
   toJSON(): Record<string, unknown> {
@@ -118,13 +119,7 @@ export class SharedValues {
     }
     const bytes = Buffer.byteLength(encoded.json) + encoded.buffers.reduce((sum, b) => sum + b.byteLength, 0);
     if (this.used + bytes > this.budgetBytes) throw new SharedMemoryBudgetError(this.pool, bytes, this.used, this.budgetBytes);
-    let written;
-    try {
-      written = this.data.writeShared(encoded);
-    } catch (error) {
-      if (error instanceof SnakepitError) throw error;
-      throw new SharedMemoryError(`cannot write a shared value of ${bytes} bytes: ${(error as Error).message}`, { cause: error });
-    }
+    const written = this.data.writeShared(encoded);
     const shared = new SharedValue(written.name, bytes, written.files, this, ttlMs);
     this.open.add(shared);
     this.used += bytes;
@@ -140,13 +135,14 @@ export class SharedValues {
     for (const shared of [...this.open]) void shared.close();
   }
 
-  /** @internal */
+  /** @internal it is closed: no new call may use it. */
   forget(shared: SharedValue): void {
-    if (this.open.delete(shared)) this.used -= shared.bytes;
+    this.open.delete(shared);
   }
 
-  /** @internal */
-  remove(files: readonly string[]): void {
+  /** @internal its files go (closed, and no call holds it): its bytes leave the budget. */
+  remove(shared: SharedValue, files: readonly string[]): void {
+    this.used -= shared.bytes;
     this.data.release(files);
   }
 }

@@ -1,7 +1,6 @@
 import { decodeError } from '../bridge/codec';
-import type { DataPlane } from '../data/data-plane';
-import { wireValueBytes, type WireStreamChunk } from '../bridge/wire';
-import type { SnakepitError } from '../errors';
+import { wireValueBytes, type WireStreamChunk, type WireValue } from '../bridge/wire';
+import { SharedMemoryLimitError, type SnakepitError } from '../errors';
 import type { ChunkStream, SizedChunk } from './chunk-stream';
 
 /**
@@ -17,7 +16,8 @@ export class StreamRelay {
   constructor(
     private readonly chunks: ChunkStream,
     private readonly tool: string,
-    private readonly data: DataPlane,
+    /** The value of a chunk (the pool's data plane: it reads and removes its segments). */
+    private readonly decodeData: (value: WireValue | undefined) => unknown,
     private readonly sessionId?: string,
   ) {}
 
@@ -56,8 +56,9 @@ export class StreamRelay {
 
   private decode(wire: WireStreamChunk): unknown {
     try {
-      return this.data.incoming(wire.data);
+      return this.decodeData(wire.data);
     } catch (error) {
+      if (error instanceof SharedMemoryLimitError) throw error; // too big, not garbage
       throw new StreamViolation('sent a chunk that cannot be read', { cause: error });
     }
   }

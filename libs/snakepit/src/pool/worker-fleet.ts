@@ -207,7 +207,7 @@ export class WorkerFleet {
   private spawn(): PoolWorker {
     const id = `${this.config.name}-${++this.seq}`;
     const secrets = { hostAddress: this.host.address, hostSecret: this.host.secret, workerSecret: randomBytes(32).toString('hex') };
-    const sharedMemory = this.data.forWorker();
+    const sharedMemory = this.data.forWorker(id);
     const spec = workerSpec(this.config, id, this.context.runId, { socketPath: this.context.sockets.pathFor(id), secrets, sharedMemory }, this.killTimeoutMs);
     this.context.registry.reserve(id, this.launcher.command(spec));
     const worker = this.createWorker(id, this.config.name, spec, this.launcher);
@@ -220,7 +220,7 @@ export class WorkerFleet {
     this.dispatcher.expect(id);
     // A forked worker's pid comes from its template, before its exit can.
     if (worker.pid === undefined) void worker.pidKnown.then(spawned);
-    void worker.exited.then((exit) => this.onExit(worker, exit, sharedMemory?.prefix));
+    void worker.exited.then((exit) => this.onExit(worker, exit));
     if (worker.pid !== undefined) spawned(worker.pid);
     return worker;
   }
@@ -269,9 +269,9 @@ export class WorkerFleet {
     this.retire(worker, 'unresponsive', { missedHeartbeats: missed });
   }
 
-  private onExit(worker: PoolWorker, exit: WorkerExit, segmentPrefix?: string): void {
+  private onExit(worker: PoolWorker, exit: WorkerExit): void {
     // Segments it made and never handed over (a result being written when it died) go first.
-    if (segmentPrefix) this.data.sweep(segmentPrefix);
+    this.data.sweep(worker.id);
     const toolsRunning = this.book.toolsOn(worker.id);
     const wasBusy = toolsRunning.length > 0;
     const generation = this.generationOf.get(worker.id)!;

@@ -16,7 +16,7 @@ export interface RunRecord {
   runId: string;
   host: { pid: number; startTime?: string } & PidSpace;
   workers: Record<string, WorkerRecord>;
-  /** The private directories this run made for its Unix sockets: removed with a dead run. */
+  /** The private directories this run made (Unix sockets, shared memory): removed with a dead run. */
   socketDirs?: string[];
 }
 
@@ -121,8 +121,9 @@ export class ProcessRegistry implements WorkerRegistry {
     this.write();
   }
 
-  /** A directory this run made for its sockets: a boot that finds the run dead removes it. */
-  addSocketDir(dir: string): void {
+  /** A private directory this run made (its sockets', its shared memory's): a boot that finds the
+   *  run dead removes it. Kept in the record as `socketDirs`, the name earlier versions read. */
+  addPrivateDir(dir: string): void {
     const dirs = (this.record.socketDirs ??= []);
     if (dirs.includes(dir)) return;
     dirs.push(dir);
@@ -167,7 +168,7 @@ export class ProcessRegistry implements WorkerRegistry {
   /** Drops the record of a run whose processes are gone, and the socket directories it left
    *  (only directories named as this library names them, of this user, never a link). */
   removeRun(run: RunRecord): void {
-    for (const dir of run.socketDirs ?? []) if (isOwnSocketDir(dir)) rmSync(dir, { recursive: true, force: true });
+    for (const dir of run.socketDirs ?? []) if (isOwnPrivateDir(dir)) rmSync(dir, { recursive: true, force: true });
     if (SAFE_RUN_ID.test(run.runId)) rmSync(join(this.dir, `${run.runId}${RECORD_SUFFIX}`), { force: true });
   }
 
@@ -199,10 +200,10 @@ export class ProcessRegistry implements WorkerRegistry {
 
 /** `snakepit-XXXXXX` (the host bridge's), `snakepit-w-XXXXXX` (the workers') or
  *  `snakepit-<runId>-XXXXXX` (shared memory), as mkdtemp makes them. */
-const SOCKET_DIR_NAME = /^snakepit-(w-|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-)?[A-Za-z0-9]{6}$/;
+const PRIVATE_DIR_NAME = /^snakepit-(w-|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-)?[A-Za-z0-9]{6}$/;
 
-function isOwnSocketDir(dir: unknown): dir is string {
-  if (typeof dir !== 'string' || !isAbsolute(dir) || !SOCKET_DIR_NAME.test(basename(dir))) return false;
+function isOwnPrivateDir(dir: unknown): dir is string {
+  if (typeof dir !== 'string' || !isAbsolute(dir) || !PRIVATE_DIR_NAME.test(basename(dir))) return false;
   try {
     const stat = lstatSync(dir);
     const uid = process.getuid?.();

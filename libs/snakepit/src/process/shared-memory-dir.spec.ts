@@ -90,14 +90,15 @@ describe('SharedMemoryDir', () => {
     expect(dir.list().sort()).toEqual(['h3', 'w12.1']);
   });
 
-  it('removes the directory and everything in it, and makes a new one when used again', () => {
+  it('removes the directory and everything in it, and never makes it again (the run is over)', () => {
     dir.write('h1', [Buffer.from('x')]);
     const first = dir.path;
+    expect(dir.existing).toBe(first);
     dir.removeAll();
     expect(existsSync(first)).toBe(false);
-    expect(dir.list()).toEqual([]);
-    dir.write('h1', [Buffer.from('y')]);
-    expect(dir.path).not.toBe(first);
+    expect([dir.list(), dir.existing]).toEqual([[], undefined]);
+    expect(() => dir.write('h1', [Buffer.from('y')])).toThrow(/shut down/);
+    expect(readdirSync(parent)).toEqual([]);
   });
 
   it('does nothing at all until used: no directory to list, remove or sweep', () => {

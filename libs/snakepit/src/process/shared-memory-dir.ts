@@ -33,6 +33,7 @@ export function sharedMemoryDirPrefix(runId: string): string {
 export class SharedMemoryDir {
   private dir?: string;
   private seq = 0;
+  private removed = false;
 
   constructor(
     private readonly runId: string,
@@ -41,6 +42,7 @@ export class SharedMemoryDir {
   ) {}
 
   get path(): string {
+    if (this.removed) throw new Error('the run has shut down: its shared-memory directory is gone');
     if (!this.dir) {
       this.dir = mkdtempSync(join(this.parent, sharedMemoryDirPrefix(this.runId)));
       this.onCreate(this.dir);
@@ -123,10 +125,16 @@ export class SharedMemoryDir {
     }
   }
 
-  /** Removes the directory and everything in it (shutdown). */
+  /** The directory, if it has been made (and not removed). */
+  get existing(): string | undefined {
+    return this.dir;
+  }
+
+  /** Removes the directory and everything in it (shutdown); it is never made again. */
   removeAll(): void {
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     this.dir = undefined;
+    this.removed = true;
   }
 
   private file(name: string): string {

@@ -106,7 +106,7 @@ export class SnakepitTestingPool {
       pool: name,
       status: 'ready',
       workers: { total: 1, starting: 0, ready: 1, stopping: 0 },
-      sharedMemory: { values: 0, bytes: 0, budgetBytes: 0, thresholdBytes: Infinity },
+      sharedMemory: { values: 0, bytes: 0, budgetBytes: 0 },
       busy: 0,
       queued: 0,
       ...counts,
