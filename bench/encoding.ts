@@ -171,7 +171,7 @@ function msgpackCodec(): ExtensionCodec {
       if (value instanceof NdArray) return ndarrayExt(value.data, value.shape, value.dtype);
       if (ArrayBuffer.isView(value) && !(value instanceof DataView) && value.constructor !== Uint8Array && !Buffer.isBuffer(value)) {
         const typed = value as TypedArray;
-        return ndarrayExt(typed, [typed.length], dtypeOf(typed));
+        return ndarrayExt(typed, [typed.length], dtypeOf(typed)!);
       }
       return null;
     },

@@ -42,8 +42,9 @@ export const TYPED_ARRAY_OF: Readonly<Record<DType, TypedArrayClass>> = {
   float64: Float64Array,
 };
 
-/** The dtype of a typed array (Uint8Array and Uint8ClampedArray are both uint8). */
-export function dtypeOf(data: TypedArray): DType {
+/** The dtype of a typed array (Uint8Array and Uint8ClampedArray are both uint8); undefined for
+ *  one no dtype here matches (a Float16Array). */
+export function dtypeOf(data: TypedArray): DType | undefined {
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof Float64Array) return 'float64';
   if (data instanceof Int32Array) return 'int32';
@@ -53,7 +54,8 @@ export function dtypeOf(data: TypedArray): DType {
   if (data instanceof Int8Array) return 'int8';
   if (data instanceof BigInt64Array) return 'int64';
   if (data instanceof BigUint64Array) return 'uint64';
-  return 'uint8';
+  if (data instanceof Uint8Array || data instanceof Uint8ClampedArray) return 'uint8';
+  return undefined;
 }
 
 /**
@@ -65,7 +67,8 @@ export class NdArray<T extends TypedArray = TypedArray> {
   readonly shape: readonly number[];
   readonly data: T;
 
-  constructor(data: T, shape: readonly number[] = [data.length], dtype: DType = dtypeOf(data)) {
+  constructor(data: T, shape: readonly number[] = [data.length], dtype: DType | undefined = dtypeOf(data)) {
+    if (dtype === undefined) throw new TypeError(`ndarray: a ${data.constructor.name} has no dtype both sides know`);
     const problem = shapeProblem(shape, data.length) ?? dtypeProblem(data, dtype);
     if (problem) throw new TypeError(`ndarray: ${problem}`);
     this.data = data;

@@ -99,6 +99,7 @@ describe('encodeValue refuses what JSON would silently change or drop', () => {
     ['a SharedArrayBuffer', { sab: new SharedArrayBuffer(8) }, 'args.sab', /SharedArrayBuffer/],
     ['undefined in an array', { xs: [1, undefined] }, 'args.xs[1]', /undefined/],
     ['an invalid Date', { when: new Date('nope') }, 'args.when', /an invalid Date/],
+    ['a Date Python cannot hold', { when: new Date('+010000-01-01T00:00:00Z') }, 'args.when', /year 10000, outside the years 1 to 9999/],
     ['a cycle', cyclic, 'args.list[0].back', /cycle/],
   ])('%s, naming where it sits', (_name, value, path, problem) => {
     const error = refusal(value);

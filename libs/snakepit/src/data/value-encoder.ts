@@ -118,12 +118,16 @@ class Encoder {
       if (object instanceof DataView) return this.bytes(new Uint8Array(object.buffer, object.byteOffset, object.byteLength));
       const data = object as TypedArray;
       if (data.constructor === Uint8Array || Buffer.isBuffer(data)) return this.bytes(data as Uint8Array);
-      return this.typed(data, [data.length], dtypeOf(data));
+      const dtype = dtypeOf(data);
+      if (dtype === undefined) throw this.fail(path, `a ${data.constructor.name}, which has no dtype both sides know`);
+      return this.typed(data, [data.length], dtype);
     }
     if (object instanceof ArrayBuffer) return this.bytes(new Uint8Array(object));
     if (object instanceof NdArray) return this.typed(object.data, object.shape, object.dtype);
     if (object instanceof Date) {
       if (Number.isNaN(object.getTime())) throw this.fail(path, 'an invalid Date');
+      const year = object.getUTCFullYear();
+      if (year < 1 || year > 9999) throw this.fail(path, `a Date in the year ${year}, outside the years 1 to 9999 a Python datetime holds`);
       return this.tag({ [TAG]: Tag.Datetime, iso: object.toISOString() });
     }
     if (isShareable(object)) {

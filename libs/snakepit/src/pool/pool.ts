@@ -261,18 +261,26 @@ export class Pool {
     chunks?: ChunkStream,
   ): Call {
     const timeoutMs = options.timeoutMs ?? this.config.requestTimeoutMs;
-    const call = this.book.accept({
-      kind,
-      tool,
-      args: args.value,
-      session,
-      chunks,
-      idempotent: options.idempotent ?? false,
-      span: startCallSpan(kind, this.name, tool),
-      resolve,
-      reject,
-    });
-    call.cleanup.push(this.data.hold(args));
+    // Held from here: what the arguments put in shared memory goes with the call, whatever happens.
+    const letGo = this.data.hold(args);
+    let call: Call;
+    try {
+      call = this.book.accept({
+        kind,
+        tool,
+        args: args.value,
+        session,
+        chunks,
+        idempotent: options.idempotent ?? false,
+        span: startCallSpan(kind, this.name, tool),
+        resolve,
+        reject,
+      });
+    } catch (error) {
+      letGo();
+      throw error;
+    }
+    call.cleanup.push(letGo);
     const timer = setTimeout(() => this.giveUp(call, new RequestTimeoutError(tool, timeoutMs)), timeoutMs);
     call.cleanup.push(() => clearTimeout(timer));
     const signal = options.signal;
