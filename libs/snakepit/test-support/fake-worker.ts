@@ -103,8 +103,11 @@ export class FakeWorker implements PoolWorker {
   get serving(): boolean {
     return this.life === 'ready' || this.life === 'recycling';
   }
+  /** Set by a test: its channel broke a moment ago, and it has not exited yet. */
+  channelBroken = false;
+
   get reachable(): boolean {
-    return this.life !== 'exited';
+    return this.life !== 'exited' && !this.channelBroken;
   }
   get recycled(): boolean {
     return this.wasRecycled;

@@ -60,8 +60,7 @@ export class CallRunner {
       // be replaced. The call never left the host, so it goes back to the head of the queue,
       // and the worker takes no more.
       this.dispatcher.suspend(worker.id);
-      this.book.move(call, 'backoff');
-      return this.dispatcher.resubmit(call);
+      return this.dispatcher.resubmit(call); // still queued: it goes back to the head
     }
     this.book.move(call, 'running', worker.id);
     call.awaitingStart = ahead;

@@ -49,9 +49,10 @@ export class Dispatcher {
     this.armQueueTimeout(call);
   }
 
-  /** A call whose worker died comes back, ahead of the queue (crash barrier). */
+  /** A call comes back, ahead of the queue: its worker died (crash barrier), or it was given
+   *  to a worker whose channel had just broken. */
   resubmit(call: Call): void {
-    this.book.move(call, 'queued');
+    if (call.state !== 'queued') this.book.move(call, 'queued'); // a retry; or a call that never left
     this.apply(this.scheduler.resubmit(call.id, call.session?.placement));
     this.armQueueTimeout(call);
   }

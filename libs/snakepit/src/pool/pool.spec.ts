@@ -78,6 +78,20 @@ describe('Pool lifecycle (fake workers)', () => {
     await pool.close(100, 100);
   });
 
+  it('queued → queued: a call given to a worker whose channel just broke goes back to the head of the queue', async () => {
+    const setup = fakePoolSetup();
+    const pool = poolOf(setup);
+    await pool.start(Promise.resolve(NO_HOST));
+    for (const worker of setup.workers) worker.channelBroken = true;
+    const call = pool.execute('add', { a: 1, b: 2 });
+    await settleDown(5);
+    expect(setup.workers.map((worker) => worker.calls.length)).toEqual([0, 0]);
+    expect(pool.stats().queued).toBe(1);
+    for (const worker of setup.workers) worker.kill('crash'); // what the broken channel leads to
+    expect(await call).toBe(3); // on a replacement
+    await pool.close(100, 100);
+  });
+
   it('failed → starting → ready: restart() recovers the pool', async () => {
     let failing = true;
     const setup = fakePoolSetup({ poolSize: 1 }, defaultBehaviour({ startup: async (worker) => { if (failing) throw new WorkerStartError(worker.id, 'not yet'); } }));
