@@ -87,7 +87,7 @@ describe('Pool lifecycle (fake workers)', () => {
     await settleDown(5);
     expect(setup.workers.map((worker) => worker.calls.length)).toEqual([0, 0]);
     expect(pool.stats().queued).toBe(1);
-    for (const worker of setup.workers) worker.kill('crash'); // what the broken channel leads to
+    for (const worker of setup.workers) worker.kill('protocol'); // what the broken channel leads to
     expect(await call).toBe(3); // on a replacement
     await pool.close(100, 100);
   });
