@@ -80,7 +80,7 @@ function connected(server: LaneServer): Promise<Socket> {
 }
 
 function encodeFrame(callId: number, tool: string, args: Record<string, unknown>): Buffer {
-  const body = ExecuteRequest.encode({ tool, argsJson: Buffer.from(JSON.stringify(args)), requestId: randomUUID() }).finish();
+  const body = ExecuteRequest.encode({ tool, args: { json: Buffer.from(JSON.stringify(args)) }, requestId: randomUUID() }).finish();
   const frame = Buffer.allocUnsafe(HEADER_BYTES + body.length);
   frame.writeUInt32LE(body.length + 4, 0);
   frame.writeUInt32LE(callId, 4);

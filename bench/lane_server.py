@@ -42,7 +42,7 @@ def execute(body: bytes) -> bytes:
     """One call: serialized ExecuteRequest → serialized ExecuteReply."""
     request = _parse_request(body)
     try:
-        args = _loads(request.args_json) if request.args_json else {}
+        args = _loads(request.args.json) if request.args.json else {}
         result = TOOLS[request.tool](**args)
         return _ExecuteReply(result=_Value(json=_dumps(result).encode())).SerializeToString()
     except Exception as exc:  # the tool's failure goes back to the caller, as a worker's does

@@ -34,7 +34,7 @@ def per_call_us(step, calls=CALLS):
 
 def main() -> None:
     worker = Worker(BenchAdapter(), "bench_adapter:BenchAdapter")
-    request = pb2.ExecuteRequest(tool="add", args_json=b'{"a":1,"b":2}', request_id="0" * 36)
+    request = pb2.ExecuteRequest(tool="add", args=pb2.Value(json=b'{"a":1,"b":2}'), request_id="0" * 36)
     message = pb2.HostFrames(frames=[pb2.HostFrame(call=1, execute=request)]).SerializeToString()
     reply = worker.execute(request)
     figures = {
