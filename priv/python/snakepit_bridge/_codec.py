@@ -30,6 +30,7 @@ _SMALL_VARINTS = [bytes((i,)) for i in range(128)]
 _dump_details = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=repr).encode
 _current_session = current_session.get
 _encode = _values.encode
+_BYTES_TEXT = b'{"' + _values.TAG.encode() + b'":"bytes","buffer":0}'
 _decode = _values.decode
 _NotSerializable = _values.ValueNotSerializable
 
@@ -70,6 +71,10 @@ def result_reply(tool: str, result: Any, limit: int, session: Any = None, by_ref
     array on one of the output segments of the call's ``session`` (by default the current
     one) is named, not copied, unless ``by_reference`` is false (a stream's chunk: its tool
     goes on, and may write to the array again)."""
+    if type(result) is bytes:
+        shm = shared_memory()
+        if shm is None or len(result) < shm.threshold:
+            return _small_bytes_reply(tool, result, limit)
     if session is None:
         session = _current_session()
     outputs = session.outputs if session is not None and by_reference else None
@@ -89,6 +94,19 @@ def result_reply(tool: str, result: Any, limit: int, session: Any = None, by_ref
         return bridge_error_reply(_too_large(tool, size + len(head), limit), limit)
     _sent(names, outputs)
     return b"".join([head, *value])
+
+
+def _small_bytes_reply(tool: str, data: bytes, limit: int) -> bytes:
+    """The reply for a result that is just bytes, inside the message (a blob, a stream's chunk):
+    framed without a walk, as _value_parts would frame it."""
+    n = len(data)
+    inline_head = _TAG_INLINE + _varint(n)
+    buffer_head = _TAG_BUFFER + _varint(len(inline_head) + n) + inline_head
+    size = len(_BYTES_VALUE_HEAD) + len(buffer_head) + n + len(_TAGS_ONE)
+    head = _TAG_RESULT + _varint(size)
+    if len(head) + size > limit:
+        return bridge_error_reply(_too_large(tool, len(head) + size, limit), limit)
+    return b"".join((head, _BYTES_VALUE_HEAD, buffer_head, data, _TAGS_ONE))
 
 
 def value_message(value: Any, what: str, root: str = "value") -> Any:
@@ -265,3 +283,8 @@ def _reject(obj: Any) -> Any:
 
 
 _dump_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_reject).encode
+
+
+# A value that is bytes and nothing else: its JSON text, then (after its buffer) one tag.
+_BYTES_VALUE_HEAD = _TAG_JSON + _varint(len(_BYTES_TEXT)) + _BYTES_TEXT
+_TAGS_ONE = _TAG_TAGS + _varint(1)

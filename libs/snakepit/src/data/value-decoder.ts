@@ -1,6 +1,9 @@
 import { NdArray, TYPED_ARRAY_OF, shapeProblem, type DType } from './nd-array';
 import { TAG, Tag } from './value-tags';
 
+/** A value that is bytes and nothing else, as Python sends it. */
+const JUST_BYTES = `{"${TAG}":"${Tag.Bytes}","buffer":0}`;
+
 /** The bytes of buffer `index` of the value being decoded. */
 export type BufferLookup = (index: number) => Buffer;
 
@@ -12,6 +15,7 @@ export class ValueDecodingError extends Error {}
  * NdArray, instants as Date, big integers as bigint. With `tags` 0 the text is plain JSON.
  */
 export function decodeValue(json: string, tags: number, buffer: BufferLookup = noBuffers): unknown {
+  if (tags === 1 && json === JUST_BYTES) return buffer(0); // a blob, a stream's chunk: no parse
   const value = JSON.parse(json);
   return tags === 0 ? value : untag(value, buffer);
 }
