@@ -82,3 +82,12 @@ if ! has_data && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && [ "
     { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends python3-numpy python3-pandas >/dev/null; } || true
 fi
 has_data || say "warning: no numpy and pandas for $PY: the tests that need them are skipped ('sudo apt-get install python3-numpy python3-pandas', or '$PY -m pip install numpy pandas')."
+
+# redis-server for the tests of RedisSessionStore (started by the tests on free ports): Debian's
+# package, where we can; without it those tests are skipped, saying so.
+if ! command -v redis-server >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  say "installing Debian's redis-server (the session-store tests start their own)"
+  apt-get install -y -qq --no-install-recommends redis-server >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends redis-server >/dev/null; } || true
+fi
+command -v redis-server >/dev/null 2>&1 || say "warning: no redis-server: the RedisSessionStore tests are skipped ('sudo apt-get install redis-server', or redis.io/docs/install)."

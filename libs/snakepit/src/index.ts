@@ -18,6 +18,7 @@ export type { ExecuteOptions, PoolStats, PoolStatus, SessionExecuteOptions } fro
 export { SessionService, type SessionInfo, type SessionStats } from './session/session.service';
 export type { AccessTime, SessionLimits, SessionLookup, SessionRecord, SessionStore, StateValue } from './session/session-store';
 export { InMemorySessionStore } from './session/in-memory-session.store';
+export { RedisSessionStore, type RedisEvalClient, type RedisSessionStoreOptions } from './session/redis-session.store';
 export { ToolRegistryService } from './tools/tool-registry.service';
 export { SnakepitTool } from './tools/snakepit-tool.decorator';
 export type { HostToolContext, HostToolHandler, HostToolInfo, HostToolOptions } from './tools/host-tool.types';

@@ -61,6 +61,14 @@ export class SessionQuotaError extends SnakepitError {
 }
 
 /** The in-memory session store holds sessions.maxTotalBytes already; nothing was stored. */
+/** The session store cannot be reached (a shared store that is down, or too slow to answer). */
+export class SessionStoreUnavailableError extends SnakepitError {
+  readonly code = 'session_store_unavailable';
+  constructor(readonly store: string, detail: string, options?: { cause?: unknown }) {
+    super(`The session store (${store}) is unavailable: ${detail}. Sessions work again once it answers; calls outside sessions are not affected.`, options);
+  }
+}
+
 export class SessionStoreFullError extends SnakepitError {
   readonly code = 'session_store_full';
   constructor(readonly maxTotalBytes: number) {

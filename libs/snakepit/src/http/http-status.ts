@@ -30,6 +30,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   worker_start_failed: HttpStatus.SERVICE_UNAVAILABLE,
   session_limit_reached: HttpStatus.SERVICE_UNAVAILABLE,
   session_store_full: HttpStatus.SERVICE_UNAVAILABLE,
+  session_store_unavailable: HttpStatus.SERVICE_UNAVAILABLE,
   request_timeout: HttpStatus.GATEWAY_TIMEOUT,
   stream_consumer_idle: HttpStatus.REQUEST_TIMEOUT,
   queue_timeout: HttpStatus.GATEWAY_TIMEOUT,

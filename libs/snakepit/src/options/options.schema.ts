@@ -122,7 +122,7 @@ class SessionOptionsSchema {
   @IsOptional() @IsInt() @Min(1) maxSessionBytes?: number;
   @IsOptional() @IsInt() @Min(2) maxMetadataBytes?: number;
   @IsOptional() @IsInt() @Min(1) maxTotalBytes?: number;
-  @IsOptional() @IsObject() store?: object;
+  // sessions.store is checked apart (resolve-options.ts, storeProblems): it is the app's own object.
 }
 
 class TransportOptionsSchema {

@@ -1,4 +1,5 @@
 import { SnakepitConfigError } from '../errors';
+import { InMemorySessionStore } from '../session/in-memory-session.store';
 import { resolveOptions } from './resolve-options';
 
 function problemsOf(options: unknown): string[] {
@@ -98,6 +99,18 @@ describe('resolveOptions', () => {
 
   it('refuses options that are not an object', () => {
     expect(problemsOf(null)).toEqual([expect.stringMatching(/options must be an object/)]);
+  });
+
+  it('takes a session store as it is (never copied), and names the methods a bad one lacks', () => {
+    const store = new InMemorySessionStore();
+    expect(resolveOptions({ adapter: 'a:B', sessions: { store, ttlMs: 1000 } }, {}).sessions).toMatchObject({ store, ttlMs: 1000 });
+    expect(problemsOf({ adapter: 'a:B', sessions: { store: { create() {} } } })).toEqual([
+      'sessions.store must be a SessionStore (it lacks get, touch, delete, list, size, getState, setState, deleteState, sweep)',
+    ]);
+    expect(problemsOf({ adapter: 'a:B', sessions: { store: 'redis://x', ttlMs: -1 } })).toEqual([
+      expect.stringMatching(/ttlMs/),
+      expect.stringMatching(/^sessions.store must be a SessionStore/),
+    ]);
   });
 
   it('takes threadsPerWorker in the thread profile only', () => {

@@ -146,9 +146,21 @@ function validateShape(raw: unknown): string[] {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return ['options must be an object, e.g. { adapter: "my_pkg.adapter:MyAdapter" }'];
   }
-  const instance = plainToInstance(ModuleOptionsSchema, raw);
+  // A store is the application's own object (a Redis client inside it): checked for its
+  // methods, never copied field by field into the schema.
+  const { sessions, ...rest } = raw as SnakepitModuleOptions;
+  const { store, ...sessionLimits } = sessions ?? {};
+  const instance = plainToInstance(ModuleOptionsSchema, sessions === undefined ? rest : { ...rest, sessions: sessionLimits });
   const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: false });
-  return validationProblems(errors, 'option');
+  return [...validationProblems(errors, 'option'), ...storeProblems(store)];
+}
+
+const STORE_METHODS = ['create', 'get', 'touch', 'delete', 'list', 'size', 'getState', 'setState', 'deleteState', 'sweep'] as const;
+
+function storeProblems(store: unknown): string[] {
+  if (store === undefined) return [];
+  const missing = store !== null && typeof store === 'object' ? STORE_METHODS.filter((name) => typeof (store as Record<string, unknown>)[name] !== 'function') : STORE_METHODS;
+  return missing.length ? [`sessions.store must be a SessionStore (it lacks ${missing.join(', ')})`] : [];
 }
 
 function crossFieldProblems(options: SnakepitModuleOptions, entries: NamedPoolOptions[]): string[] {
