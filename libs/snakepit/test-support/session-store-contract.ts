@@ -4,6 +4,8 @@ import type { AccessTime, SessionRecord, SessionStore } from '../src/session/ses
 /** A store to test, made fresh for each test, and how to let it go. */
 export interface StoreUnderTest {
   store: SessionStore;
+  /** What the store counts all its sessions as holding, in bytes. */
+  bytes: () => Promise<number>;
   close?: () => Promise<void>;
 }
 
@@ -96,6 +98,30 @@ export function describeSessionStore(name: string, make: (maxTotalBytes?: number
       expect(swept[0]).toEqual(record('idle'));
       expect(await store.get('pinned', at(1700))).toMatchObject({ status: 'live', record: { lastAccessedAt: 1600 } });
       expect((await store.list()).map((r) => r.id).sort()).toEqual(['fresh', 'pinned']);
+    });
+
+    it('counts what all sessions hold through every way a value or a session goes', async () => {
+      const base = 1_764_000_000_000; // timestamps as Date.now() gives them
+      const lim = { maxKeys: 10, maxSessionBytes: 1000 };
+      await store.create(record('a', { createdAt: base, lastAccessedAt: base, metadata: { m: 'x' } })); // 9
+      await store.create(record('b', { createdAt: base, lastAccessedAt: base })); // {}: 2
+      expect(await under.bytes()).toBe(11);
+      await store.setState('a', 'k', '"żż"', at(base), lim); // 1 + 6
+      await store.setState('a', 'k', '1', at(base), lim); // replaced: 1 + 1
+      await store.setState('b', 'j', '22', at(base), lim); // 1 + 2
+      expect(await under.bytes()).toBe(16);
+      await store.deleteState('a', 'k', at(base));
+      expect(await under.bytes()).toBe(14);
+      expect((await store.sweep(base + 500, new Set())).map((r) => r.id).sort()).toEqual(['a', 'b']);
+      expect(await under.bytes()).toBe(0);
+      await store.create(record('c', { createdAt: base, lastAccessedAt: base }));
+      await store.setState('c', 'k', '1', at(base + 100), lim);
+      expect(await store.get('c', at(base + 599))).toMatchObject({ status: 'live', record: { lastAccessedAt: base + 100 } });
+      expect(await store.touch('c', at(base + 600))).toMatchObject({ status: 'expired' });
+      expect(await under.bytes()).toBe(0);
+      await store.create(record('d'));
+      await store.delete('d');
+      expect([await under.bytes(), await store.size()]).toEqual([0, 0]);
     });
 
     it('hands out copies: changing a returned record changes nothing stored', async () => {

@@ -18,6 +18,7 @@ from ._host_errors import (
     SessionNotFoundError,
     SessionQuotaError,
     SessionStoreFullError,
+    SessionStoreUnavailableError,
 )
 from ._errors import StreamCancelled
 from ._session import SessionContext
@@ -45,6 +46,7 @@ __all__ = [
     "SessionNotFoundError",
     "SessionQuotaError",
     "SessionStoreFullError",
+    "SessionStoreUnavailableError",
     "__version__",
     "PROTOCOL_VERSION",
 ]

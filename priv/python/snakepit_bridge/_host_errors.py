@@ -72,12 +72,17 @@ class SessionStoreFullError(HostError):
     """The host's session store is full (sessions.maxTotalBytes). Nothing was stored."""
 
 
+class SessionStoreUnavailableError(HostError):
+    """The host's session store (Redis) does not answer; the operation's outcome is unknown."""
+
+
 _BY_TYPE = {
     "HostToolValidationError": HostToolValidationError,
     "HostToolNotFoundError": HostToolNotFoundError,
     "SessionNotFoundError": SessionNotFoundError,
     "SessionQuotaError": SessionQuotaError,
     "SessionStoreFullError": SessionStoreFullError,
+    "SessionStoreUnavailableError": SessionStoreUnavailableError,
 }
 
 

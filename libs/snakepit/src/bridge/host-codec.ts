@@ -4,6 +4,7 @@ import {
   SessionNotFoundError,
   SessionQuotaError,
   SessionStoreFullError,
+  SessionStoreUnavailableError,
   SnakepitError,
 } from '../errors';
 import type { WireErrorInfo } from './wire';
@@ -15,6 +16,7 @@ const PYTHON_TYPE_BY_CLASS: Array<[new (...args: any[]) => SnakepitError, string
   [SessionNotFoundError, 'SessionNotFoundError'],
   [SessionQuotaError, 'SessionQuotaError'],
   [SessionStoreFullError, 'SessionStoreFullError'],
+  [SessionStoreUnavailableError, 'SessionStoreUnavailableError'],
 ];
 
 /** An error thrown on the host, as Python receives it: type, message and a stable code. */

@@ -60,7 +60,6 @@ export class SessionQuotaError extends SnakepitError {
   }
 }
 
-/** The in-memory session store holds sessions.maxTotalBytes already; nothing was stored. */
 /** The session store cannot be reached (a shared store that is down, or too slow to answer). */
 export class SessionStoreUnavailableError extends SnakepitError {
   readonly code = 'session_store_unavailable';
@@ -69,11 +68,13 @@ export class SessionStoreUnavailableError extends SnakepitError {
   }
 }
 
+/** The session store holds its maxTotalBytes already (sessions.maxTotalBytes for the in-memory
+ *  one, RedisSessionStore's own option for Redis); nothing was stored. */
 export class SessionStoreFullError extends SnakepitError {
   readonly code = 'session_store_full';
   constructor(readonly maxTotalBytes: number) {
     super(
-      `The session store is full: its sessions hold ${maxTotalBytes} bytes (sessions.maxTotalBytes). ` +
+      `The session store is full: its sessions hold ${maxTotalBytes} bytes (sessions.maxTotalBytes, or the maxTotalBytes of your store). ` +
         'Delete finished sessions, shorten sessions.ttlMs, or raise sessions.maxTotalBytes.',
     );
   }

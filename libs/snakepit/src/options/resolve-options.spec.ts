@@ -107,6 +107,8 @@ describe('resolveOptions', () => {
     expect(problemsOf({ adapter: 'a:B', sessions: { store: { create() {} } } })).toEqual([
       'sessions.store must be a SessionStore (it lacks get, touch, delete, list, size, getState, setState, deleteState, sweep)',
     ]);
+    expect(problemsOf({ adapter: 'a:B', sessions: 5 }).join('; ')).toMatch(/sessions must be an object/);
+    expect(resolveOptions({ adapter: 'a:B', sessions: { store: null } } as never, {}).sessions.store).toBeInstanceOf(InMemorySessionStore);
     expect(problemsOf({ adapter: 'a:B', sessions: { store: 'redis://x', ttlMs: -1 } })).toEqual([
       expect.stringMatching(/ttlMs/),
       expect.stringMatching(/^sessions.store must be a SessionStore/),

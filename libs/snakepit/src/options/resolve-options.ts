@@ -149,8 +149,9 @@ function validateShape(raw: unknown): string[] {
   // A store is the application's own object (a Redis client inside it): checked for its
   // methods, never copied field by field into the schema.
   const { sessions, ...rest } = raw as SnakepitModuleOptions;
-  const { store, ...sessionLimits } = sessions ?? {};
-  const instance = plainToInstance(ModuleOptionsSchema, sessions === undefined ? rest : { ...rest, sessions: sessionLimits });
+  const plainSessions = sessions !== null && typeof sessions === 'object' && !Array.isArray(sessions);
+  const { store, ...sessionLimits } = plainSessions ? sessions : { store: undefined };
+  const instance = plainToInstance(ModuleOptionsSchema, plainSessions ? { ...rest, sessions: sessionLimits } : raw);
   const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: false });
   return [...validationProblems(errors, 'option'), ...storeProblems(store)];
 }
@@ -158,7 +159,7 @@ function validateShape(raw: unknown): string[] {
 const STORE_METHODS = ['create', 'get', 'touch', 'delete', 'list', 'size', 'getState', 'setState', 'deleteState', 'sweep'] as const;
 
 function storeProblems(store: unknown): string[] {
-  if (store === undefined) return [];
+  if (store === undefined || store === null) return []; // the default store
   const missing = store !== null && typeof store === 'object' ? STORE_METHODS.filter((name) => typeof (store as Record<string, unknown>)[name] !== 'function') : STORE_METHODS;
   return missing.length ? [`sessions.store must be a SessionStore (it lacks ${missing.join(', ')})`] : [];
 }
@@ -225,7 +226,7 @@ function sessionFields(options: SnakepitModuleOptions['sessions']) {
 
 function sessionSettings(options: SnakepitModuleOptions['sessions']): ResolvedOptions['sessions'] {
   const { store, ...limits } = sessionFields(options);
-  return { ...limits, store: store ?? new InMemorySessionStore({ maxTotalBytes: limits.maxTotalBytes }) };
+  return { ...limits, store: store ?? new InMemorySessionStore({ maxTotalBytes: limits.maxTotalBytes }) }; // null: the default too
 }
 
 function poolConfig(entry: NamedPoolOptions & PoolOptions, env: NodeJS.ProcessEnv, projectRoot: string): PoolConfig {

@@ -10,13 +10,16 @@ export interface RedisEvalClient {
 export interface RedisSessionStoreOptions {
   /** Put before every key, so that several applications (or tests) can share one Redis. Default "snakepit:". */
   keyPrefix?: string;
-  /** What all sessions may hold together, metadata, keys and values (SessionStoreFullError beyond). Default: no limit. */
+  /** What all sessions may hold together, metadata, keys and values (SessionStoreFullError beyond). Default 256 MiB. */
   maxTotalBytes?: number;
   /** An operation that Redis has not answered by then fails with SessionStoreUnavailableError. Default 2000 ms. */
   operationTimeoutMs?: number;
 }
 
 type Reply = Array<string | number | null>;
+
+/** Sessions a LIST or SWEEP script looks at in one call. */
+const PAGE = 500;
 
 const byteLength = (text: string) => Buffer.byteLength(text, 'utf8');
 
@@ -37,7 +40,8 @@ export class RedisSessionStore implements SessionStore {
     options: RedisSessionStoreOptions = {},
   ) {
     this.prefix = options.keyPrefix ?? 'snakepit:';
-    this.maxTotalBytes = options.maxTotalBytes ?? Number.MAX_SAFE_INTEGER;
+    if (this.prefix === '') throw new TypeError('RedisSessionStore: keyPrefix must not be empty (it keeps its keys apart from everything else in Redis)');
+    this.maxTotalBytes = options.maxTotalBytes ?? 256 * 1024 * 1024;
     this.timeoutMs = options.operationTimeoutMs ?? 2000;
   }
 
@@ -60,12 +64,20 @@ export class RedisSessionStore implements SessionStore {
     return (await this.run(scripts.DELETE, id, [])) === 1;
   }
 
+  /** Every session, a page of LIST_PAGE at a time (no call holds Redis for long). */
   async list(): Promise<SessionRecord[]> {
-    return records((await this.evaluate(scripts.LIST, [], [this.prefix])) as Reply);
+    const out: SessionRecord[] = [];
+    let cursor = '0';
+    do {
+      const page = (await this.evaluate(scripts.LIST_PAGE, [this.key('ids')], [this.prefix, cursor, PAGE])) as Reply;
+      cursor = String(page[0]);
+      out.push(...records(page.slice(1)));
+    } while (cursor !== '0');
+    return out;
   }
 
   async size(): Promise<number> {
-    return Number(await this.evaluate(scripts.SIZE, [], [this.prefix]));
+    return Number(await this.evaluate(scripts.SIZE, [this.key('ids')], []));
   }
 
   async getState(id: string, key: string, at: AccessTime): Promise<SessionLookup<StateValue>> {
@@ -88,28 +100,44 @@ export class RedisSessionStore implements SessionStore {
     return lookupOf(id, (await this.run(scripts.DELETE_STATE, id, [at.now, flag(at.pinned), key])) as Reply);
   }
 
+  /** The sessions due by `now`, a batch at a time, by the sorted set of when each falls due:
+   *  a sweep looks only at those, and never holds Redis for long. */
   async sweep(now: number, pinned: ReadonlySet<string>): Promise<SessionRecord[]> {
-    return records((await this.evaluate(scripts.SWEEP, [], [this.prefix, now, ...pinned])) as Reply);
+    const out: SessionRecord[] = [];
+    for (;;) {
+      const batch = (await this.evaluate(scripts.SWEEP_BATCH, [this.key('ids'), this.key('bytes'), this.key('due')], [this.prefix, now, PAGE, ...pinned])) as Reply;
+      out.push(...records(batch.slice(1)));
+      if (Number(batch[0]) < PAGE) return out;
+    }
   }
 
   private async use(id: string, at: AccessTime, touch: boolean): Promise<SessionLookup> {
     return lookupOf(id, (await this.run(scripts.USE, id, [at.now, flag(at.pinned), flag(touch)])) as Reply);
   }
 
+  private key(name: string): string {
+    return `${this.prefix}${name}`;
+  }
+
   /** A script on one session: its keys, then its id and `args`. */
   private run(script: string, id: string, args: Array<string | number>): Promise<unknown> {
-    const keys = [`${this.prefix}s:${id}`, `${this.prefix}v:${id}`, `${this.prefix}ids`, `${this.prefix}bytes`];
+    const keys = [this.key(`s:${id}`), this.key(`v:${id}`), this.key('ids'), this.key('bytes'), this.key('due')];
     return this.evaluate(script, keys, [id, ...args]);
   }
 
+  /** One EVAL, as a typed error when Redis fails or does not answer in time. A timed-out
+   *  operation may still happen in Redis: its outcome is unknown, not "nothing". */
   private evaluate(script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new SessionStoreUnavailableError('Redis', `no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      timer = setTimeout(() => reject(new SessionStoreUnavailableError('Redis', `no answer within ${this.timeoutMs} ms (the operation may still take place)`)), this.timeoutMs);
+      timer.unref();
     });
-    const call = this.redis.eval(script, keys.length, ...keys, ...args).catch((error: Error) => {
-      throw new SessionStoreUnavailableError('Redis', error.message, { cause: error });
-    });
+    const call = Promise.resolve()
+      .then(() => this.redis.eval(script, keys.length, ...keys, ...args))
+      .catch((error: Error) => {
+        throw new SessionStoreUnavailableError('Redis', error.message, { cause: error });
+      });
     return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
   }
 }
@@ -124,7 +152,7 @@ function recordOf(id: string, fields: Reply, from: number): SessionRecord {
     createdAt: Number(fields[from]),
     lastAccessedAt: Number(fields[from + 1]),
     ttlMs: Number(fields[from + 2]),
-    metadata: JSON.parse(String(fields[from + 3])) as Record<string, unknown>,
+    metadata: metadataOf(id, fields[from + 3]),
   };
 }
 
@@ -139,4 +167,12 @@ function records(flat: Reply): SessionRecord[] {
   const out: SessionRecord[] = [];
   for (let i = 0; i + 4 < flat.length; i += 5) out.push(recordOf(String(flat[i]), flat, i + 1));
   return out;
+}
+
+function metadataOf(id: string, text: string | number | null): Record<string, unknown> {
+  try {
+    return JSON.parse(String(text)) as Record<string, unknown>;
+  } catch (error) {
+    throw new SessionStoreUnavailableError('Redis', `session ${id} holds unreadable metadata`, { cause: error });
+  }
 }

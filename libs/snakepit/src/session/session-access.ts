@@ -87,6 +87,7 @@ export class SessionAccess {
     const found = await operation(this.at(id));
     if (found.status === 'live') return found;
     this.noteExpiry(found);
+    if (found.status === 'missing') this.affinity.forget(id); // gone by another way (a shared store's other host)
     throw new SessionNotFoundError(id);
   }
 
