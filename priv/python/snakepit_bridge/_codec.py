@@ -234,12 +234,6 @@ def _not_serializable(tool: str, exc: Any) -> ResultNotSerializableError:
     )
 
 
-def _type_name(cls: type) -> str:
-    if cls.__module__ == "builtins":
-        return cls.__qualname__
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
 def _safe_str(exc: BaseException) -> str:
     try:
         return str(exc)
@@ -279,7 +273,7 @@ def dump_json(value: Any, what: str) -> bytes:
 
 
 def _reject(obj: Any) -> Any:
-    raise TypeError(f"it contains a value of type {_type_name(type(obj))!r}")
+    raise TypeError(f"it contains a value of type {_values.type_name(type(obj))!r}")
 
 
 _dump_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_reject).encode

@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { jsonTextDepth, MAX_JSON_DEPTH } from '../bridge/strict-json';
 import { InvalidCallError, SessionNotFoundError, SessionQuotaError } from '../errors';
 import type { ResolvedOptions, SessionSettings } from '../options/resolve-options';
 import { SNAKEPIT_CONFIG } from '../snakepit.constants';
@@ -49,18 +48,14 @@ export class SessionAccess {
     return (await this.live(id, (at) => this.store.getState(id, key, at))).value;
   }
 
-  /** Sets a state value given as JSON text, no larger than sessions.maxValueBytes, within the
-   *  session's limits. `fromText`: text that did not come from strictJson (Python's), so it is
-   *  checked here to be JSON nested no deeper than MAX_JSON_DEPTH. */
-  async setStateJson(id: string, key: string, json: string, { fromText = false }: { fromText?: boolean } = {}): Promise<void> {
+  /** Sets a state value given as standalone JSON text (the value model's encoder made it, with its
+   *  depth limit, whichever side the value came from), no larger than sessions.maxValueBytes,
+   *  within the session's limits. */
+  async setStateJson(id: string, key: string, json: string): Promise<void> {
     assertStateKey(key);
     const bytes = Buffer.byteLength(json, 'utf8');
     if (bytes > this.settings.maxValueBytes) {
       throw new SessionQuotaError(id, 'maxValueBytes', `the value of "${key}" is ${bytes} bytes of JSON, over ${this.settings.maxValueBytes}`);
-    }
-    if (fromText) {
-      if (jsonTextDepth(json) > MAX_JSON_DEPTH) throw new InvalidCallError([`the value of state "${key}" nests more than ${MAX_JSON_DEPTH} levels deep`]);
-      JSON.parse(json); // only JSON goes into the store
     }
     const limits = { maxKeys: this.settings.maxKeys, maxSessionBytes: this.settings.maxSessionBytes };
     await this.live(id, (at) => this.store.setState(id, key, json, at, limits));
