@@ -35,7 +35,8 @@ const ready = (workers: FakeWorker[]) => workers.filter((worker) => worker.state
 
 describe('WorkerFleet (fake workers)', () => {
   it('replaces a worker that died, in the documented order of events, and taints it after a crash mid-call', async () => {
-    const setup = fakePoolSetup({ poolSize: 1, crashBarrier: { taintMs: 30 } });
+    // taintMs long enough that a loaded machine still checks the queue inside it.
+    const setup = fakePoolSetup({ poolSize: 1, crashBarrier: { taintMs: 500 } });
     const pool = new Pool(setup.config, setup.context);
     await pool.start(Promise.resolve(NO_HOST));
     const call = rejectionOf(pool.execute('sleep', {}));
