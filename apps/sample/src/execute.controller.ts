@@ -1,11 +1,11 @@
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
-import { PoolService } from '@snakepit/nestjs';
 import { RequestAbortSignal } from '@snakepit/nestjs/http';
 import { toHttpResult } from './http-result';
+import { SamplePools } from './sample-pools';
 
 @Controller('execute')
 export class ExecuteController {
-  constructor(private readonly pool: PoolService) {}
+  constructor(private readonly pool: SamplePools) {}
 
   /** Runs a Python tool; the JSON body holds its keyword arguments. Bytes come back as base64.
    *  A client that disconnects cancels the call, queued or running. */

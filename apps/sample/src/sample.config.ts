@@ -7,6 +7,14 @@ export interface SampleConfig {
   /** The address it listens on: loopback unless HOST says otherwise. */
   host: string;
   snakepit: SnakepitModuleOptions;
+  /** NATS_URL: the broker. With it the app serves its pools there too (beside HTTP). */
+  natsUrl?: string;
+  /** SNAKEPIT_REMOTE=1 (with NATS_URL): no workers here; the routes call the pools other apps serve. */
+  remote: boolean;
+  /** REDIS_URL: sessions live in Redis (shared by every host). */
+  redisUrl?: string;
+  /** SNAKEPIT_HOST_ID: this app's name on the broker (default: machine, pid and a random part). */
+  hostId?: string;
 }
 
 export function sampleConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SampleConfig {
@@ -15,6 +23,10 @@ export function sampleConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Sampl
   const transport = env.SNAKEPIT_WORKER_TRANSPORT as 'unix' | 'tcp' | undefined;
   const start = env.SNAKEPIT_WORKER_START as 'fork' | 'spawn' | undefined;
   return {
+    natsUrl: env.NATS_URL || undefined,
+    remote: env.SNAKEPIT_REMOTE === '1',
+    redisUrl: env.REDIS_URL || undefined,
+    hostId: env.SNAKEPIT_HOST_ID || undefined,
     port: number('PORT') ?? 3000,
     host: env.HOST || '127.0.0.1',
     snakepit: {

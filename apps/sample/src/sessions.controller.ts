@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, Post } from '@nestjs/common';
-import { PoolService, SessionService } from '@snakepit/nestjs';
 import { RequestAbortSignal } from '@snakepit/nestjs/http';
 import { toHttpResult } from './http-result';
+import { SamplePools } from './sample-pools';
 
 interface CreateSessionBody {
   id?: string;
@@ -11,25 +11,22 @@ interface CreateSessionBody {
 
 @Controller('sessions')
 export class SessionsController {
-  constructor(
-    private readonly sessions: SessionService,
-    private readonly pool: PoolService,
-  ) {}
+  constructor(private readonly pool: SamplePools) {}
 
   @Post()
   create(@Body() body: CreateSessionBody = {}) {
-    return this.sessions.create(body.id, { ttlMs: body.ttlMs, metadata: body.metadata });
+    return this.pool.createSession(body);
   }
 
   @Get(':id')
   get(@Param('id') id: string) {
-    return this.sessions.get(id);
+    return this.pool.getSession(id);
   }
 
   @Delete(':id')
   @HttpCode(204)
   async delete(@Param('id') id: string): Promise<void> {
-    if (!(await this.sessions.delete(id))) throw new NotFoundException(`No session "${id}"`);
+    if (!(await this.pool.deleteSession(id))) throw new NotFoundException(`No session "${id}"`);
   }
 
   /** Runs a Python tool within the session (sticks to the session's worker). */

@@ -1,11 +1,11 @@
 import { BadRequestException, Controller, Get, Param, Query, Res } from '@nestjs/common';
-import { PoolService } from '@snakepit/nestjs';
 import { sendServerSentEvents } from '@snakepit/nestjs/http';
 import type { Response } from 'express';
+import { SamplePools } from './sample-pools';
 
 @Controller('stream')
 export class StreamController {
-  constructor(private readonly pool: PoolService) {}
+  constructor(private readonly pool: SamplePools) {}
 
   /**
    * Server-Sent Events of a streaming tool: one `chunk` event per chunk, `end` for the final

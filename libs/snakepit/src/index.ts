@@ -14,7 +14,7 @@ export { BoundPool } from './pool/bound-pool';
 export { InjectPool, poolToken } from './pool/inject-pool';
 export { runAsScript, type ScriptOptions } from './script/run-as-script';
 export type { StreamChunk } from './pool/chunk-stream';
-export type { ExecuteOptions, PoolStats, PoolStatus, SessionExecuteOptions } from './pool/pool.types';
+export type { ExecuteOptions, PoolLoad, PoolStats, PoolStatus, SessionExecuteOptions } from './pool/pool.types';
 export { SessionService, type SessionInfo, type SessionStats } from './session/session.service';
 export type { AccessTime, SessionLimits, SessionLookup, SessionRecord, SessionStore, StateValue } from './session/session-store';
 export { InMemorySessionStore } from './session/in-memory-session.store';

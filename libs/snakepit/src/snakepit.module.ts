@@ -48,7 +48,7 @@ import { ToolRegistryService } from './tools/tool-registry.service';
     // The packages of the default pool's interpreter.
     { provide: PythonPackages, useFactory: (config: ResolvedOptions) => new PythonPackages(defaultPool(config).pythonExecutable), inject: [SNAKEPIT_CONFIG] },
   ],
-  exports: [PoolService, SessionService, ToolRegistryService, SnakepitEvents, PythonPackages],
+  exports: [PoolService, SessionService, ToolRegistryService, SnakepitEvents, PythonPackages, EventBus],
 })
 export class SnakepitModule extends ConfigurableSnakepitModule {
   static override forRoot(options: SnakepitModuleOptions): DynamicModule {

@@ -4,11 +4,14 @@ import { SnakepitError } from './snakepit.error';
 export class SnakepitConfigError extends SnakepitError {
   readonly code = 'config_invalid';
 
-  constructor(readonly problems: string[]) {
+  constructor(
+    readonly problems: string[],
+    where = 'SnakepitModule.forRoot()/forRootAsync()',
+  ) {
     super(
       `Invalid Snakepit options (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
         problems.map((p) => `  - ${p}`).join('\n') +
-        '\nFix these fields in SnakepitModule.forRoot()/forRootAsync().',
+        `\nFix these fields in ${where}.`,
     );
   }
 

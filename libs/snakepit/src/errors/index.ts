@@ -7,3 +7,4 @@ export * from './python.errors';
 export * from './session.errors';
 export * from './host-tool.errors';
 export * from './packages.errors';
+export * from './remote.errors';

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { PoolService } from '../pool/pool.service';
 
@@ -26,14 +26,15 @@ export interface PoolHealth {
 @Injectable()
 export class SnakepitHealthIndicator {
   constructor(
-    private readonly pools: PoolService,
     private readonly health: HealthIndicatorService,
+    @Optional() private readonly pools?: PoolService,
   ) {}
 
   isHealthy<const Key extends string = 'snakepit'>(key: Key = 'snakepit' as Key, options: SnakepitHealthOptions = {}): HealthIndicatorResult<Key> {
     const indicator = this.health.check(key);
     const ratio = options.minReadyRatio ?? 1;
     if (!(ratio >= 0 && ratio <= 1)) return indicator.down({ message: `minReadyRatio must be between 0 and 1 (got ${ratio})` });
+    if (!this.pools) return indicator.down({ message: 'SnakepitModule is not imported: this app has no pools of its own' });
     let pools: Record<string, PoolHealth>;
     try {
       const names = options.pool === undefined ? this.pools.listPools() : [options.pool];
@@ -48,8 +49,8 @@ export class SnakepitHealthIndicator {
   }
 
   private poolHealth(name: string, minReadyRatio: number): PoolHealth {
-    const stats = this.pools.stats(name);
-    const size = this.pools.poolSize(name);
+    const stats = this.pools!.stats(name);
+    const size = this.pools!.poolSize(name);
     const ready = stats.workers.ready;
     const serving = stats.status === 'ready' && ready > 0;
     // The epsilon keeps 0.56 × 25 (14.000000000000002 in floating point) at 14 workers.

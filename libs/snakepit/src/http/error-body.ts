@@ -13,7 +13,7 @@ export interface ErrorBodyOptions {
 }
 
 /** Server-side codes whose messages say only how busy or slow the pool is: fine for a client. */
-const LOAD_CODES: ReadonlySet<string> = new Set(['pool_saturated', 'queue_timeout', 'request_timeout', 'pool_closed', 'pooling_disabled', 'session_limit_reached', 'session_store_full']);
+const LOAD_CODES: ReadonlySet<string> = new Set(['pool_saturated', 'queue_timeout', 'request_timeout', 'pool_closed', 'pooling_disabled', 'session_limit_reached', 'session_store_full', 'no_host_available']);
 
 const GENERIC_MESSAGES: Readonly<Record<number, string>> = {
   500: 'The call failed on the server.',

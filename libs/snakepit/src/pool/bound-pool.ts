@@ -1,7 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { StreamChunk } from './chunk-stream';
 import type { SharedValue, ShareOptions } from './shared-values';
-import type { ExecuteOptions, PoolStats, SessionExecuteOptions } from './pool.types';
+import type { ExecuteOptions, PoolLoad, PoolStats, SessionExecuteOptions } from './pool.types';
 import type { PoolService } from './pool.service';
 import type { WorkerInfo } from './worker';
 
@@ -51,6 +51,9 @@ export class BoundPool {
     return this.pools.stats(this.name);
   }
 
+  load(): PoolLoad {
+    return this.pools.load(this.name);
+  }
   listWorkers(): WorkerInfo[] {
     return this.pools.listWorkers(this.name);
   }

@@ -8,7 +8,7 @@ import { ChunkStream, DeferredChunkStream, type StreamChunk } from './chunk-stre
 import { chunksAsObservable } from './chunk-observable';
 import type { SessionCall } from './call';
 import type { Pool } from './pool';
-import type { ExecuteOptions, PoolStats, SessionExecuteOptions } from './pool.types';
+import type { ExecuteOptions, PoolLoad, PoolStats, SessionExecuteOptions } from './pool.types';
 import type { WorkerInfo } from './worker.types';
 
 function once(action: () => void): () => void {
@@ -149,6 +149,12 @@ export class PoolService {
   /** Counters and gauges of one pool (default: "default", or the only pool). */
   stats(pool?: string): PoolStats {
     return this.manager.getPool(pool).stats();
+  }
+
+  /** How busy one pool is now (default: "default", or the only pool): its capacity with the
+   *  workers ready and its open calls. Cheap: remote hosts report it with every answer. */
+  load(pool?: string): PoolLoad {
+    return this.manager.getPool(pool).load();
   }
 
   /** The workers of one pool (default: "default", or the only pool). */

@@ -20,7 +20,7 @@ import { ChunkStream } from './chunk-stream';
 import { Dispatcher } from './dispatcher';
 import { PoolLifecycle } from './pool-lifecycle';
 import { PoolTelemetry } from './pool-telemetry';
-import type { ExecuteOptions, PoolStats } from './pool.types';
+import type { ExecuteOptions, PoolLoad, PoolStats } from './pool.types';
 import { SharedValues, type SharedValue, type ShareOptions } from './shared-values';
 import { ToolCatalog } from './tool-catalog';
 import { WorkerFleet, type FleetContext } from './worker-fleet';
@@ -188,6 +188,13 @@ export class Pool {
   /** Python tools of this pool's adapter (known once a worker is ready). */
   listTools(): PythonToolInfo[] {
     return this.tools.list();
+  }
+
+  /** How busy the pool is now: calls it runs at once with its ready workers, and calls open. */
+  load(): PoolLoad {
+    let ready = 0;
+    for (const worker of this.fleet.workers.values()) if (worker.serving) ready++;
+    return { capacity: ready * this.config.concurrentCalls, ahead: ready * this.config.prefetch, inFlight: this.book.size, status: this.lifecycle.status };
   }
 
   stats(): PoolStats {

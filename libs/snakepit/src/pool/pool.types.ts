@@ -25,6 +25,17 @@ export interface SessionExecuteOptions extends ExecuteOptions {
 
 export type PoolStatus = 'starting' | 'ready' | 'failed' | 'closing' | 'closed';
 
+/** How busy a pool is, as `PoolService.load()` returns it (and remote hosts report it). */
+export interface PoolLoad {
+  /** Calls it runs at once with the workers ready now (ready workers × calls per worker). */
+  capacity: number;
+  /** Calls it holds beyond that, sent ahead to busy workers (ready workers × prefetchPerWorker). */
+  ahead: number;
+  /** Calls open: running, or waiting for a worker. */
+  inFlight: number;
+  status: PoolStatus;
+}
+
 /** Counters and gauges of one pool, as `PoolService.stats()` returns them. */
 export interface PoolStats {
   pool: string;

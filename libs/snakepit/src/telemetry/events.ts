@@ -47,6 +47,9 @@ export const SnakepitEvent = {
   SessionExpired: 'snakepit.session.expired',
   /** { sessionId } */
   SessionDeleted: 'snakepit.session.deleted',
+  /** { sessionId, from, to } — a session's host was lost and another host took it over: its
+   *  state is intact, its Python objects on the lost host are gone. */
+  SessionRehomed: 'snakepit.session.rehomed',
   /** { tool, sessionId, workerId, durationMs, ok } — Python called a host tool. */
   HostToolCalled: 'snakepit.host_tool.called',
   /** { method, peer } — a call to the host bridge without the right secret was refused. */
@@ -101,6 +104,7 @@ export interface EventMap {
   'snakepit.session.created': { sessionId: string };
   'snakepit.session.expired': { sessionId: string; idleMs: number };
   'snakepit.session.deleted': { sessionId: string };
+  'snakepit.session.rehomed': { sessionId: string; from: string; to: string };
   'snakepit.host_tool.called': { tool: string; sessionId?: string; workerId?: string; durationMs: number; ok: boolean };
   'snakepit.bridge.refused': { method: string; peer: string };
   [python: `snakepit.python.${string}`]: PythonEventPayload;

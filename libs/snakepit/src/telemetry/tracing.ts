@@ -49,12 +49,14 @@ function headersOf(o: typeof otel, span: otel.SpanContext): Record<string, strin
 /** Opens the span of a call to Python (`snakepit.execute <tool>` or `snakepit.stream <tool>`),
  *  a child of the caller's active context. */
 export function startCallSpan(kind: 'unary' | 'stream', pool: string, tool: string): CallSpan | undefined {
+  return startClientSpan(`snakepit.${kind === 'stream' ? 'stream' : 'execute'} ${tool}`, { 'snakepit.pool': pool, 'snakepit.tool': tool });
+}
+
+/** Opens a client span `name`, a child of the active context, with the headers that carry it on. */
+export function startClientSpan(name: string, attributes: Record<string, string>): CallSpan | undefined {
   const o = otelApi();
   if (!o) return undefined;
-  const span = tracer(o).startSpan(`snakepit.${kind === 'stream' ? 'stream' : 'execute'} ${tool}`, {
-    kind: o.SpanKind.CLIENT,
-    attributes: { 'snakepit.pool': pool, 'snakepit.tool': tool },
-  });
+  const span = tracer(o).startSpan(name, { kind: o.SpanKind.CLIENT, attributes });
   return {
     headers: headersOf(o, span.spanContext()),
     end(error) {
@@ -73,7 +75,22 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
  * Runs `work` (a host tool Python called) in a span whose parent is the context Python sent
  * back, so the host tool shows up inside the call that used it.
  */
-export async function inHostToolSpan<T>(tool: string, traceparent: string | undefined, tracestate: string | undefined, work: () => Promise<T>): Promise<T> {
+export function inHostToolSpan<T>(tool: string, traceparent: string | undefined, tracestate: string | undefined, work: () => Promise<T>): Promise<T> {
+  return inServerSpan(`snakepit.host_tool ${tool}`, { 'snakepit.tool': tool }, traceparent, tracestate, work);
+}
+
+/**
+ * Runs `work` in a server span `name` whose parent is the W3C context that came with the request
+ * (`traceparent`, `tracestate`), or the active context without one: the spans `work` opens are
+ * its children.
+ */
+export async function inServerSpan<T>(
+  name: string,
+  attributes: Record<string, string>,
+  traceparent: string | undefined,
+  tracestate: string | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
   const o = otelApi();
   if (!o) return work();
   const match = traceparent ? TRACEPARENT.exec(traceparent) : null;
@@ -86,7 +103,7 @@ export async function inHostToolSpan<T>(tool: string, traceparent: string | unde
         traceState: tracestate ? o.createTraceState(tracestate) : undefined,
       })
     : o.context.active();
-  const span = tracer(o).startSpan(`snakepit.host_tool ${tool}`, { kind: o.SpanKind.SERVER, attributes: { 'snakepit.tool': tool } }, parent);
+  const span = tracer(o).startSpan(name, { kind: o.SpanKind.SERVER, attributes }, parent);
   try {
     return await o.context.with(o.trace.setSpan(parent, span), work);
   } catch (error) {

@@ -1,0 +1,212 @@
+import type { PoolLoad } from '../../pool/pool.types';
+import { REMOTE_PROTOCOL, type HostAnnouncement, type HostLoad } from '../remote-wire';
+import type { RemoteSubjects } from '../remote-subjects';
+import type { ResolvedRemoteOptions } from '../remote-options';
+import { isNoResponders, type RemoteClient } from './remote-client';
+
+/** A host as a caller sees it. */
+export interface RemoteHostView {
+  hostId: string;
+  startedAt: string;
+  lastSeenAt: string;
+  defaultPool: string;
+  pools: HostLoad;
+  /** This caller's calls running there now. */
+  inFlight: number;
+}
+
+interface KnownHost {
+  id: string;
+  announcement: HostAnnouncement;
+  lastSeenAt: number;
+  /** Roll calls in a row it did not answer. */
+  missed: number;
+  /** This caller's calls there now, by pool name as sent (undefined: the host's default). */
+  mine: Map<string, number>;
+}
+
+/**
+ * The hosts this caller knows and how busy each pool of theirs is. It learns them by a roll
+ * call (every host answers, rollCallIntervalMs apart) and keeps their load fresh from every
+ * answer of theirs; a host that misses rollCallMisses roll calls in a row, or that the broker
+ * says nobody listens for, is dropped, and the calls waiting on it hear so at once.
+ */
+export class HostDirectory {
+  private readonly known = new Map<string, KnownHost>();
+  private readonly lostListeners = new Map<string, Set<(why: string) => void>>();
+  private readonly changeListeners = new Set<() => void>();
+  private timer?: NodeJS.Timeout;
+  private rolling?: Promise<void>;
+  /** Whether the last roll call reached the broker. */
+  brokerReachable = true;
+  private stopped = false;
+
+  constructor(
+    private readonly client: RemoteClient,
+    private readonly subjects: RemoteSubjects,
+    private readonly options: ResolvedRemoteOptions,
+  ) {}
+
+  start(): void {
+    void this.rollCall();
+    this.timer = setInterval(() => void this.rollCall(), this.options.rollCallIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+  }
+
+  /** Asks every host to answer, and updates what is known from the answers (at most one at a time). */
+  rollCall(): Promise<void> {
+    this.rolling ??= this.gather().finally(() => (this.rolling = undefined));
+    return this.rolling;
+  }
+
+  hosts(): RemoteHostView[] {
+    return [...this.known.values()].map((host) => ({
+      hostId: host.id,
+      startedAt: new Date(host.announcement.startedAt).toISOString(),
+      lastSeenAt: new Date(host.lastSeenAt).toISOString(),
+      defaultPool: host.announcement.defaultPool,
+      pools: host.announcement.pools,
+      inFlight: [...host.mine.values()].reduce((sum, n) => sum + n, 0),
+    }));
+  }
+
+  has(hostId: string): boolean {
+    return this.known.has(hostId);
+  }
+
+  /** Whether some known host serves `pool` (undefined: its default pool). */
+  serves(pool: string | undefined): boolean {
+    return [...this.known.values()].some((host) => this.poolLoad(host, pool) !== undefined);
+  }
+
+  /** The host with the most free capacity for `pool`, not in `exclude`; with `evenIfBusy`, the
+   *  least busy one when none is free (to ask it: its answer says how busy it really is). */
+  pick(pool: string | undefined, exclude: ReadonlySet<string>, evenIfBusy = false): string | undefined {
+    let best: string | undefined;
+    let bestFree = -Infinity;
+    for (const host of this.known.values()) {
+      if (exclude.has(host.id)) continue;
+      const load = this.poolLoad(host, pool);
+      if (!load || load.status !== 'ready') continue;
+      const free = load.capacity + load.ahead - Math.max(load.inFlight, host.mine.get(pool ?? '') ?? 0);
+      if (free > bestFree || (free === bestFree && Math.random() < 0.5)) {
+        best = host.id;
+        bestFree = free;
+      }
+    }
+    return bestFree > 0 || evenIfBusy ? best : undefined;
+  }
+
+  /** A call of this caller starts on the host / ends there. */
+  begin(hostId: string, pool: string | undefined): void {
+    const host = this.known.get(hostId);
+    if (host) host.mine.set(pool ?? '', (host.mine.get(pool ?? '') ?? 0) + 1);
+  }
+
+  end(hostId: string, pool: string | undefined): void {
+    const host = this.known.get(hostId);
+    const now = host?.mine.get(pool ?? '');
+    if (host && now !== undefined) host.mine.set(pool ?? '', Math.max(0, now - 1));
+    this.changed();
+  }
+
+  /** What a host said of its load in an answer. */
+  noteLoad(hostId: string, pools: HostLoad | undefined): void {
+    const host = this.known.get(hostId);
+    if (!host || !pools || typeof pools !== 'object') return;
+    host.announcement = { ...host.announcement, pools };
+    host.lastSeenAt = Date.now();
+    host.missed = 0;
+    this.changed();
+  }
+
+  /** Forgets a host (the broker said nobody listens for it, or it missed its roll calls); its
+   *  calls hear `why`. */
+  drop(hostId: string, why: string): void {
+    if (!this.known.delete(hostId)) return;
+    const listeners = this.lostListeners.get(hostId);
+    this.lostListeners.delete(hostId);
+    for (const listener of listeners ?? []) listener(why);
+    this.changed();
+  }
+
+  /** Calls `listener` if the host is dropped; the returned function stops listening. */
+  onLost(hostId: string, listener: (why: string) => void): () => void {
+    let set = this.lostListeners.get(hostId);
+    if (!set) this.lostListeners.set(hostId, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  /** Calls `listener` whenever capacity may have changed; the returned function stops listening. */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.changeListeners) listener();
+  }
+
+  private poolLoad(host: KnownHost, pool: string | undefined): PoolLoad | undefined {
+    return host.announcement.pools[pool ?? host.announcement.defaultPool];
+  }
+
+  private async gather(): Promise<void> {
+    if (this.stopped) return;
+    const answered = new Set<string>();
+    try {
+      await this.client.connect();
+    } catch {
+      this.brokerReachable = false;
+      return;
+    }
+    this.brokerReachable = true;
+    await new Promise<void>((resolve) => {
+      const subscription = this.client.request<HostAnnouncement>(this.subjects.rollCall, { v: REMOTE_PROTOCOL }).subscribe({
+        next: (announcement) => {
+          if (!isAnnouncement(announcement) || answered.has(announcement.hostId)) return;
+          answered.add(announcement.hostId);
+          this.learn(announcement);
+        },
+        error: (error: unknown) => {
+          if (!isNoResponders(error)) this.brokerReachable = false;
+          finish();
+        },
+      });
+      const timer = setTimeout(() => finish(), this.options.rollCallWindowMs);
+      function finish() {
+        clearTimeout(timer);
+        subscription.unsubscribe();
+        resolve();
+      }
+    });
+    if (!this.brokerReachable) return;
+    for (const host of [...this.known.values()]) {
+      if (answered.has(host.id)) continue;
+      if (++host.missed >= this.options.rollCallMisses) this.drop(host.id, `it missed ${host.missed} roll calls in a row`);
+    }
+  }
+
+  private learn(announcement: HostAnnouncement): void {
+    const host = this.known.get(announcement.hostId);
+    if (host) {
+      host.announcement = announcement;
+      host.lastSeenAt = Date.now();
+      host.missed = 0;
+    } else {
+      this.known.set(announcement.hostId, { id: announcement.hostId, announcement, lastSeenAt: Date.now(), missed: 0, mine: new Map() });
+    }
+    this.changed();
+  }
+}
+
+function isAnnouncement(value: unknown): value is HostAnnouncement {
+  const a = value as HostAnnouncement;
+  return typeof a === 'object' && a !== null && typeof a.hostId === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(a.hostId) && typeof a.pools === 'object' && a.pools !== null && typeof a.defaultPool === 'string';
+}

@@ -1,0 +1,133 @@
+import { HostLostError, NoHostAvailableError, RemoteProtocolError, RequestAbortedError, RequestTimeoutError } from '../../errors';
+import type { SessionInfo } from '../../session/session.service';
+import { errorFromWire, isWireError } from '../error-wire';
+import { isSubjectToken, type RemoteSubjects } from '../remote-subjects';
+import { REMOTE_PROTOCOL, type RemoteSessionRequest } from '../remote-wire';
+import type { ResolvedRemoteOptions } from '../remote-options';
+import type { HostDirectory } from './host-directory';
+import { attempt } from './remote-attempt';
+import type { RemoteClient } from './remote-client';
+
+/** A session as a remote caller sees it: with the host that owns it. */
+export type RemoteSessionInfo = SessionInfo & { hostId: string };
+
+/** Owners remembered at most; an older one is looked up again when needed. */
+const MAX_REMEMBERED = 10_000;
+/** How long an operation waits between tries when no host is known yet. */
+const RETRY_MS = 50;
+
+/**
+ * Sessions of remote pools: created on a host (its owner, where the session's Python objects
+ * live), looked up and removed through any host (the store is shared). The owner of each
+ * session is read from the store (`locate`) and remembered; when it is lost, another host
+ * adopts the session.
+ */
+export class RemoteSessions {
+  private readonly owners = new Map<string, string>();
+
+  constructor(
+    private readonly client: RemoteClient,
+    private readonly subjects: RemoteSubjects,
+    private readonly directory: HostDirectory,
+    private readonly options: ResolvedRemoteOptions,
+  ) {}
+
+  async create(options: { id?: string; ttlMs?: number; metadata?: Record<string, unknown>; pool?: string; signal?: AbortSignal }): Promise<RemoteSessionInfo> {
+    const body = (await this.onSomeHost(options.pool, { op: 'create', sessionId: options.id, ttlMs: options.ttlMs, metadata: options.metadata, pool: options.pool }, options.signal)) as {
+      info: SessionInfo;
+      owner: string;
+    };
+    this.remember(body.info.id, body.owner);
+    return { ...body.info, hostId: body.owner };
+  }
+
+  async get(id: string, signal?: AbortSignal): Promise<SessionInfo> {
+    return ((await this.onSomeHost(undefined, { op: 'get', sessionId: id }, signal)) as { info: SessionInfo }).info;
+  }
+
+  async delete(id: string, signal?: AbortSignal): Promise<boolean> {
+    const deleted = ((await this.onSomeHost(undefined, { op: 'delete', sessionId: id }, signal)) as { deleted: boolean }).deleted;
+    this.owners.delete(id);
+    return deleted;
+  }
+
+  /** The host that owns the session: remembered, or read from the store; a session whose owner
+   *  is gone (or that has none) is adopted by another host first. */
+  async owner(id: string, pool: string | undefined, signal?: AbortSignal): Promise<string> {
+    const known = this.owners.get(id);
+    if (known !== undefined && this.directory.has(known)) return known;
+    const { owner } = (await this.onSomeHost(pool, { op: 'locate', sessionId: id }, signal)) as { owner?: unknown };
+    if (typeof owner === 'string' && isSubjectToken(owner) && this.directory.has(owner)) {
+      this.remember(id, owner);
+      return owner;
+    }
+    return this.rehome(id, typeof owner === 'string' ? owner : '(none)', pool, signal);
+  }
+
+  /** Another host takes over the session from `lost`; resolves with the new owner. */
+  async rehome(id: string, lost: string, pool: string | undefined, signal?: AbortSignal): Promise<string> {
+    this.owners.delete(id);
+    const { owner } = (await this.onSomeHost(pool, { op: 'adopt', sessionId: id, from: lost }, signal, lost)) as { owner?: unknown };
+    if (typeof owner !== 'string' || !isSubjectToken(owner)) throw new RemoteProtocolError('(adopt)', 'the new owner of a session is not a host id');
+    this.remember(id, owner);
+    return owner;
+  }
+
+  forget(id: string): void {
+    this.owners.delete(id);
+  }
+
+  private remember(id: string, owner: string): void {
+    this.owners.delete(id);
+    this.owners.set(id, owner);
+    if (this.owners.size > MAX_REMEMBERED) this.owners.delete(this.owners.keys().next().value!);
+  }
+
+  /** Runs a session operation on some host serving `pool` (the least busy), trying others while
+   *  hosts are unreachable, within the queue timeout. */
+  private async onSomeHost(pool: string | undefined, operation: Omit<RemoteSessionRequest, 'v'>, signal: AbortSignal | undefined, avoid?: string): Promise<unknown> {
+    const started = Date.now();
+    const deadline = started + Math.min(this.options.queueTimeoutMs, this.options.timeoutMs);
+    const exclude = new Set<string>(avoid ? [avoid] : []);
+    for (;;) {
+      if (signal?.aborted) throw new RequestAbortedError(`session ${operation.op}`, signal.reason);
+      const hostId = this.directory.pick(pool, exclude, true);
+      if (hostId === undefined) {
+        if (Date.now() >= deadline) throw new NoHostAvailableError(pool ?? 'default', Date.now() - started, this.directory.brokerReachable ? 'no_hosts' : 'broker_down');
+        await Promise.race([this.directory.rollCall(), new Promise((resolve) => setTimeout(resolve, RETRY_MS))]);
+        continue;
+      }
+      const end = await attempt({
+        client: this.client,
+        directory: this.directory,
+        hostId,
+        subject: this.subjects.host(hostId).session,
+        request: { v: REMOTE_PROTOCOL, ...operation },
+        hostLostAfterMs: this.options.hostLostAfterMs,
+        deadline: started + this.options.timeoutMs,
+        signal,
+      });
+      switch (end.kind) {
+        case 'frame':
+          if (end.frame.kind === 'answer') return end.frame.body ?? {};
+          if (end.frame.kind === 'error' && isWireError(end.frame.error)) throw errorFromWire(end.frame.error, hostId);
+          throw new RemoteProtocolError(hostId, `a "${end.frame.kind}" frame for a session operation`);
+        case 'unreachable':
+          this.directory.drop(hostId, 'nobody listens on its subjects');
+          continue;
+        case 'broker-down':
+          if (Date.now() >= deadline) throw new NoHostAvailableError(pool ?? 'default', Date.now() - started, 'broker_down');
+          await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+          continue;
+        case 'lost':
+          throw new HostLostError(hostId, `session ${operation.op}`, end.why);
+        case 'timeout':
+          throw new RequestTimeoutError(`session ${operation.op}`, this.options.timeoutMs);
+        case 'aborted':
+          throw new RequestAbortedError(`session ${operation.op}`, end.reason);
+        case 'malformed':
+          throw new RemoteProtocolError(hostId, end.detail);
+      }
+    }
+  }
+}

@@ -1,0 +1,2 @@
+/** The injection token of SnakepitHostModule's resolved options. */
+export const SNAKEPIT_HOST_OPTIONS = Symbol('SNAKEPIT_HOST_OPTIONS');
