@@ -91,3 +91,13 @@ if ! command -v redis-server >/dev/null 2>&1 && command -v apt-get >/dev/null 2>
     { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends redis-server >/dev/null; } || true
 fi
 command -v redis-server >/dev/null 2>&1 || say "warning: no redis-server: the RedisSessionStore tests are skipped ('sudo apt-get install redis-server', or redis.io/docs/install)."
+
+# nats-server for the tests of remote pools (started by the tests on free ports): Debian's
+# package (it lands in /usr/sbin), where we can; without it those tests are skipped, saying so.
+has_nats() { command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ]; }
+if ! has_nats && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  say "installing Debian's nats-server (the remote-pool tests start their own)"
+  apt-get install -y -qq --no-install-recommends nats-server >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends nats-server >/dev/null; } || true
+fi
+has_nats || say "warning: no nats-server: the remote-pool tests are skipped ('sudo apt-get install nats-server', or docs.nats.io/running-a-nats-service/introduction/installation)."
