@@ -26,6 +26,10 @@ const DEPENDENCIES = [
   'class-validator',
   'class-transformer',
   'prom-client',
+  // Remote pools (the README's "Beyond one machine"): the broker client and the Redis store.
+  '@nestjs/microservices',
+  '@nats-io/transport-node',
+  'ioredis',
   'typescript',
   '@types/node',
   // For the README's blocks.
@@ -106,6 +110,7 @@ describe('the package, installed in an app of its own', () => {
       'dist/health/index.js',
       'dist/http/index.js',
       'dist/metrics/index.js',
+      'dist/remote/index.js',
       'dist/testing/index.js',
       'dist/setup/index.js',
       'dist/cli/main.js',

@@ -70,13 +70,15 @@ export class SharedValueClosedError extends SnakepitError {
   }
 }
 
-/** A message is larger than maxMessageBytes allows. */
+/** A message is larger than maxMessageBytes allows (or, remote, the broker's maxPayloadBytes). */
 export class PayloadTooLargeError extends SnakepitError {
   readonly code = 'payload_too_large';
-  constructor(readonly direction: 'arguments' | 'result', readonly tool: string, detail: string) {
-    super(
-      `The ${direction} of "${tool}" ${direction === 'result' ? 'is' : 'are'} too large (${detail}). ` +
-        'Raise maxMessageBytes, or send the data in smaller pieces.',
-    );
+  constructor(
+    readonly direction: 'arguments' | 'result',
+    readonly tool: string,
+    detail: string,
+    hint = 'Raise maxMessageBytes, or send the data in smaller pieces.',
+  ) {
+    super(`The ${direction} of "${tool}" ${direction === 'result' ? 'is' : 'are'} too large (${detail}). ${hint}`);
   }
 }

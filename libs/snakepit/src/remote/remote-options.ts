@@ -14,6 +14,9 @@ export interface SnakepitHostOptions {
   heartbeatMs?: number;
   /** The most chunks a caller may let a stream send ahead of its reader. Default 256. */
   maxStreamWindow?: number;
+  /** The broker's largest message (NATS `max_payload`, 1 MiB unless the server sets more): a
+   *  result or chunk larger than this fails with PayloadTooLargeError instead of being lost. */
+  maxPayloadBytes?: number;
 }
 
 /** Options of SnakepitRemoteModule: how this app calls pools served on the broker. */
@@ -38,6 +41,9 @@ export interface RemotePoolOptions {
   streamWindow?: number;
   /** Idempotent calls retried on another host after theirs was lost. Default 2. */
   maxRetries?: number;
+  /** The broker's largest message (NATS `max_payload`, 1 MiB unless the server sets more):
+   *  arguments larger than this fail with PayloadTooLargeError before sending. */
+  maxPayloadBytes?: number;
 }
 
 export type ResolvedHostOptions = Required<SnakepitHostOptions>;
@@ -76,12 +82,13 @@ export function newHostId(): string {
 export function resolveHostOptions(given?: SnakepitHostOptions): ResolvedHostOptions {
   return resolve<SnakepitHostOptions>(
     given,
-    { subjectPrefix: 'snakepit', hostId: newHostId(), heartbeatMs: 1000, maxStreamWindow: 256 },
+    { subjectPrefix: 'snakepit', hostId: newHostId(), heartbeatMs: 1000, maxStreamWindow: 256, maxPayloadBytes: 1024 * 1024 },
     {
       subjectPrefix: subjectPrefixProblem,
       hostId: (value) => (typeof value === 'string' && isSubjectToken(value) ? undefined : `hostId must be 1–64 letters, digits, "_" or "-" (got ${JSON.stringify(value)})`),
       heartbeatMs: positiveInteger('heartbeatMs', 3_600_000),
       maxStreamWindow: positiveInteger('maxStreamWindow', 65_536),
+      maxPayloadBytes: positiveInteger('maxPayloadBytes'),
     },
     'SnakepitHostModule.forRoot()',
   );
@@ -101,6 +108,7 @@ export function resolveRemoteOptions(given?: RemotePoolOptions): ResolvedRemoteO
       rollCallMisses: 3,
       streamWindow: 32,
       maxRetries: 2,
+      maxPayloadBytes: 1024 * 1024,
     },
     {
       subjectPrefix: subjectPrefixProblem,
@@ -112,6 +120,7 @@ export function resolveRemoteOptions(given?: RemotePoolOptions): ResolvedRemoteO
       rollCallWindowMs: positiveInteger('rollCallWindowMs'),
       rollCallMisses: positiveInteger('rollCallMisses', 1000),
       streamWindow: positiveInteger('streamWindow', 65_536),
+      maxPayloadBytes: positiveInteger('maxPayloadBytes'),
       maxRetries: (value) => (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 100 ? undefined : `maxRetries must be an integer from 0 to 100 (got ${JSON.stringify(value)})`),
     },
     'SnakepitRemoteModule.forRoot()/forRootAsync()',

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { HostLostError, NoHostAvailableError, RemoteProtocolError, RequestAbortedError, RequestTimeoutError, SerializationError } from '../../errors';
+import { HostLostError, NoHostAvailableError, PayloadTooLargeError, RemoteProtocolError, RequestAbortedError, RequestTimeoutError, SerializationError } from '../../errors';
 import { fromStandaloneJson, standaloneJson } from '../../data/standalone-value';
 import { ValueEncodingError } from '../../data/value-encoder';
 import type { SessionExecuteOptions } from '../../pool/pool.types';
@@ -8,6 +8,7 @@ import { errorFromWire, isWireError } from '../error-wire';
 import type { RemoteSubjects } from '../remote-subjects';
 import { REMOTE_PROTOCOL, type RemoteCallRequest } from '../remote-wire';
 import type { ResolvedRemoteOptions } from '../remote-options';
+import { ENVELOPE_BYTES, REMOTE_PAYLOAD_HINT } from '../host/frames';
 import type { HostDirectory } from './host-directory';
 import type { HostPlacer } from './host-placer';
 import { attempt, type AttemptEnd } from './remote-attempt';
@@ -48,12 +49,18 @@ export class RemoteCalls {
 
   /** The arguments as standalone JSON; SerializationError for what cannot be sent. */
   encodeArgs(tool: string, args: Record<string, unknown> | undefined): string {
+    let text: string;
     try {
-      return standaloneJson(args ?? {}, 'args');
+      text = standaloneJson(args ?? {}, 'args');
     } catch (error) {
       if (error instanceof ValueEncodingError) throw new SerializationError('arguments', tool, error.message, error.path);
       throw error;
     }
+    const bytes = Buffer.byteLength(text) + ENVELOPE_BYTES;
+    if (bytes > this.options.maxPayloadBytes) {
+      throw new PayloadTooLargeError('arguments', tool, `${bytes} bytes on the broker, over maxPayloadBytes (${this.options.maxPayloadBytes})`, REMOTE_PAYLOAD_HINT);
+    }
+    return text;
   }
 
   async execute(tool: string, args: Record<string, unknown> | undefined, options: SessionExecuteOptions, sessionId?: string): Promise<unknown> {

@@ -148,7 +148,7 @@ export class HostCalls implements BeforeApplicationShutdown {
     const args = argumentsOf(call);
     const options = { pool: call.pool, timeoutMs: call.timeoutMs, signal, idempotent: call.idempotent, affinity: call.affinity };
     const value = call.sessionId === undefined ? await this.pools.execute(call.tool, args, options) : await this.pools.executeInSession(call.sessionId, call.tool, args, options);
-    subscriber.next({ kind: 'result', hostId: this.hostId, value: valueText(value, call.tool, 'result'), load: this.load() });
+    subscriber.next({ kind: 'result', hostId: this.hostId, value: valueText(value, call.tool, 'result', this.options.maxPayloadBytes), load: this.load() });
   }
 
   /** Sends the chunks as the caller's credit allows: without credit the host stops reading, and
@@ -174,7 +174,7 @@ export class HostCalls implements BeforeApplicationShutdown {
         wake = undefined;
       }
       credit--;
-      subscriber.next({ kind: 'chunk', index: chunk.index, data: valueText(chunk.data, call.tool, `chunk ${chunk.index}`), final: chunk.final });
+      subscriber.next({ kind: 'chunk', index: chunk.index, data: valueText(chunk.data, call.tool, `chunk ${chunk.index}`, this.options.maxPayloadBytes), final: chunk.final });
     }
     subscriber.next({ kind: 'end', hostId: this.hostId, load: this.load() });
   }
