@@ -44,7 +44,9 @@ export function errorFromWire(wire: WireError, hostId: string): SnakepitError {
   const error: SnakepitError = known ? (Object.create(known.prototype) as SnakepitError) : new RemoteError(wire.code, wire.message);
   if (known) {
     for (const [key, value] of Object.entries(wire.fields)) {
-      if (!NOT_FIELDS.has(key) && key !== '__proto__') Object.defineProperty(error, key, { value, writable: true, configurable: true, enumerable: true });
+      // Facts are the instance's own; a name the class chain has (constructor, toJSON, toString,
+      // a getter, __proto__) is never one, and a value under it would shadow the class's own.
+      if (!NOT_FIELDS.has(key) && !(key in error)) Object.defineProperty(error, key, { value, writable: true, configurable: true, enumerable: true });
     }
     Object.defineProperty(error, 'message', { value: wire.message, writable: true, configurable: true, enumerable: false });
     Object.defineProperty(error, 'name', { value: wire.name, writable: true, configurable: true, enumerable: false });
