@@ -59,7 +59,8 @@ function resolve<T extends object>(given: Partial<T> | undefined, defaults: Requ
   const options = { ...defaults } as Required<T>;
   const problems: string[] = [];
   for (const [key, value] of Object.entries(given ?? {})) {
-    const check = (checks as Record<string, (value: unknown) => string | undefined>)[key];
+    // Own keys only: `constructor`, `toString` or `hasOwnProperty` are no options either.
+    const check = Object.hasOwn(checks, key) ? (checks as Record<string, (value: unknown) => string | undefined>)[key] : undefined;
     if (!check) {
       problems.push(`${key} is not an option (known: ${Object.keys(checks).join(', ')})`);
       continue;
