@@ -1,6 +1,7 @@
+import type { Subscription } from 'rxjs';
 import type { PoolLoad } from '../../pool/pool.types';
 import { REMOTE_PROTOCOL, type HostAnnouncement, type HostLoad } from '../remote-wire';
-import type { RemoteSubjects } from '../remote-subjects';
+import { isSubjectToken, type RemoteSubjects } from '../remote-subjects';
 import type { ResolvedRemoteOptions } from '../remote-options';
 import { isNoResponders, type RemoteClient } from './remote-client';
 
@@ -37,6 +38,7 @@ export class HostDirectory {
   private readonly changeListeners = new Set<() => void>();
   private timer?: NodeJS.Timeout;
   private rolling?: Promise<void>;
+  private readonly probes = new Map<string, Promise<boolean>>();
   /** Whether the last roll call reached the broker. */
   brokerReachable = true;
   private stopped = false;
@@ -135,6 +137,49 @@ export class HostDirectory {
     this.changed();
   }
 
+  /**
+   * Asks one host whether it is there (its stats subject): true when it answers, false when the
+   * broker says nobody listens for it (then it is dropped, and its calls hear so at once) or it
+   * says nothing for hostLostAfterMs. While the broker is out of reach the answer is true: who is
+   * gone cannot be told then. One probe per host at a time.
+   */
+  probe(hostId: string): Promise<boolean> {
+    let running = this.probes.get(hostId);
+    if (!running) {
+      running = this.ask(hostId).finally(() => this.probes.delete(hostId));
+      this.probes.set(hostId, running);
+    }
+    return running;
+  }
+
+  private async ask(hostId: string): Promise<boolean> {
+    try {
+      await this.client.connect();
+    } catch {
+      return true;
+    }
+    const answered = await new Promise<boolean | 'gone'>((resolve) => {
+      let subscription: Subscription | undefined;
+      let done = false;
+      const finish = (result: boolean | 'gone') => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        subscription?.unsubscribe();
+        resolve(result);
+      };
+      const timer = setTimeout(() => finish(false), this.options.hostLostAfterMs);
+      subscription = this.client.request<unknown>(this.subjects.host(hostId).stats, { v: REMOTE_PROTOCOL }).subscribe({
+        next: () => finish(true),
+        error: (error: unknown) => finish(isNoResponders(error) ? 'gone' : true),
+      });
+      if (done) subscription.unsubscribe();
+    });
+    if (answered === true) return true;
+    this.drop(hostId, answered === 'gone' ? 'its connection to the broker is gone' : `it did not answer a probe within ${this.options.hostLostAfterMs} ms`);
+    return false;
+  }
+
   /** Calls `listener` if the host is dropped; the returned function stops listening. */
   onLost(hostId: string, listener: (why: string) => void): () => void {
     let set = this.lostListeners.get(hostId);
@@ -168,7 +213,17 @@ export class HostDirectory {
     }
     this.brokerReachable = true;
     await new Promise<void>((resolve) => {
-      const subscription = this.client.request<HostAnnouncement>(this.subjects.rollCall, { v: REMOTE_PROTOCOL }).subscribe({
+      let subscription: Subscription | undefined;
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        subscription?.unsubscribe();
+        resolve();
+      };
+      const timer = setTimeout(finish, this.options.rollCallWindowMs);
+      subscription = this.client.request<HostAnnouncement>(this.subjects.rollCall, { v: REMOTE_PROTOCOL }).subscribe({
         next: (announcement) => {
           if (!isAnnouncement(announcement) || answered.has(announcement.hostId)) return;
           answered.add(announcement.hostId);
@@ -179,12 +234,7 @@ export class HostDirectory {
           finish();
         },
       });
-      const timer = setTimeout(() => finish(), this.options.rollCallWindowMs);
-      function finish() {
-        clearTimeout(timer);
-        subscription.unsubscribe();
-        resolve();
-      }
+      if (done) subscription.unsubscribe();
     });
     if (!this.brokerReachable) return;
     for (const host of [...this.known.values()]) {
@@ -208,5 +258,5 @@ export class HostDirectory {
 
 function isAnnouncement(value: unknown): value is HostAnnouncement {
   const a = value as HostAnnouncement;
-  return typeof a === 'object' && a !== null && typeof a.hostId === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(a.hostId) && typeof a.pools === 'object' && a.pools !== null && typeof a.defaultPool === 'string';
+  return typeof a === 'object' && a !== null && typeof a.hostId === 'string' && isSubjectToken(a.hostId) && typeof a.pools === 'object' && a.pools !== null && typeof a.defaultPool === 'string';
 }

@@ -1,4 +1,4 @@
-import { NoHostAvailableError, PoolSaturatedError, RequestAbortedError } from '../../errors';
+import { NoHostAvailableError, PoolClosedError, PoolSaturatedError, RequestAbortedError } from '../../errors';
 import type { ResolvedRemoteOptions } from '../remote-options';
 import type { HostDirectory } from './host-directory';
 
@@ -23,6 +23,7 @@ interface Waiter {
 export class HostPlacer {
   private readonly waiting: Waiter[] = [];
   private probe?: NodeJS.Timeout;
+  private closed = false;
 
   constructor(
     private readonly directory: HostDirectory,
@@ -31,8 +32,10 @@ export class HostPlacer {
     directory.onChange(() => this.serve());
   }
 
-  /** A host for a call to `pool` (undefined: each host's default pool), not one in `exclude`. */
-  place(pool: string | undefined, exclude: ReadonlySet<string>, queueDeadline: number, signal: AbortSignal | undefined, tool: string): Promise<string> {
+  /** A host for a call to `pool` (undefined: each host's default pool), not one in `exclude`.
+   *  A call a host refused (`again`) waits at the head of the line, where it was. */
+  place(pool: string | undefined, exclude: ReadonlySet<string>, queueDeadline: number, signal: AbortSignal | undefined, tool: string, again = false): Promise<string> {
+    if (this.closed) return Promise.reject(new PoolClosedError(pool ?? 'default', 'the app is shutting down'));
     const now = this.directory.pick(pool, exclude);
     if (now !== undefined && this.waiting.length === 0) {
       this.directory.begin(now, pool);
@@ -62,7 +65,8 @@ export class HostPlacer {
         action();
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiting.push(waiter);
+      if (again) this.waiting.unshift(waiter);
+      else this.waiting.push(waiter);
       this.startProbing();
       this.serve();
     });
@@ -105,6 +109,13 @@ export class HostPlacer {
       head.resolve(hostId);
     }, PROBE_MS);
     this.probe.unref();
+  }
+
+  /** The app is shutting down: the calls waiting fail with PoolClosedError, and so do new ones. */
+  close(): void {
+    this.closed = true;
+    clearInterval(this.probe);
+    for (const waiter of [...this.waiting]) waiter.reject(new PoolClosedError(waiter.pool ?? 'default', 'the app is shutting down'));
   }
 
   /** Calls waiting for a host now. */

@@ -46,6 +46,7 @@ export async function attempt(init: AttemptInit): Promise<AttemptEnd> {
       if (done) return;
       done = true;
       clearTimeout(silence);
+      clearTimeout(halfway);
       clearTimeout(deadline);
       stopLost();
       init.signal?.removeEventListener('abort', onAbort);
@@ -53,7 +54,11 @@ export async function attempt(init: AttemptInit): Promise<AttemptEnd> {
       resolve(end);
     };
     const lostAfter = () => finish({ kind: 'lost', why: `it sent nothing for ${init.hostLostAfterMs} ms` });
+    // Halfway through the silence, the host is asked whether it is there: a host whose process
+    // died is known at once (the broker has no subscriber for it), not after all of it.
+    const probe = () => void init.directory.probe(init.hostId);
     let silence = setTimeout(lostAfter, init.hostLostAfterMs);
+    let halfway = setTimeout(probe, init.hostLostAfterMs / 2);
     const deadline = setTimeout(() => finish({ kind: 'timeout' }), Math.max(0, init.deadline - Date.now()));
     const stopLost = init.directory.onLost(init.hostId, (why) => finish({ kind: 'lost', why }));
     const onAbort = () => finish({ kind: 'aborted', reason: init.signal?.reason });
@@ -62,7 +67,9 @@ export async function attempt(init: AttemptInit): Promise<AttemptEnd> {
       next: (frame) => {
         if (done) return;
         clearTimeout(silence);
+        clearTimeout(halfway);
         silence = setTimeout(lostAfter, init.hostLostAfterMs);
+        halfway = setTimeout(probe, init.hostLostAfterMs / 2);
         if (!isRemoteFrame(frame)) return finish({ kind: 'malformed', detail: 'a message that is not a frame' });
         if (frame.kind === 'alive') return;
         if (frame.kind === 'chunk') {

@@ -102,16 +102,24 @@ export class RemoteCalls {
     const span = startClientSpan(`snakepit.remote.${plan.stream ? 'stream' : 'execute'} ${tool}`, { 'snakepit.tool': tool, 'snakepit.pool': options.pool ?? 'default' });
     const lostHosts = new Set<string>();
     let retries = 0;
+    let refused = false;
     try {
       for (;;) {
         if (options.signal?.aborted) throw new RequestAbortedError(tool, options.signal.reason);
-        const hostId = await this.hostFor(plan, lostHosts, queueDeadline);
+        if (Date.now() >= deadline) throw new RequestTimeoutError(tool, timeoutMs);
+        const hostId = await this.hostFor(plan, lostHosts, queueDeadline, refused);
         const callId = randomUUID();
         plan.stream?.setCurrent(hostId, callId);
         const end = await this.send(plan, hostId, callId, deadline, span);
         this.directory.end(hostId, options.pool);
         const outcome = this.judge(end, plan, hostId, timeoutMs, callId);
+        if (outcome === 'moved') {
+          // It never ran, and its session's host is gone or leaving: another host adopts it.
+          await this.sessions.rehome(plan.sessionId!, hostId, options.pool, options.signal);
+          continue;
+        }
         if (outcome === 'again') {
+          refused = end.kind === 'frame';
           if (end.kind === 'broker-down') {
             if (Date.now() >= queueDeadline) throw new NoHostAvailableError(options.pool ?? 'default', Date.now() - started, 'broker_down');
             await sleep(BROKER_RETRY_MS);
@@ -136,9 +144,9 @@ export class RemoteCalls {
   }
 
   /** Where the call goes now: the session's owner, or a host with room. */
-  private async hostFor(plan: CallPlan, lostHosts: ReadonlySet<string>, queueDeadline: number): Promise<string> {
+  private async hostFor(plan: CallPlan, lostHosts: ReadonlySet<string>, queueDeadline: number, refused: boolean): Promise<string> {
     const { options } = plan;
-    if (plan.sessionId === undefined) return this.placer.place(options.pool, lostHosts, queueDeadline, options.signal, plan.tool);
+    if (plan.sessionId === undefined) return this.placer.place(options.pool, lostHosts, queueDeadline, options.signal, plan.tool, refused);
     const owner = await this.sessions.owner(plan.sessionId, options.pool, options.signal);
     this.directory.begin(owner, options.pool);
     return owner;
@@ -174,16 +182,16 @@ export class RemoteCalls {
   }
 
   /** What an attempt's end means: the frame to return, `again` (it never ran: place it again),
-   *  `lost` (its host went while it ran); errors are thrown. */
-  private judge(end: AttemptEnd, plan: CallPlan, hostId: string, timeoutMs: number, callId: string): (TerminalFrame & { hostId: string }) | 'again' | 'lost' {
+   *  `moved` (it never ran, and its session needs another host), `lost` (its host went while
+   *  it may have run); errors are thrown. */
+  private judge(end: AttemptEnd, plan: CallPlan, hostId: string, timeoutMs: number, callId: string): (TerminalFrame & { hostId: string }) | 'again' | 'moved' | 'lost' {
     switch (end.kind) {
       case 'frame': {
         const frame = end.frame;
         if ('load' in frame) this.directory.noteLoad(hostId, frame.load);
         if (frame.kind === 'refused') {
           if (frame.why === 'closing') this.directory.drop(hostId, 'it is shutting down');
-          if (plan.sessionId !== undefined && frame.why === 'closing') return 'lost';
-          return 'again';
+          return plan.sessionId === undefined ? 'again' : 'moved';
         }
         if (frame.kind === 'error') {
           if (!isWireError(frame.error)) throw new RemoteProtocolError(hostId, 'an error frame without an error');
@@ -193,8 +201,7 @@ export class RemoteCalls {
       }
       case 'unreachable':
         this.directory.drop(hostId, 'nobody listens on its subjects');
-        if (plan.sessionId !== undefined) return 'lost';
-        return 'again';
+        return plan.sessionId === undefined ? 'again' : 'moved';
       case 'broker-down':
         return 'again';
       case 'lost':

@@ -49,6 +49,7 @@ export class RemoteChunkStream<T> implements AsyncIterableIterator<StreamChunk<T
       this.ended = true;
       this.buffer.length = 0;
       this.failure = undefined;
+      for (const reader of this.readers.splice(0)) reader.resolve({ value: undefined, done: true });
       this.onCancel();
     }
     return Promise.resolve({ value: undefined, done: true });
@@ -66,6 +67,7 @@ export class RemoteChunkStream<T> implements AsyncIterableIterator<StreamChunk<T
 
   push(chunk: StreamChunk): void {
     if (this.ended) return;
+    if (this.buffer.length >= this.window) throw new Error(`the host sent more than the window of ${this.window} chunks ahead of the reader`);
     const reader = this.readers.shift();
     if (reader) {
       this.took();

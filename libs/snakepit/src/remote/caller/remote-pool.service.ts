@@ -76,6 +76,7 @@ export class RemotePoolService implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     this.directory.stop();
+    this.placer.close();
     if (this.setup.ownsClient) await this.client.close();
   }
 

@@ -57,7 +57,9 @@ export class RemoteSessions {
     const known = this.owners.get(id);
     if (known !== undefined && this.directory.has(known)) return known;
     const { owner } = (await this.onSomeHost(pool, { op: 'locate', sessionId: id }, signal)) as { owner?: unknown };
-    if (typeof owner === 'string' && isSubjectToken(owner) && this.directory.has(owner)) {
+    // An owner this caller has not seen yet may be alive all the same (a roll call still under
+    // way): it is asked before another host takes its session.
+    if (typeof owner === 'string' && isSubjectToken(owner) && (this.directory.has(owner) || (await this.directory.probe(owner)))) {
       this.remember(id, owner);
       return owner;
     }
