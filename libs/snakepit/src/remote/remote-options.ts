@@ -14,6 +14,9 @@ export interface SnakepitHostOptions {
   heartbeatMs?: number;
   /** The most chunks a caller may let a stream send ahead of its reader. Default 256. */
   maxStreamWindow?: number;
+  /** A stream whose caller gives it no credit for this long is stopped (StreamConsumerIdleError):
+   *  a caller that went away, or stopped reading, holds nothing here for longer. Default 30000 ms. */
+  creditTimeoutMs?: number;
   /** The broker's largest message (NATS `max_payload`, 1 MiB unless the server sets more): a
    *  result or chunk larger than this fails with PayloadTooLargeError instead of being lost. */
   maxPayloadBytes?: number;
@@ -83,12 +86,13 @@ export function newHostId(): string {
 export function resolveHostOptions(given?: SnakepitHostOptions): ResolvedHostOptions {
   return resolve<SnakepitHostOptions>(
     given,
-    { subjectPrefix: 'snakepit', hostId: newHostId(), heartbeatMs: 1000, maxStreamWindow: 256, maxPayloadBytes: 1024 * 1024 },
+    { subjectPrefix: 'snakepit', hostId: newHostId(), heartbeatMs: 1000, maxStreamWindow: 256, creditTimeoutMs: 30_000, maxPayloadBytes: 1024 * 1024 },
     {
       subjectPrefix: subjectPrefixProblem,
       hostId: (value) => (typeof value === 'string' && isSubjectToken(value) ? undefined : `hostId must be 1–64 letters, digits, "_" or "-" (got ${JSON.stringify(value)})`),
       heartbeatMs: positiveInteger('heartbeatMs', 3_600_000),
       maxStreamWindow: positiveInteger('maxStreamWindow', 65_536),
+      creditTimeoutMs: positiveInteger('creditTimeoutMs'),
       maxPayloadBytes: positiveInteger('maxPayloadBytes'),
     },
     'SnakepitHostModule.forRoot()',

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { Observable, type Subscriber } from 'rxjs';
-import { InvalidCallError, RequestAbortedError, RequestTimeoutError } from '../../errors';
+import { InvalidCallError, RequestAbortedError, RequestTimeoutError, StreamConsumerIdleError } from '../../errors';
 import { fromStandaloneJson } from '../../data/standalone-value';
 import { PoolService } from '../../pool/pool.service';
 import { SessionService } from '../../session/session.service';
@@ -167,11 +167,19 @@ export class HostCalls implements BeforeApplicationShutdown {
     for await (const chunk of chunks) {
       while (credit <= 0) {
         if (signal.aborted) throw signal.reason;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          signal.addEventListener('abort', () => resolve(), { once: true });
+        const credited = await new Promise<boolean>((resolve) => {
+          const settle = (result: boolean) => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', onAbort);
+            resolve(result);
+          };
+          const timer = setTimeout(() => settle(false), this.options.creditTimeoutMs);
+          const onAbort = () => settle(true); // the loop sees the signal and stops
+          wake = () => settle(true);
+          signal.addEventListener('abort', onAbort, { once: true });
         });
         wake = undefined;
+        if (!credited) throw new StreamConsumerIdleError(call.tool, this.options.creditTimeoutMs);
       }
       credit--;
       subscriber.next({ kind: 'chunk', index: chunk.index, data: valueText(chunk.data, call.tool, `chunk ${chunk.index}`, this.options.maxPayloadBytes), final: chunk.final });
