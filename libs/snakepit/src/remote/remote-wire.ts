@@ -37,7 +37,7 @@ export interface RemoteCallRequest {
   tracestate?: string;
 }
 
-export type SessionOperation = 'create' | 'get' | 'delete' | 'locate' | 'adopt';
+export type SessionOperation = 'create' | 'get' | 'delete' | 'locate' | 'adopt' | 'getState' | 'setState' | 'deleteState';
 
 export interface RemoteSessionRequest {
   v: number;
@@ -48,6 +48,9 @@ export interface RemoteSessionRequest {
   metadata?: Record<string, unknown>;
   /** adopt: the host the caller found gone. */
   from?: string;
+  /** The state operations: the key, and (setState) the value as standalone JSON text. */
+  key?: string;
+  value?: string;
 }
 
 export interface CreditMessage {

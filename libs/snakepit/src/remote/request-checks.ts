@@ -2,7 +2,8 @@ import { AFFINITY_MODES } from '../options/snakepit-options.interface';
 import { REMOTE_PROTOCOL, type CancelMessage, type CreditMessage, type RemoteCallRequest, type RemoteSessionRequest, type SessionOperation } from './remote-wire';
 
 const AFFINITY = new Set<string>(AFFINITY_MODES);
-const OPERATIONS = new Set<SessionOperation>(['create', 'get', 'delete', 'locate', 'adopt']);
+const OPERATIONS = new Set<SessionOperation>(['create', 'get', 'delete', 'locate', 'adopt', 'getState', 'setState', 'deleteState']);
+const STATE_OPERATIONS = new Set<SessionOperation>(['getState', 'setState', 'deleteState']);
 const MAX_NAME = 256;
 
 const isName = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= MAX_NAME;
@@ -34,13 +35,15 @@ export function sessionRequestProblems(request: unknown): string[] {
   const r = request as Partial<RemoteSessionRequest>;
   const problems: string[] = [];
   if (r.v !== REMOTE_PROTOCOL) problems.push(`v must be ${REMOTE_PROTOCOL}, got ${JSON.stringify(r.v)}`);
-  if (!OPERATIONS.has(r.op as SessionOperation)) problems.push('op must be create, get, delete, locate or adopt');
+  if (!OPERATIONS.has(r.op as SessionOperation)) problems.push(`op must be one of ${[...OPERATIONS].join(', ')}`);
   if (r.op !== 'create' && !isName(r.sessionId)) problems.push('sessionId must be a non-empty string');
   if (r.op === 'create' && !isOptionalName(r.sessionId)) problems.push('sessionId must be a non-empty string when set');
   if (!isOptionalName(r.pool)) problems.push('pool must be a non-empty string when set');
   if (r.ttlMs !== undefined && !(typeof r.ttlMs === 'number' && r.ttlMs > 0)) problems.push('ttlMs must be a positive number');
   if (r.metadata !== undefined && !isRecord(r.metadata)) problems.push('metadata must be an object');
   if (r.op === 'adopt' && !isName(r.from)) problems.push('from must name the host that was lost');
+  if (STATE_OPERATIONS.has(r.op as SessionOperation) && !isName(r.key)) problems.push('key must be a non-empty string');
+  if (r.op === 'setState' && typeof r.value !== 'string') problems.push('value must be the value as standalone JSON text');
   return problems;
 }
 

@@ -119,6 +119,19 @@ export class RemotePoolService implements OnModuleInit, OnApplicationShutdown {
     return this.sessions.delete(id);
   }
 
+  /** A state value of the session (undefined when not set), as SessionService.getState on a host. */
+  getSessionState<T = unknown>(id: string, key: string): Promise<T | undefined> {
+    return this.sessions.getState<T>(id, key);
+  }
+
+  setSessionState(id: string, key: string, value: unknown): Promise<void> {
+    return this.sessions.setState(id, key, value);
+  }
+
+  deleteSessionState(id: string, key: string): Promise<void> {
+    return this.sessions.deleteState(id, key);
+  }
+
   /** The hosts this caller sees, with the load of their pools. */
   hosts(): RemoteHostView[] {
     return this.directory.hosts();

@@ -1,4 +1,6 @@
-import { HostLostError, NoHostAvailableError, RemoteProtocolError, RequestAbortedError, RequestTimeoutError } from '../../errors';
+import { HostLostError, NoHostAvailableError, RemoteProtocolError, RequestAbortedError, RequestTimeoutError, SerializationError } from '../../errors';
+import { fromStandaloneJson, standaloneJson } from '../../data/standalone-value';
+import { ValueEncodingError } from '../../data/value-encoder';
 import type { SessionInfo } from '../../session/session.service';
 import { errorFromWire, isWireError } from '../error-wire';
 import { isSubjectToken, type RemoteSubjects } from '../remote-subjects';
@@ -49,6 +51,29 @@ export class RemoteSessions {
     const deleted = ((await this.onSomeHost(undefined, { op: 'delete', sessionId: id }, signal)) as { deleted: boolean }).deleted;
     this.owners.delete(id);
     return deleted;
+  }
+
+  /** A state value of the session (undefined when the key is not set), read through any host. */
+  async getState<T>(id: string, key: string, signal?: AbortSignal): Promise<T | undefined> {
+    const body = (await this.onSomeHost(undefined, { op: 'getState', sessionId: id, key }, signal)) as { found?: boolean; value?: unknown };
+    if (!body.found) return undefined;
+    if (typeof body.value !== 'string') throw new RemoteProtocolError('(getState)', 'a state value that is not standalone JSON text');
+    return fromStandaloneJson(body.value) as T;
+  }
+
+  async setState(id: string, key: string, value: unknown, signal?: AbortSignal): Promise<void> {
+    let text: string;
+    try {
+      text = standaloneJson(value, 'value');
+    } catch (error) {
+      if (error instanceof ValueEncodingError) throw new SerializationError('arguments', `state ${key}`, error.message, error.path);
+      throw error;
+    }
+    await this.onSomeHost(undefined, { op: 'setState', sessionId: id, key, value: text }, signal);
+  }
+
+  async deleteState(id: string, key: string, signal?: AbortSignal): Promise<void> {
+    await this.onSomeHost(undefined, { op: 'deleteState', sessionId: id, key }, signal);
   }
 
   /** The host that owns the session: remembered, or read from the store; a session whose owner

@@ -6,11 +6,26 @@ import { SnakepitEvent } from '../../telemetry/events';
 import { sessionRequestProblems } from '../request-checks';
 import type { RemoteFrame, RemoteSessionRequest } from '../remote-wire';
 import type { ResolvedHostOptions } from '../remote-options';
-import { errorFrame } from './frames';
+import { errorFrame, valueText } from './frames';
+import { fromStandaloneJson } from '../../data/standalone-value';
 import { SNAKEPIT_HOST_OPTIONS } from './host-options.token';
 
 /** The state key where a session's owning host is kept (in the shared session store). */
 export const OWNER_KEY = 'snakepit.host';
+
+/** A state key a caller may write: any but the owner's. */
+function ownKey(key: string): string {
+  if (key === OWNER_KEY) throw new InvalidCallError([`the state key "${OWNER_KEY}" is the library's (the session's owning host)`]);
+  return key;
+}
+
+function valueOf(text: string): unknown {
+  try {
+    return fromStandaloneJson(text);
+  } catch (error) {
+    throw new InvalidCallError([`value is not standalone JSON: ${(error as Error).message}`]);
+  }
+}
 
 /**
  * Sessions through the broker. A session belongs to the host that created it (its Python
@@ -68,6 +83,16 @@ export class HostSessions {
         this.events.emit(SnakepitEvent.SessionRehomed, { sessionId: id, from: request.from!, to: hostId });
         return { owner: hostId };
       }
+      case 'getState': {
+        const value = await this.sessions.getState(id, request.key!);
+        return value === undefined ? { found: false } : { found: true, value: valueText(value, `state ${request.key}`, 'value', this.options.maxPayloadBytes) };
+      }
+      case 'setState':
+        await this.sessions.setState(id, ownKey(request.key!), valueOf(request.value!));
+        return {};
+      case 'deleteState':
+        await this.sessions.deleteState(id, ownKey(request.key!));
+        return {};
     }
   }
 }
