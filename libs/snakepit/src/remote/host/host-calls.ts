@@ -18,6 +18,9 @@ export interface TraceContext {
   tracestate?: string;
 }
 
+/** How long shutdown waits for the remote calls running here to answer. */
+const DRAIN_MS = 10_000;
+
 /** A call this host runs for a caller: how to stop it, and (a stream) how to give it credit. */
 interface RunningCall {
   tool: string;
@@ -48,9 +51,13 @@ export class HostCalls implements BeforeApplicationShutdown {
     return this.options.hostId;
   }
 
-  /** From now on every new call is refused (`closing`): callers go to other hosts. */
-  beforeApplicationShutdown(): void {
+  /** From now on every new call is refused (`closing`): callers go to other hosts. The calls
+   *  running here end (the pools drain them) and their answers go out before the transport
+   *  closes, for up to DRAIN_MS. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.closing = true;
+    const until = Date.now() + DRAIN_MS;
+    while (this.running.size > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   /** How busy each pool of this host is. */
