@@ -36,6 +36,8 @@ export class HostPlacer {
    *  A call a host refused (`again`) waits at the head of the line, where it was. */
   place(pool: string | undefined, exclude: ReadonlySet<string>, queueDeadline: number, signal: AbortSignal | undefined, tool: string, again = false): Promise<string> {
     if (this.closed) return Promise.reject(new PoolClosedError(pool ?? 'default', 'the app is shutting down'));
+    // An abort event never comes for a signal aborted already.
+    if (signal?.aborted) return Promise.reject(new RequestAbortedError(tool, signal.reason));
     const now = this.directory.pick(pool, exclude);
     if (now !== undefined && this.waiting.length === 0) {
       this.directory.begin(now, pool);
