@@ -218,6 +218,18 @@ describe('HostDirectory', () => {
       expect(directory.pick('default', new Set())).toBe('host-a');
     });
 
+    it('counts a call sent without a pool under the default pool of its host', async () => {
+      const directory = await known(announcement('host-a', { cpu: load(1), gpu: load(1) }, 'cpu'), announcement('host-b', { gpu: load(1) }, 'gpu'));
+      directory.begin('host-a', undefined);
+      expect(directory.pick('cpu', new Set())).toBeUndefined();
+      expect(directory.pick('gpu', new Set(['host-b']))).toBe('host-a');
+      directory.begin('host-b', 'gpu');
+      expect(directory.pick(undefined, new Set(['host-a']))).toBeUndefined();
+      directory.end('host-a', undefined);
+      expect(directory.pick(undefined, new Set(['host-b']))).toBe('host-a');
+      expect(directory.hosts().map((h) => h.inFlight)).toEqual([0, 1]);
+    });
+
     it("uses each host's default pool when no pool is named", async () => {
       const directory = await known(announcement('host-a', { cpu: load(1, 1), gpu: load(5) }, 'cpu'), announcement('host-b', { gpu: load(1) }, 'gpu'));
       expect(directory.pick(undefined, new Set())).toBe('host-b');

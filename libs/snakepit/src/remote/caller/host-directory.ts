@@ -95,7 +95,7 @@ export class HostDirectory {
       if (exclude.has(host.id)) continue;
       const load = this.poolLoad(host, pool);
       if (!load || load.status !== 'ready') continue;
-      const free = load.capacity + load.ahead - Math.max(load.inFlight, host.mine.get(pool ?? '') ?? 0);
+      const free = load.capacity + load.ahead - Math.max(load.inFlight, this.mineIn(host, pool));
       if (free > bestFree || (free === bestFree && Math.random() < 0.5)) {
         best = host.id;
         bestFree = free;
@@ -196,6 +196,15 @@ export class HostDirectory {
 
   private changed(): void {
     for (const listener of this.changeListeners) listener();
+  }
+
+  /** This caller's calls in the pool of `host` a call to `pool` runs in: a call sent without a
+   *  pool runs in the host's default one, and so counts there, as one sent to it by name. */
+  private mineIn(host: KnownHost, pool: string | undefined): number {
+    const target = pool ?? host.announcement.defaultPool;
+    let calls = 0;
+    for (const [sent, n] of host.mine) if ((sent === '' ? host.announcement.defaultPool : sent) === target) calls += n;
+    return calls;
   }
 
   private poolLoad(host: KnownHost, pool: string | undefined): PoolLoad | undefined {
