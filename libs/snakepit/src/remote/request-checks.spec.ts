@@ -94,9 +94,20 @@ describe('request-checks', () => {
       ]);
     });
 
-    it('refuses an unknown operation', () => {
-      expect(sessionRequestProblems({ v: REMOTE_PROTOCOL, op: 'drop', sessionId: 's' })).toEqual(['op must be create, get, delete, locate or adopt']);
-      expect(sessionRequestProblems({ v: REMOTE_PROTOCOL, sessionId: 's' })).toEqual(['op must be create, get, delete, locate or adopt']);
+    it('refuses an unknown operation, naming the known ones', () => {
+      for (const op of ['drop', undefined, 'constructor', 7]) {
+        const problems = sessionRequestProblems({ v: REMOTE_PROTOCOL, op, sessionId: 's' });
+        expect(problems).toEqual([expect.stringMatching(/^op must be .*create.*get.*delete.*locate.*adopt/)]);
+      }
+    });
+
+    it('checks the state operations: a key, and for setState the value as JSON text', () => {
+      expect(sessionRequestProblems({ v: REMOTE_PROTOCOL, op: 'getState', sessionId: 's', key: 'k' })).toEqual([]);
+      expect(sessionRequestProblems({ v: REMOTE_PROTOCOL, op: 'deleteState', sessionId: 's', key: 'k' })).toEqual([]);
+      expect(sessionRequestProblems({ v: REMOTE_PROTOCOL, op: 'setState', sessionId: 's', key: 'k', value: '{"a":1}' })).toEqual([]);
+      expect(sessionRequestProblems({ v: REMOTE_PROTOCOL, op: 'setState', sessionId: 's' })).toEqual(['key must be a non-empty string', 'value must be the value as standalone JSON text']);
+      expect(sessionRequestProblems({ v: REMOTE_PROTOCOL, op: 'getState', key: '' })).toEqual(['sessionId must be a non-empty string', 'key must be a non-empty string']);
+      expect(sessionRequestProblems({ v: REMOTE_PROTOCOL, op: 'setState', sessionId: 's', key: 'k', value: { a: 1 } })).toEqual(['value must be the value as standalone JSON text']);
     });
 
     it('needs a session id except to create', () => {
