@@ -1,5 +1,6 @@
 import {
   NoHostAvailableError,
+  PoolFailedError,
   PoolSaturatedError,
   PythonValueError,
   RemoteError,
@@ -70,6 +71,21 @@ describe('error-wire', () => {
       const config = errorFromWire(overTheWire(new SnakepitConfigError(['a is bad', 'b is bad'])), 'h') as SnakepitConfigError;
       expect(config).toBeInstanceOf(SnakepitConfigError);
       expect(config.problems).toEqual(['a is bad', 'b is bad']);
+    });
+
+    it('keeps a RemoteError passed on by a host with its code', () => {
+      const back = errorFromWire(overTheWire(new RemoteError('fancy_new', 'from a newer host')), 'h');
+      expect(back).toBeInstanceOf(RemoteError);
+      expect(back.code).toBe('fancy_new');
+      expect(back.message).toBe('from a newer host');
+    });
+
+    it("keeps a PoolFailedError's getter working from the fields sent", () => {
+      const back = errorFromWire(overTheWire(new PoolFailedError('p', 5, 60_000, 30_000, 'exit 1')), 'h') as PoolFailedError;
+      expect(back).toBeInstanceOf(PoolFailedError);
+      expect(back).toMatchObject({ pool: 'p', restarts: 5, windowMs: 60_000, cooldownMs: 30_000, lastFailure: 'exit 1' });
+      expect(back.retryAfterMs).toBeGreaterThan(29_000);
+      expect(back.retryAfterMs).toBeLessThanOrEqual(30_000);
     });
 
     it('sends the name, code, message and only the own data fields', () => {
