@@ -1,0 +1,472 @@
+/**
+ * Remote pools end to end, with real parts only: a nats-server, a redis-server, hosts that are
+ * the sample app in processes of their own (NATS_URL, REDIS_URL, SNAKEPIT_HOST_ID), and callers
+ * (SnakepitRemoteModule) in this process or in the remote-mode sample app (SNAKEPIT_REMOTE=1).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Transport } from '@nestjs/microservices';
+import { Test } from '@nestjs/testing';
+import type { INestApplication } from '@nestjs/common';
+import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NdArray, ndarray, PoolSaturatedError, PythonValueError, SerializationError, SnakepitConfigError, SnakepitModule, UnknownToolError, type StreamChunk } from '@snakepit/nestjs';
+import { SESSION_OWNER_STATE_KEY, SnakepitHostModule, SnakepitRemoteModule } from '@snakepit/nestjs/remote';
+import type { RemoteChunkStream } from '../libs/snakepit/src/remote/caller/remote-chunk-stream';
+import { rejectionOf, SHOWCASE, silentLogger } from './support/app';
+import { runTypeScript, type RunningChild } from './support/child-process';
+import { natsAvailable, startNats, type NatsUnderTest } from './support/nats';
+import { eventually, isAlive } from './support/processes';
+import { startRedis, type RedisUnderTest } from './support/redis';
+import { seesHosts, startRemoteCaller, startRemoteHost, type RemoteCaller, type RemoteHost } from './support/remote';
+
+const hasRedis = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+if (!hasRedis && process.env.CI) throw new Error('no redis-server on PATH, though CI runs make setup, which installs it');
+const runs = natsAvailable() && hasRedis;
+if (!runs) console.warn('[test] no nats-server or redis-server: the remote-pool tests are skipped');
+
+/** The hosts' adapter: the showcase's tools and `tally`, a stream that writes how far it got. */
+const HOST_ENV = { SNAKEPIT_ADAPTER: 'remote_tally:TallyAdapter', SNAKEPIT_PYTHON_PATH: 'test/fixtures/python' };
+const STREAM_WINDOW = 4;
+
+async function collect<T>(stream: AsyncIterable<StreamChunk<T>>): Promise<StreamChunk<T>[]> {
+  const chunks: StreamChunk<T>[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return chunks;
+}
+
+async function getJson(url: string): Promise<any> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`GET ${url}: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+async function postJson(url: string, body: unknown = {}): Promise<{ status: number; body: any }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: response.status, body: await response.json() };
+}
+
+/** The host's default pool's stats, from its own HTTP route. */
+async function poolStats(host: RemoteHost): Promise<{ requests: number; succeeded: number; busy: number; cancelled: number; aborted: number }> {
+  const [stats] = await getJson(`${host.url}/pool/stats`);
+  return stats;
+}
+
+/** The pids of a host's workers, from its own HTTP route. */
+async function workerPids(host: RemoteHost): Promise<number[]> {
+  return (await getJson(`${host.url}/pool/workers`)).map((worker: { pid: number }) => worker.pid);
+}
+
+(runs ? describe : describe.skip)('remote pools over a real NATS', () => {
+  let nats: NatsUnderTest;
+  let redis: RedisUnderTest;
+  let hosts: RemoteHost[] = [];
+  let caller: RemoteCaller;
+  let a: RemoteHost;
+  let b: RemoteHost;
+  /** Each host's worker pids, by host id (asked again when a pid is not known: a worker may
+   *  have been replaced). */
+  const workers = new Map<string, number[]>();
+  const hostOfPid = async (pid: number) => {
+    const known = () => [...workers].find(([, pids]) => pids.includes(pid))?.[0];
+    if (known() === undefined) for (const host of hosts) if (host.process.child.exitCode === null && host.process.child.signalCode === null) workers.set(host.hostId, await workerPids(host));
+    return known();
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'snakepit-remote-'));
+
+  beforeAll(async () => {
+    [nats, redis] = await Promise.all([startNats(), startRedis()]);
+    const redisUrl = `redis://127.0.0.1:${redis.port}`;
+    hosts = await Promise.all(['host-a', 'host-b'].map((hostId) => startRemoteHost({ natsUrl: nats.url, hostId, poolSize: 1, redisUrl, env: HOST_ENV })));
+    [a, b] = hosts;
+    for (const host of hosts) workers.set(host.hostId, await workerPids(host));
+    caller = await startRemoteCaller(nats.url, { streamWindow: STREAM_WINDOW });
+    await seesHosts(caller.remote, ['host-a', 'host-b']);
+  }, 90_000);
+
+  afterAll(async () => {
+    await caller?.close();
+    await Promise.all(hosts.map((host) => host.stop()));
+    // Nothing of the hosts is left: every worker they had (the killed one's too) has exited.
+    const pids = [...workers.values()].flat();
+    await eventually(() => pids.every((pid) => !isAlive(pid)), 15_000, 'the hosts\' workers to exit');
+    await redis?.close();
+    await nats?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  describe('calls', () => {
+    it('returns the result of a remote call', async () => {
+      await expect(caller.remote.execute('add', { a: 2, b: 3 })).resolves.toBe(5);
+      const { pid } = await caller.remote.execute<{ pid: number }>('ping');
+      expect(await hostOfPid(pid)).toMatch(/^host-[ab]$/);
+    });
+
+    it('rebuilds a Python ValueError as a PythonValueError, with its code, type and traceback', async () => {
+      const error = await rejectionOf(caller.remote.execute('raise_error', { type: 'ValueError', message: 'bad value' }));
+      expect(error).toBeInstanceOf(PythonValueError);
+      expect(error.code).toBe('python_value_error');
+      expect(error.pythonType).toBe('ValueError');
+      expect(error.message).toContain('bad value');
+      expect(error.traceback).toMatch(/Traceback[\s\S]*raise_error[\s\S]*ValueError: bad value/);
+      expect(error.stack).toMatch(/at host host-[ab]/);
+    });
+
+    it('rebuilds an unknown tool as UnknownToolError', async () => {
+      const error = await rejectionOf(caller.remote.execute('no_such_tool'));
+      expect(error).toBeInstanceOf(UnknownToolError);
+      expect(error.code).toBe('unknown_tool');
+      expect(error.tool).toBe('no_such_tool');
+      expect(error.available).toEqual(expect.arrayContaining(['add', 'count']));
+    });
+
+    it('refuses arguments that cannot be encoded with SerializationError, before sending anything', async () => {
+      const before = (await Promise.all(hosts.map(poolStats))).map((s) => s.requests);
+      const error = await rejectionOf(caller.remote.execute('echo', { params: { fn: () => 1 } }));
+      expect(error).toBeInstanceOf(SerializationError);
+      expect(error.direction).toBe('arguments');
+      expect(error.path).toContain('fn');
+      const cyclic: Record<string, unknown> = {};
+      cyclic.self = cyclic;
+      await expect(caller.remote.execute('echo', { params: cyclic })).rejects.toBeInstanceOf(SerializationError);
+      // A stream too: it fails at its first read, and nothing reached a host.
+      await expect(collect(caller.remote.executeStream('count', { n: 1, x: Symbol('no') }))).rejects.toBeInstanceOf(SerializationError);
+      expect((await Promise.all(hosts.map(poolStats))).map((s) => s.requests)).toEqual(before);
+    });
+
+    it('round-trips binary data and typed arrays', async () => {
+      const bytes = Buffer.from([0, 1, 2, 250, 255, 0, 128]);
+      const { params: echoed } = await caller.remote.execute<any>('echo', {
+        params: { bytes, floats: Float64Array.from([1.5, -2.25, 1e300]), ints: Int32Array.from([-1, 0, 2147483647]), matrix: ndarray(Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3]) },
+      });
+      expect(Buffer.isBuffer(echoed.bytes)).toBe(true);
+      expect(echoed.bytes.equals(bytes)).toBe(true);
+      for (const [key, type, values] of [
+        ['floats', Float64Array, [1.5, -2.25, 1e300]],
+        ['ints', Int32Array, [-1, 0, 2147483647]],
+      ] as const) {
+        const value = echoed[key];
+        const data = value instanceof NdArray ? value.data : value;
+        expect(data).toBeInstanceOf(type);
+        expect(Array.from(data as ArrayLike<number>)).toEqual(values);
+      }
+      expect(echoed.matrix).toBeInstanceOf(NdArray);
+      expect(echoed.matrix.shape).toEqual([2, 3]);
+      expect(Array.from(echoed.matrix.data)).toEqual([1, 2, 3, 4, 5, 6]);
+      const blob = await caller.remote.execute<Buffer>('bytes_of', { n: 100_000, fill: 7 });
+      expect(Buffer.isBuffer(blob) && blob.length === 100_000 && blob.every((x) => x === 7)).toBe(true);
+    });
+  });
+
+  describe('placement', () => {
+    it('places calls on the idle host while the other is busy, and none fails with pool_saturated', async () => {
+      const sleeping = caller.remote.execute<{ pid: number }>('sleep', { ms: 5000 }, { timeoutMs: 30_000 });
+      try {
+        await eventually(() => caller.remote.hosts().some((h) => h.inFlight === 1), 5000, 'the sleep to be placed');
+        const busy = hosts.find((h) => caller.remote.hosts().find((v) => v.hostId === h.hostId)!.inFlight === 1)!;
+        const idle = hosts.find((h) => h !== busy)!;
+        await eventually(async () => (await poolStats(busy)).busy === 1, 5000, 'the sleep to run');
+        const before = await Promise.all([poolStats(busy), poolStats(idle)]);
+
+        // One after another, then several at once (more than the idle host's one worker).
+        const pids: number[] = [];
+        for (let i = 0; i < 4; i++) pids.push((await caller.remote.execute<{ pid: number }>('ping', {}, { timeoutMs: 20_000 })).pid);
+        const results = await Promise.allSettled(Array.from({ length: 4 }, () => caller.remote.execute<{ pid: number }>('ping', {}, { timeoutMs: 20_000 })));
+        const failed = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason);
+        expect(failed.filter((e) => e instanceof PoolSaturatedError)).toEqual([]);
+        expect(failed).toEqual([]);
+        pids.push(...results.map((r) => (r as PromiseFulfilledResult<{ pid: number }>).value.pid));
+        expect(await Promise.all(pids.map(hostOfPid))).toEqual(Array(8).fill(idle.hostId));
+
+        const after = await Promise.all([poolStats(busy), poolStats(idle)]);
+        expect([after[0].requests - before[0].requests, after[1].requests - before[1].requests]).toEqual([0, 8]); // the busy host ran nothing more
+        expect(after[0].busy).toBe(1); // still sleeping: all of that happened while it was busy
+        expect(await hostOfPid((await sleeping).pid)).toBe(busy.hostId);
+        await eventually(() => caller.remote.hosts().every((h) => h.inFlight === 0), 5000, 'the calls to end');
+      } finally {
+        await sleeping.catch(() => undefined);
+      }
+    });
+
+    it('sends calls elsewhere when a host is busy with work this caller does not know of', async () => {
+      // The busy host's worker runs a call from its own HTTP route: the caller learns of it only
+      // from the host (its roll-call answer, or its refusal).
+      const [busy, idle] = hosts;
+      const local = postJson(`${busy.url}/execute/sleep`, { ms: 5000 });
+      try {
+        await eventually(async () => (await poolStats(busy)).busy === 1, 5000, 'the local call to run');
+        const before = await Promise.all([poolStats(busy), poolStats(idle)]);
+        const results = await Promise.allSettled(Array.from({ length: 6 }, () => caller.remote.execute<{ pid: number }>('ping', {}, { timeoutMs: 20_000 })));
+        expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+        expect(await Promise.all(results.map((r) => hostOfPid((r as PromiseFulfilledResult<{ pid: number }>).value.pid)))).toEqual(Array(6).fill(idle.hostId));
+        const after = await Promise.all([poolStats(busy), poolStats(idle)]);
+        expect([after[0].requests - before[0].requests, after[1].requests - before[1].requests]).toEqual([0, 6]);
+        expect(after[0].busy).toBe(1);
+      } finally {
+        await expect(local).resolves.toMatchObject({ status: 200 });
+      }
+    });
+  });
+
+  describe('streams', () => {
+    it('delivers the chunks in order, the last one final', async () => {
+      const chunks = await collect(caller.remote.executeStream('count', { n: 5 }));
+      expect(chunks.map((c) => c.data)).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }, { i: 3 }, { i: 4 }, { total: 5 }]);
+      expect(chunks.map((c) => c.index)).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(chunks.map((c) => c.final)).toEqual([false, false, false, false, false, true]);
+      const viaRx: unknown[] = [];
+      await new Promise<void>((resolve, reject) => caller.remote.stream$('count', { n: 3 }).subscribe({ next: (c) => viaRx.push(c.data), error: reject, complete: resolve }));
+      expect(viaRx).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }, { total: 3 }]);
+    });
+
+    it('keeps a slow reader\'s buffer within the window, and slows Python down', async () => {
+      const n = 5000;
+      const path = join(dir, 'tally');
+      const produced = () => {
+        try {
+          return Number(readFileSync(path, 'utf8')) || 0;
+        } catch {
+          return 0;
+        }
+      };
+      const stream = caller.remote.executeStream<{ i: number }>('tally', { n, path, size: 16_384 }) as RemoteChunkStream<{ i: number }>;
+      try {
+        // The reader takes one window's worth (it gives the host that much credit), then pauses:
+        // the host sends what its credit allows, one more window, and no more.
+        const seen: number[] = [];
+        for (let i = 0; i < STREAM_WINDOW; i++) seen.push((await stream.next()).value!.data.i);
+        await eventually(() => stream.buffered === STREAM_WINDOW, 10_000, 'the window to fill');
+        await new Promise((resolve) => setTimeout(resolve, 2000)); // time to overrun, if anything did
+        expect(stream.buffered).toBe(STREAM_WINDOW);
+        const stalledAt = produced();
+        expect(stalledAt).toBeGreaterThanOrEqual(2 * STREAM_WINDOW);
+        expect(stalledAt).toBeLessThan(n / 10); // Python waits: it has made a small part of the stream
+        // Read on: the buffer never holds more than the window, and every chunk comes, in order.
+        let most = 0;
+        for (;;) {
+          const next = await stream.next();
+          most = Math.max(most, stream.buffered);
+          if (next.done) break;
+          seen.push(next.value.data.i);
+        }
+        expect(most).toBeLessThanOrEqual(STREAM_WINDOW);
+        expect(seen).toEqual(Array.from({ length: n }, (_, i) => i));
+        expect(produced()).toBe(n);
+      } finally {
+        await stream.return();
+      }
+    });
+
+    it('cancels the stream on the host when the reader breaks out of for await', async () => {
+      const token = `cancel-${process.pid}`;
+      const before = await Promise.all(hosts.map(poolStats));
+      let read = 0;
+      let host: RemoteHost | undefined;
+      for await (const chunk of caller.remote.executeStream<{ i: number }>('count', { n: 1_000_000, delay_ms: 5, token })) {
+        host ??= hosts.find((h) => caller.remote.hosts().find((v) => v.hostId === h.hostId)!.inFlight === 1);
+        expect(chunk.data).toEqual({ i: read });
+        if (++read === 3) break;
+      }
+      expect(host).toBeDefined();
+      const at = hosts.indexOf(host!);
+      await eventually(async () => (await poolStats(host!)).busy === 0, 10_000, 'the host\'s worker to be free');
+      // It ended there before its end (the host stops it as an abort of its local stream), and
+      // Python's generator was closed: its finally ran.
+      const stats = await poolStats(host!);
+      expect(stats.cancelled + stats.aborted - (before[at].cancelled + before[at].aborted)).toBe(1);
+      expect(stats.succeeded).toBe(before[at].succeeded);
+      await expect(postJson(`${host!.url}/execute/finalized`, { token })).resolves.toMatchObject({ body: { result: true } });
+      expect(caller.remote.hosts().every((h) => h.inFlight === 0)).toBe(true);
+      await eventually(() => caller.remote.hosts().find((v) => v.hostId === host!.hostId)!.pools.default.inFlight === 0, 10_000, 'the host to report no call in flight');
+    });
+  });
+
+  describe('the remote-mode sample app', () => {
+    let app: RunningChild | undefined;
+    let url: string;
+    beforeAll(async () => {
+      app = runTypeScript('apps/sample/src/main.ts', { SNAKEPIT_REMOTE: '1', NATS_URL: nats.url, PORT: '0' });
+      url = /(http:\/\/\S+)/.exec(await app.line(/Snakepit sample listening on/, 60_000))![1];
+    }, 70_000);
+    afterAll(async () => {
+      if (app && app.child.exitCode === null && app.child.signalCode === null) app.child.kill('SIGTERM');
+      await app?.exited;
+    });
+
+    it('serves /execute, /pool/stats, /health, /stream and /sessions through the hosts', async () => {
+      await expect(postJson(`${url}/execute/add`, { a: 20, b: 22 })).resolves.toEqual({ status: 200, body: { result: 42 } });
+      const error = await postJson(`${url}/execute/raise_error`, { type: 'ValueError', message: 'nope' });
+      expect(error.body.error).toMatchObject({ code: 'python_value_error' });
+
+      await eventually(async () => (await getJson(`${url}/pool/stats`)).hosts.length === 2, 10_000, 'the app to see both hosts');
+      const stats = await getJson(`${url}/pool/stats`);
+      expect(stats.hosts.map((h: { hostId: string }) => h.hostId).sort()).toEqual(['host-a', 'host-b']);
+      expect(stats).toMatchObject({ queued: 0, brokerReachable: true });
+
+      const health = await getJson(`${url}/health`);
+      expect(health.status).toBe('ok');
+      expect(health.details.snakepit_remote).toMatchObject({ status: 'up', serving: 2 });
+      expect(health.details.snakepit_remote.hosts.map((h: { hostId: string }) => h.hostId).sort()).toEqual(['host-a', 'host-b']);
+
+      const response = await fetch(`${url}/stream/count?args=${encodeURIComponent(JSON.stringify({ n: 3 }))}`);
+      expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      const text = await response.text();
+      expect([...text.matchAll(/^event: (\w+)$/gm)].map((m) => m[1])).toEqual(['chunk', 'chunk', 'chunk', 'end']);
+      expect([...text.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1]).data)).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }, { total: 3 }]);
+
+      const created = await postJson(`${url}/sessions`, { metadata: { user: 'ada' } });
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({ id: expect.any(String), hostId: expect.stringMatching(/^host-[ab]$/), metadata: { user: 'ada' } });
+      const id = created.body.id;
+      await expect(postJson(`${url}/sessions/${id}/execute/counter`)).resolves.toMatchObject({ status: 200, body: { result: { counter: 1 } } });
+      const second = await postJson(`${url}/sessions/${id}/execute/counter`, { step: 5 });
+      expect(second.body.result.counter).toBe(6);
+      expect(await hostOfPid(second.body.result.pid)).toBe(created.body.hostId);
+      expect((await fetch(`${url}/sessions/${id}`, { method: 'DELETE' })).status).toBe(204);
+    });
+  });
+
+  describe('sessions in Redis', () => {
+    it('creates a session on a host, runs its calls there, and shares its state with the other host', async () => {
+      const session = await caller.remote.createSession({ metadata: { user: 'grace' } });
+      expect(session.hostId).toMatch(/^host-[ab]$/);
+      const owner = hosts.find((h) => h.hostId === session.hostId)!;
+      const other = hosts.find((h) => h !== owner)!;
+      for (let i = 0; i < 3; i++) {
+        const info = await caller.remote.executeInSession<{ session_id: string; pid: number }>(session.id, 'session_info');
+        expect(info.session_id).toBe(session.id);
+        expect(await hostOfPid(info.pid)).toBe(owner.hostId);
+      }
+      await caller.remote.executeInSession(session.id, 'set_state', { key: 'model', value: { weights: [1, 2, 3] } });
+      // The other host reads it from the shared store, through its own HTTP route.
+      await expect(postJson(`${other.url}/sessions/${session.id}/execute/get_state`, { key: 'model' })).resolves.toMatchObject({ body: { result: { weights: [1, 2, 3] } } });
+      await expect(postJson(`${other.url}/sessions/${session.id}/execute/get_state`, { key: SESSION_OWNER_STATE_KEY })).resolves.toMatchObject({ body: { result: owner.hostId } });
+      // And state the other host writes is what the owner sees.
+      await postJson(`${other.url}/sessions/${session.id}/execute/set_state`, { key: 'note', value: 'from the other host' });
+      await expect(caller.remote.executeInSession(session.id, 'get_state', { key: 'note' })).resolves.toBe('from the other host');
+      await expect(caller.remote.getSession(session.id)).resolves.toMatchObject({ id: session.id, metadata: { user: 'grace' } });
+      await expect(caller.remote.deleteSession(session.id)).resolves.toBe(true);
+      await expect(caller.remote.getSession(session.id)).rejects.toMatchObject({ code: 'session_not_found' });
+    });
+
+    // Last: it kills a host.
+    it('re-homes a session whose owner was SIGKILLed onto another host, with its state', async () => {
+      const session = await caller.remote.createSession();
+      const owner = hosts.find((h) => h.hostId === session.hostId)!;
+      const survivor = hosts.find((h) => h !== owner)!;
+      await caller.remote.executeInSession(session.id, 'counter', { step: 2 });
+      await caller.remote.executeInSession(session.id, 'set_state', { key: 'kept', value: 'yes' });
+
+      const ownerWorkers = await workerPids(owner);
+      await owner.kill();
+      // The next call (not marked idempotent) goes to the survivor, which now owns the session.
+      const next = await caller.remote.executeInSession<{ counter: number; pid: number }>(session.id, 'counter', { step: 1 });
+      expect(next.counter).toBe(3);
+      expect(await hostOfPid(next.pid)).toBe(survivor.hostId);
+      await expect(caller.remote.executeInSession(session.id, 'get_state', { key: 'kept' })).resolves.toBe('yes');
+      await expect(caller.remote.executeInSession(session.id, 'get_state', { key: SESSION_OWNER_STATE_KEY })).resolves.toBe(survivor.hostId);
+      await expect(postJson(`${survivor.url}/sessions/${session.id}/execute/get_state`, { key: SESSION_OWNER_STATE_KEY })).resolves.toMatchObject({ body: { result: survivor.hostId } });
+      // The killed host's idle workers exit by themselves.
+      await eventually(() => ownerWorkers.every((pid) => !isAlive(pid)), 15_000, 'the killed host\'s workers to exit');
+    });
+  });
+});
+
+describe('remote options', () => {
+  it('SnakepitRemoteModule.forRoot() names every bad field', () => {
+    let error: any;
+    try {
+      SnakepitRemoteModule.forRoot({ client: { transport: Transport.NATS, options: { servers: 'nats://127.0.0.1:1' } }, timeoutMs: -1, bogus: 1 } as any);
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(SnakepitConfigError);
+    expect(error.problems).toHaveLength(2);
+    expect(error.problems.join('\n')).toMatch(/timeoutMs must be an integer from 1/);
+    expect(error.problems.join('\n')).toMatch(/bogus is not an option/);
+    expect(error.message).toMatch(/SnakepitRemoteModule/);
+
+    const both = rejectionOfSync(() => SnakepitRemoteModule.forRoot({ client: {} as any, streamWindow: 0, maxRetries: 1.5 }));
+    expect(both).toBeInstanceOf(SnakepitConfigError);
+    expect(both.problems).toEqual([expect.stringMatching(/^client must be/), expect.stringMatching(/^streamWindow/), expect.stringMatching(/^maxRetries/)]);
+  });
+
+  it('SnakepitHostModule.forRoot() names every bad field', () => {
+    const error = rejectionOfSync(() => SnakepitHostModule.forRoot({ hostId: 'a b' }));
+    expect(error).toBeInstanceOf(SnakepitConfigError);
+    expect(error.problems).toEqual([expect.stringMatching(/^hostId must be .*"a b"/)]);
+    const several = rejectionOfSync(() => SnakepitHostModule.forRoot({ hostId: 'x.y', subjectPrefix: 'a..b', heartbeatMs: 0, nope: true } as any));
+    expect(several).toBeInstanceOf(SnakepitConfigError);
+    expect(several.problems).toHaveLength(4);
+    for (const field of [/^hostId must be/, /^subjectPrefix must be/, /^heartbeatMs must be/, /^nope is not an option/]) expect(several.problems).toContainEqual(expect.stringMatching(field));
+  });
+});
+
+(runs ? describe : describe.skip)('trace context across the broker', () => {
+  const exporter = new InMemorySpanExporter();
+  let nats: NatsUnderTest;
+  let host: INestApplication;
+  let caller: RemoteCaller;
+  beforeAll(async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    nats = await startNats();
+    // A host in this process, so that its spans are exported here too.
+    const module = await Test.createTestingModule({
+      imports: [SnakepitModule.forRoot({ adapter: SHOWCASE, poolSize: 1 }), SnakepitHostModule.forRoot({ hostId: 'traced', subjectPrefix: 'traced' })],
+    })
+      .setLogger(silentLogger)
+      .compile();
+    host = module.createNestApplication({ logger: silentLogger });
+    host.connectMicroservice({ transport: Transport.NATS, options: { servers: nats.url } });
+    await host.startAllMicroservices();
+    await host.init();
+    caller = await startRemoteCaller(nats.url, { subjectPrefix: 'traced' });
+    await caller.remote.ready(undefined, 20_000);
+  }, 60_000);
+  afterAll(async () => {
+    await caller?.close();
+    await host?.close();
+    await nats?.close();
+    trace.disable();
+    context.disable();
+  }, 30_000);
+
+  it('makes the host\'s span a child of the caller\'s, in the trace Python sees', async () => {
+    let root!: Span;
+    const seen = await trace.getTracer('test').startActiveSpan('request', async (span) => {
+      root = span;
+      try {
+        return await caller.remote.execute<any>('trace_info');
+      } finally {
+        span.end();
+      }
+    });
+    const traceId = root.spanContext().traceId;
+    const named = (name: string, kind: SpanKind) => exporter.getFinishedSpans().find((s) => s.name === name && s.kind === kind);
+    await eventually(() => !!named('snakepit.remote.execute trace_info', SpanKind.SERVER) && !!named('snakepit.remote.execute trace_info', SpanKind.CLIENT), 5000, 'the spans');
+    const client = named('snakepit.remote.execute trace_info', SpanKind.CLIENT)!;
+    const server = named('snakepit.remote.execute trace_info', SpanKind.SERVER)!;
+    const call = named('snakepit.execute trace_info', SpanKind.CLIENT)!;
+    expect(client.spanContext().traceId).toBe(traceId);
+    expect(client.parentSpanContext?.spanId).toBe(root.spanContext().spanId);
+    expect(server.spanContext().traceId).toBe(traceId);
+    expect(server.parentSpanContext?.spanId).toBe(client.spanContext().spanId);
+    expect(server.attributes).toMatchObject({ 'snakepit.tool': 'trace_info', 'snakepit.host': 'traced' });
+    expect(call.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
+    expect(seen.trace_id).toBe(traceId);
+    expect(seen.traceparent).toBe(`00-${traceId}-${call.spanContext().spanId}-01`);
+  });
+});
+
+function rejectionOfSync(run: () => unknown): any {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected it to throw');
+}
