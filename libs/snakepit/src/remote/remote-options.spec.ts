@@ -106,12 +106,12 @@ describe('remote-options', () => {
       );
       expect(error.problems).toEqual([
         expect.stringContaining('subjectPrefix must be'),
-        'timeoutMs must be an integer from 1 to 9007199254740991 (got 0)',
-        'queueTimeoutMs must be an integer from 1 to 9007199254740991 (got 1.5)',
+        'timeoutMs must be an integer from 1 to 2147483647 (got 0)',
+        'queueTimeoutMs must be an integer from 1 to 2147483647 (got 1.5)',
         'maxQueued must be an integer from 1 to 9007199254740991 (got -1)',
-        'hostLostAfterMs must be an integer from 1 to 9007199254740991 (got "3000")',
-        'rollCallIntervalMs must be an integer from 1 to 9007199254740991 (got null)',
-        'rollCallWindowMs must be an integer from 1 to 9007199254740991 (got null)',
+        'hostLostAfterMs must be an integer from 1 to 2147483647 (got "3000")',
+        'rollCallIntervalMs must be an integer from 1 to 2147483647 (got null)',
+        'rollCallWindowMs must be an integer from 1 to 2147483647 (got null)',
         'rollCallMisses must be an integer from 1 to 1000 (got 1001)',
         'streamWindow must be an integer from 1 to 65536 (got 65537)',
         'maxRetries must be an integer from 0 to 100 (got 101)',
@@ -131,6 +131,16 @@ describe('remote-options', () => {
         expect(configError(() => resolveRemoteOptions(given)).problems).toEqual([expect.stringMatching(new RegExp(`^${key} is not an option`))]);
         expect(configError(() => resolveHostOptions(given as SnakepitHostOptions)).problems).toEqual([expect.stringMatching(new RegExp(`^${key} is not an option`))]);
       }
+    });
+
+    it('refuses times longer than a Node timer can hold (they would fire at once)', () => {
+      const max = 2 ** 31 - 1;
+      const error = configError(() => resolveRemoteOptions({ timeoutMs: max + 1, queueTimeoutMs: max + 1, hostLostAfterMs: max + 1, rollCallIntervalMs: max + 1 }));
+      expect(error.problems).toEqual(['timeoutMs', 'queueTimeoutMs', 'hostLostAfterMs', 'rollCallIntervalMs'].map((name) => `${name} must be an integer from 1 to ${max} (got ${max + 1})`));
+      expect(resolveRemoteOptions({ timeoutMs: max, queueTimeoutMs: max, hostLostAfterMs: max, rollCallIntervalMs: max, rollCallWindowMs: max - 1 })).toMatchObject({ timeoutMs: max, rollCallWindowMs: max - 1 });
+      expect(configError(() => resolveHostOptions({ creditTimeoutMs: max + 1 } as SnakepitHostOptions)).problems).toEqual([`creditTimeoutMs must be an integer from 1 to ${max} (got ${max + 1})`]);
+      // Counts and sizes are no timers.
+      expect(resolveRemoteOptions({ maxQueued: max + 1 }).maxQueued).toBe(max + 1);
     });
 
     it('refuses a roll-call window as long as the interval or longer', () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { SnakepitConfigError } from '../errors';
+import { MAX_TIMER_MS } from '../options/options.schema';
 import { isSubjectToken, subjectPrefixProblem } from './remote-subjects';
 
 /** Options of SnakepitHostModule.forRoot(): how this app serves its pools on the broker. */
@@ -92,7 +93,7 @@ export function resolveHostOptions(given?: SnakepitHostOptions): ResolvedHostOpt
       hostId: (value) => (typeof value === 'string' && isSubjectToken(value) ? undefined : `hostId must be 1–64 letters, digits, "_" or "-" (got ${JSON.stringify(value)})`),
       heartbeatMs: positiveInteger('heartbeatMs', 3_600_000),
       maxStreamWindow: positiveInteger('maxStreamWindow', 65_536),
-      creditTimeoutMs: positiveInteger('creditTimeoutMs'),
+      creditTimeoutMs: positiveInteger('creditTimeoutMs', MAX_TIMER_MS),
       maxPayloadBytes: positiveInteger('maxPayloadBytes'),
     },
     'SnakepitHostModule.forRoot()',
@@ -117,12 +118,12 @@ export function resolveRemoteOptions(given?: RemotePoolOptions): ResolvedRemoteO
     },
     {
       subjectPrefix: subjectPrefixProblem,
-      timeoutMs: positiveInteger('timeoutMs'),
-      queueTimeoutMs: positiveInteger('queueTimeoutMs'),
+      timeoutMs: positiveInteger('timeoutMs', MAX_TIMER_MS),
+      queueTimeoutMs: positiveInteger('queueTimeoutMs', MAX_TIMER_MS),
       maxQueued: positiveInteger('maxQueued'),
-      hostLostAfterMs: positiveInteger('hostLostAfterMs'),
-      rollCallIntervalMs: positiveInteger('rollCallIntervalMs'),
-      rollCallWindowMs: positiveInteger('rollCallWindowMs'),
+      hostLostAfterMs: positiveInteger('hostLostAfterMs', MAX_TIMER_MS),
+      rollCallIntervalMs: positiveInteger('rollCallIntervalMs', MAX_TIMER_MS),
+      rollCallWindowMs: positiveInteger('rollCallWindowMs', MAX_TIMER_MS),
       rollCallMisses: positiveInteger('rollCallMisses', 1000),
       streamWindow: positiveInteger('streamWindow', 65_536),
       maxPayloadBytes: positiveInteger('maxPayloadBytes'),
