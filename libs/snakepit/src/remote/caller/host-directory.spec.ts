@@ -362,4 +362,40 @@ describe('HostDirectory', () => {
       expect(directory.has('host-a')).toBe(true);
     });
   });
+
+  describe('nobody listens (no responders)', () => {
+    it('drops the host and tells its calls', async () => {
+      const { client, directory, options } = directoryWith({ hostLostAfterMs: 500 });
+      client.hosts = [announcement('host-a', { default: load(1) })];
+      await rollCall(directory, options);
+      const lost = jest.fn();
+      directory.onLost('host-a', lost);
+      expect(directory.nobodyListens('host-a', 'gone')).toBe(true);
+      expect(directory.has('host-a')).toBe(false);
+      expect(lost).toHaveBeenCalledWith('gone');
+    });
+
+    it('keeps a host not heard from since the caller reconnected, for hostLostAfterMs after it (it may be subscribing again)', async () => {
+      const { client, directory, options } = directoryWith({ hostLostAfterMs: 500 });
+      client.hosts = [announcement('host-a', { default: load(1) }), announcement('host-b', { default: load(1) })];
+      await rollCall(directory, options);
+      await jest.advanceTimersByTimeAsync(10);
+      (client as { connectedAt?: number }).connectedAt = Date.now(); // the broker came back
+      const lost = jest.fn();
+      directory.onLost('host-a', lost);
+      expect(directory.nobodyListens('host-a', 'gone')).toBe(false);
+      client.probeAnswer = (hostId) => (hostId === 'host-a' ? 'gone' : 'answer');
+      await expect(directory.probe('host-a')).resolves.toBe(true);
+      expect(directory.has('host-a')).toBe(true);
+      expect(lost).not.toHaveBeenCalled();
+      // host-b answers a roll call since: nobody listening for it now means it is gone.
+      client.hosts = [announcement('host-b', { default: load(1) })];
+      await rollCall(directory, options);
+      expect(directory.nobodyListens('host-b', 'gone')).toBe(true);
+      // Past hostLostAfterMs after the reconnection, host-a is gone too.
+      await jest.advanceTimersByTimeAsync(500);
+      expect(directory.nobodyListens('host-a', 'gone')).toBe(true);
+      expect(lost).toHaveBeenCalledWith('gone');
+    });
+  });
 });

@@ -176,8 +176,25 @@ export class HostDirectory {
       if (done) subscription.unsubscribe();
     });
     if (answered === true) return true;
-    this.drop(hostId, answered === 'gone' ? 'its connection to the broker is gone' : `it did not answer a probe within ${this.options.hostLostAfterMs} ms`);
+    if (answered === 'gone') return !this.nobodyListens(hostId, 'its connection to the broker is gone');
+    this.drop(hostId, `it did not answer a probe within ${this.options.hostLostAfterMs} ms`);
     return false;
+  }
+
+  /**
+   * The broker said nobody listens on the host's subjects. That is the host gone (it is dropped,
+   * and its calls hear `why`), unless this caller's connection to the broker is new (less than
+   * hostLostAfterMs old: the broker just came back) and the host has not been heard from since:
+   * hosts reconnect and subscribe again too, a moment after the caller may have, and one still
+   * doing so is not lost (its running calls go on, and their answers get through). Returns
+   * whether it was dropped.
+   */
+  nobodyListens(hostId: string, why: string): boolean {
+    const host = this.known.get(hostId);
+    const since = this.client.connectedAt;
+    if (host && since !== undefined && host.lastSeenAt < since && Date.now() - since < this.options.hostLostAfterMs) return false;
+    this.drop(hostId, why);
+    return true;
   }
 
   /** Calls `listener` if the host is dropped; the returned function stops listening. */

@@ -120,10 +120,13 @@ export class RemoteCalls {
         }
         if (outcome === 'again') {
           refused = end.kind === 'frame';
-          if (end.kind === 'broker-down') {
-            if (Date.now() >= queueDeadline) throw new NoHostAvailableError(options.pool ?? 'default', Date.now() - started, 'broker_down');
-            await sleep(BROKER_RETRY_MS);
-          }
+          continue;
+        }
+        if (outcome === 'wait') {
+          // It never arrived: the broker is down, or just back and the host not yet subscribed again.
+          refused = false;
+          if (Date.now() >= queueDeadline) throw new NoHostAvailableError(options.pool ?? 'default', Date.now() - started, end.kind === 'broker-down' ? 'broker_down' : 'no_hosts');
+          await sleep(BROKER_RETRY_MS);
           continue;
         }
         if (outcome === 'lost') {
@@ -182,9 +185,9 @@ export class RemoteCalls {
   }
 
   /** What an attempt's end means: the frame to return, `again` (it never ran: place it again),
-   *  `moved` (it never ran, and its session needs another host), `lost` (its host went while
-   *  it may have run); errors are thrown. */
-  private judge(end: AttemptEnd, plan: CallPlan, hostId: string, timeoutMs: number, callId: string): (TerminalFrame & { hostId: string }) | 'again' | 'moved' | 'lost' {
+   *  `wait` (it never ran: place it again after a pause), `moved` (it never ran, and its session
+   *  needs another host), `lost` (its host went while it may have run); errors are thrown. */
+  private judge(end: AttemptEnd, plan: CallPlan, hostId: string, timeoutMs: number, callId: string): (TerminalFrame & { hostId: string }) | 'again' | 'wait' | 'moved' | 'lost' {
     switch (end.kind) {
       case 'frame': {
         const frame = end.frame;
@@ -200,10 +203,10 @@ export class RemoteCalls {
         return { ...frame, hostId };
       }
       case 'unreachable':
-        this.directory.drop(hostId, 'nobody listens on its subjects');
+        if (!this.directory.nobodyListens(hostId, 'nobody listens on its subjects')) return 'wait';
         return plan.sessionId === undefined ? 'again' : 'moved';
       case 'broker-down':
-        return 'again';
+        return 'wait';
       case 'lost':
         return 'lost';
       case 'timeout':

@@ -1,5 +1,5 @@
 import { ClientNats, NatsRecordBuilder, type ClientProxy } from '@nestjs/microservices';
-import type { Observable } from 'rxjs';
+import type { Observable, Subscription } from 'rxjs';
 
 /** W3C trace headers of a call. */
 export type TraceHeaders = Record<string, string>;
@@ -11,11 +11,25 @@ export type TraceHeaders = Record<string, string>;
  */
 export class RemoteClient {
   private natsHeaders?: () => { set(key: string, value: string): void };
+  private statusWatch?: Subscription;
+  /** When the connection to the broker was last made, the first time or again after an outage
+   *  (Date.now()); undefined until then, and with a transport that does not say. */
+  connectedAt?: number;
 
   constructor(readonly proxy: ClientProxy) {
     if (proxy instanceof ClientNats) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       this.natsHeaders = (require('@nats-io/transport-node') as { headers: () => { set(key: string, value: string): void } }).headers;
+    }
+    try {
+      this.statusWatch = proxy.status.subscribe({
+        next: (status) => {
+          if (status === 'connected') this.connectedAt = Date.now();
+        },
+        error: () => undefined,
+      });
+    } catch {
+      // a proxy without a status stream
     }
   }
 
@@ -33,6 +47,7 @@ export class RemoteClient {
   }
 
   close(): Promise<unknown> | unknown {
+    this.statusWatch?.unsubscribe();
     return this.proxy.close();
   }
 
