@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { HostLostError, NoHostAvailableError, PayloadTooLargeError, RemoteProtocolError, RequestAbortedError, RequestTimeoutError, SerializationError } from '../../errors';
 import { fromStandaloneJson, standaloneJson } from '../../data/standalone-value';
 import { ValueEncodingError } from '../../data/value-encoder';
+import { assertValidCall } from '../../pool/call-validation';
 import type { SessionExecuteOptions } from '../../pool/pool.types';
 import { startClientSpan, type CallSpan } from '../../telemetry/tracing';
 import { errorFromWire, isWireError } from '../error-wire';
@@ -47,8 +48,10 @@ export class RemoteCalls {
     private readonly options: ResolvedRemoteOptions,
   ) {}
 
-  /** The arguments as standalone JSON; SerializationError for what cannot be sent. */
-  encodeArgs(tool: string, args: Record<string, unknown> | undefined): string {
+  /** Checks a call (InvalidCallError, as PoolService does) and gives its arguments as standalone
+   *  JSON: SerializationError for what cannot be sent, PayloadTooLargeError past maxPayloadBytes. */
+  prepare(tool: string, args: Record<string, unknown> | undefined, options: SessionExecuteOptions): string {
+    assertValidCall(tool, options);
     let text: string;
     try {
       text = standaloneJson(args ?? {}, 'args');
@@ -64,7 +67,7 @@ export class RemoteCalls {
   }
 
   async execute(tool: string, args: Record<string, unknown> | undefined, options: SessionExecuteOptions, sessionId?: string): Promise<unknown> {
-    const frame = await this.run({ tool, argsText: this.encodeArgs(tool, args), options, sessionId });
+    const frame = await this.run({ tool, argsText: this.prepare(tool, args, options), options, sessionId });
     if (frame.kind !== 'result' || typeof frame.value !== 'string') throw new RemoteProtocolError(frame.hostId, `a "${frame.kind}" frame where a result was due`);
     return decode(frame.value, frame.hostId);
   }

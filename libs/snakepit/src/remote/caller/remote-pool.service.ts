@@ -173,7 +173,7 @@ export class RemotePoolService implements OnModuleInit, OnApplicationShutdown {
     const stream = new RemoteChunkStream<T>(window);
     let argsText: string;
     try {
-      argsText = this.calls.encodeArgs(tool, args);
+      argsText = this.calls.prepare(tool, args, options);
     } catch (error) {
       stream.fail(error as Error);
       return stream;
