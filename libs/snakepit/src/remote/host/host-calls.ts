@@ -137,9 +137,11 @@ export class HostCalls implements BeforeApplicationShutdown {
     const deadline = setTimeout(() => abort.abort(new RequestTimeoutError(call.tool, call.timeoutMs)), call.timeoutMs);
     const kind = call.window === undefined ? 'execute' : 'stream';
     const work = () => (call.window === undefined ? this.unary(call, abort.signal, subscriber) : this.stream(call, abort.signal, running, subscriber));
+    let settled = false;
     inServerSpan(`snakepit.remote.${kind} ${call.tool}`, { 'snakepit.tool': call.tool, 'snakepit.host': this.hostId }, trace.traceparent ?? call.traceparent, trace.tracestate ?? call.tracestate, work)
       .catch((error: unknown) => subscriber.next(errorFrame(this.hostId, error, this.load())))
       .finally(() => {
+        settled = true;
         clearInterval(heartbeat);
         clearTimeout(deadline);
         this.running.delete(call.callId);
@@ -147,7 +149,9 @@ export class HostCalls implements BeforeApplicationShutdown {
       });
     return () => {
       clearInterval(heartbeat);
-      abort.abort(new RequestAbortedError(call.tool, new Error('the transport closed')));
+      // Only a call still running has anything to stop: this runs after every call's end too
+      // (its complete()), where building the two errors cost more than the rest of the teardown.
+      if (!settled && !abort.signal.aborted) abort.abort(new RequestAbortedError(call.tool, new Error('the transport closed')));
     };
   }
 
