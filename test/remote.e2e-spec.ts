@@ -13,10 +13,11 @@ import type { INestApplication } from '@nestjs/common';
 import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NdArray, ndarray, PoolSaturatedError, PythonValueError, SerializationError, SnakepitConfigError, SnakepitModule, UnknownToolError, type StreamChunk } from '@snakepit/nestjs';
+import { NdArray, ndarray, NoHostAvailableError, SessionExistsError, SessionNotFoundError, PayloadTooLargeError, PoolSaturatedError, ToolKindError, PythonValueError, RequestAbortedError, RequestTimeoutError, SerializationError, SnakepitConfigError, SnakepitModule, UnknownToolError, type StreamChunk } from '@snakepit/nestjs';
 import { SESSION_OWNER_STATE_KEY, SnakepitHostModule, SnakepitRemoteModule } from '@snakepit/nestjs/remote';
 import type { RemoteChunkStream } from '../libs/snakepit/src/remote/caller/remote-chunk-stream';
 import { rejectionOf, SHOWCASE, silentLogger } from './support/app';
+import { take } from 'rxjs';
 import { runTypeScript, type RunningChild } from './support/child-process';
 import { natsAvailable, startNats, type NatsUnderTest } from './support/nats';
 import { eventually, isAlive } from './support/processes';
@@ -76,6 +77,14 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
     return known();
   };
   const dir = mkdtempSync(join(tmpdir(), 'snakepit-remote-'));
+  /** The host this caller has a call running on now (its only one). */
+  const runningOn = () => hosts.find((h) => caller.remote.hosts().find((v) => v.hostId === h.hostId)?.inFlight === 1);
+  /** Whether the call given `token` was seen to stop in Python (on any live host). */
+  const finalizedSomewhere = async (token: string) => {
+    for (const host of hosts) if (host.process.child.exitCode === null && (await postJson(`${host.url}/execute/finalized`, { token })).body.result === true) return true;
+    return false;
+  };
+  const allIdle = async () => (await Promise.all(hosts.map(poolStats))).every((s) => s.busy === 0);
 
   beforeAll(async () => {
     [nats, redis] = await Promise.all([startNats(), startRedis()]);
@@ -158,6 +167,67 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
       expect(Array.from(echoed.matrix.data)).toEqual([1, 2, 3, 4, 5, 6]);
       const blob = await caller.remote.execute<Buffer>('bytes_of', { n: 100_000, fill: 7 });
       expect(Buffer.isBuffer(blob) && blob.length === 100_000 && blob.every((x) => x === 7)).toBe(true);
+    });
+    it('rebuilds the other errors by class too: a stream failing after its chunks, the wrong kind of call', async () => {
+      const seen: unknown[] = [];
+      const error = await rejectionOf(
+        (async () => {
+          for await (const chunk of caller.remote.executeStream('stream_then_fail', { n: 2, type: 'ValueError' })) seen.push(chunk.data);
+        })(),
+      );
+      expect(seen).toEqual([{ i: 0 }, { i: 1 }]); // the chunks before the failure, then the failure
+      expect(error).toBeInstanceOf(PythonValueError);
+      expect(error.message).toContain('failed after 2 chunks');
+      await expect(caller.remote.execute('count', { n: 1 })).rejects.toBeInstanceOf(ToolKindError);
+      await expect(collect(caller.remote.executeStream('add', { a: 1, b: 2 }))).rejects.toBeInstanceOf(ToolKindError);
+    });
+
+    it('refuses what is larger than the broker carries with PayloadTooLargeError, both ways', async () => {
+      const before = (await Promise.all(hosts.map(poolStats))).map((s) => s.requests);
+      await expect(caller.remote.execute('echo', { params: { blob: Buffer.alloc(2 * 1024 * 1024) } })).rejects.toBeInstanceOf(PayloadTooLargeError);
+      expect((await Promise.all(hosts.map(poolStats))).map((s) => s.requests)).toEqual(before); // not sent
+      const error = await rejectionOf(caller.remote.execute('bytes_of', { n: 2 * 1024 * 1024 }));
+      expect(error).toBeInstanceOf(PayloadTooLargeError);
+      await expect(caller.remote.execute('add', { a: 1, b: 1 })).resolves.toBe(2); // the host serves on
+    });
+
+    it('fails a call to a pool no host serves with NoHostAvailableError (no_hosts)', async () => {
+      const impatient = await startRemoteCaller(nats.url, { queueTimeoutMs: 1000, rollCallIntervalMs: 300, rollCallWindowMs: 100 });
+      try {
+        await seesHosts(impatient.remote, ['host-a', 'host-b']);
+        const error = await rejectionOf(impatient.remote.execute('add', { a: 1, b: 2 }, { pool: 'nope' }));
+        expect(error).toBeInstanceOf(NoHostAvailableError);
+        expect(error).toMatchObject({ pool: 'nope', reason: 'no_hosts' });
+        await expect(impatient.remote.execute('add', { a: 1, b: 2 })).resolves.toBe(3);
+      } finally {
+        await impatient.close();
+      }
+    });
+  });
+
+  describe('cancellation', () => {
+    it('stops a call on its host when the caller\'s signal aborts', async () => {
+      const token = `abort-${process.pid}`;
+      const controller = new AbortController();
+      const call = caller.remote.execute('wait_until_cancelled', { max_ms: 30_000, token }, { signal: controller.signal });
+      await eventually(() => runningOn() !== undefined, 5000, 'the call to be placed');
+      const host = runningOn()!;
+      await eventually(async () => (await poolStats(host)).busy === 1, 5000, 'the call to run');
+      controller.abort(new Error('the test gave up'));
+      const error = await rejectionOf(call);
+      expect(error).toBeInstanceOf(RequestAbortedError);
+      await eventually(async () => (await poolStats(host)).busy === 0, 10_000, 'the host\'s worker to be free');
+      await expect(postJson(`${host.url}/execute/finalized`, { token })).resolves.toMatchObject({ body: { result: true } }); // Python saw the cancel
+      expect(caller.remote.hosts().every((h) => h.inFlight === 0)).toBe(true);
+    });
+
+    it('ends a call at its timeoutMs, on the host too', async () => {
+      const token = `timeout-${process.pid}`;
+      const error = await rejectionOf(caller.remote.execute('wait_until_cancelled', { max_ms: 30_000, token }, { timeoutMs: 1500 }));
+      expect(error).toBeInstanceOf(RequestTimeoutError);
+      expect(error.code).toBe('request_timeout');
+      await eventually(allIdle, 10_000, 'the hosts\' workers to be free');
+      await eventually(() => finalizedSomewhere(token), 10_000, 'Python to see the cancel');
     });
   });
 
@@ -282,6 +352,37 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
       expect(caller.remote.hosts().every((h) => h.inFlight === 0)).toBe(true);
       await eventually(() => caller.remote.hosts().find((v) => v.hostId === host!.hostId)!.pools.default.inFlight === 0, 10_000, 'the host to report no call in flight');
     });
+    it('cancels the stream on the host when an observer of stream$() unsubscribes', async () => {
+      const token = `rx-${process.pid}`;
+      const seen: unknown[] = [];
+      await new Promise<void>((resolve, reject) =>
+        caller.remote
+          .stream$('count', { n: 1_000_000, delay_ms: 5, token })
+          .pipe(take(3))
+          .subscribe({ next: (c) => seen.push(c.data), error: reject, complete: resolve }),
+      );
+      expect(seen).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
+      await eventually(allIdle, 10_000, 'the hosts\' workers to be free');
+      await eventually(() => finalizedSomewhere(token), 10_000, 'the generator\'s finally to run');
+      await eventually(() => caller.remote.hosts().every((h) => h.inFlight === 0), 5000, 'the caller to count no call');
+    });
+
+    it('streams within a session, on the session\'s host', async () => {
+      const session = await caller.remote.createSession();
+      const owner = hosts.find((h) => h.hostId === session.hostId)!;
+      const before = (await poolStats(owner)).requests;
+      const chunks = await collect(caller.remote.executeStreamInSession(session.id, 'count', { n: 3 }));
+      expect(chunks.map((c) => c.data)).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }, { total: 3 }]);
+      expect((await poolStats(owner)).requests - before).toBe(1);
+      await caller.remote.deleteSession(session.id);
+    });
+
+    it('answers a host\'s own stats through the broker', async () => {
+      const stats: any = await caller.remote.hostStats('host-a');
+      expect(stats).toMatchObject({ hostId: 'host-a', pools: { default: { pool: 'default', status: 'ready', workers: { ready: 1 } } } });
+      expect(stats.pools.default.requests).toBe((await poolStats(a)).requests);
+      await expect(caller.remote.hostStats('no-such-host')).rejects.toMatchObject({ code: 'host_lost' });
+    });
   });
 
   describe('the remote-mode sample app', () => {
@@ -327,6 +428,19 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
       expect(await hostOfPid(second.body.result.pid)).toBe(created.body.hostId);
       expect((await fetch(`${url}/sessions/${id}`, { method: 'DELETE' })).status).toBe(204);
     });
+
+    it('stops the tool on its host when an SSE client leaves', async () => {
+      const token = `sse-${process.pid}`;
+      const controller = new AbortController();
+      const response = await fetch(`${url}/stream/count?args=${encodeURIComponent(JSON.stringify({ n: 1_000_000, delay_ms: 5, token }))}`, { signal: controller.signal });
+      const reader = response.body!.getReader();
+      let text = '';
+      while ((text.match(/^event: chunk$/gm) ?? []).length < 3) text += new TextDecoder().decode((await reader.read()).value);
+      controller.abort();
+      await reader.cancel().catch(() => undefined);
+      await eventually(allIdle, 10_000, 'the hosts\' workers to be free');
+      await eventually(() => finalizedSomewhere(token), 10_000, 'the generator\'s finally to run');
+    });
   });
 
   describe('sessions in Redis', () => {
@@ -348,8 +462,13 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
       await postJson(`${other.url}/sessions/${session.id}/execute/set_state`, { key: 'note', value: 'from the other host' });
       await expect(caller.remote.executeInSession(session.id, 'get_state', { key: 'note' })).resolves.toBe('from the other host');
       await expect(caller.remote.getSession(session.id)).resolves.toMatchObject({ id: session.id, metadata: { user: 'grace' } });
+      // An id taken already is refused, on whichever host is asked.
+      await expect(caller.remote.createSession({ id: session.id })).rejects.toBeInstanceOf(SessionExistsError);
       await expect(caller.remote.deleteSession(session.id)).resolves.toBe(true);
-      await expect(caller.remote.getSession(session.id)).rejects.toMatchObject({ code: 'session_not_found' });
+      await expect(caller.remote.deleteSession(session.id)).resolves.toBe(false);
+      await expect(caller.remote.getSession(session.id)).rejects.toBeInstanceOf(SessionNotFoundError);
+      await expect(caller.remote.executeInSession(session.id, 'get_state', { key: 'model' })).rejects.toBeInstanceOf(SessionNotFoundError);
+      await expect(postJson(`${owner.url}/sessions/${session.id}/execute/get_state`, { key: 'model' })).resolves.toMatchObject({ status: 404 });
     });
 
     // Last: it kills a host.
