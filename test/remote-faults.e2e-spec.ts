@@ -243,6 +243,9 @@ describe('remote pools: the broker restarted under load', () => {
     await sleep(500);
     const across = [0, 1].map((i) => track(`across ${i}`, false, TIMEOUT, t0, () => remote.execute('sleep', { ms: 3000 }, { timeoutMs: TIMEOUT })));
     await sleep(500);
+    // What the caller's directory holds through the outage, every 50 ms.
+    const seen: string[] = [];
+    const sampler = setInterval(() => seen.push(remote.hosts().map((h) => h.hostId).sort().join(',')), 50);
     const stoppedAt = Date.now() - t0;
     await nats.stop();
     // A session call made in the gap waits for the broker, and then for its owner.
@@ -259,6 +262,7 @@ describe('remote pools: the broker restarted under load', () => {
     );
     const seenAt = Date.now() - t0;
     await sleep(2000);
+    clearInterval(sampler);
     loading = false;
     await load;
     const acrossOutcomes = await Promise.all(across);
@@ -267,6 +271,9 @@ describe('remote pools: the broker restarted under load', () => {
     if (process.env.REMOTE_FAULTS_REPORT) console.log(report);
 
     expectAllSettledInTime(settled);
+    // The directory dropped nobody: not while the broker was away, nor while the hosts were
+    // subscribing again after it came back.
+    expect([...new Set(seen)]).toEqual(['host-d,host-e']);
     const untyped = settled.filter((o) => o.error && !OUTAGE_ERRORS.some((type) => o.error instanceof type));
     expect({ untyped: untyped.map(describeOutcome), report }).toEqual({ untyped: [], report });
     // A HostLostError only for a call that cannot be retried (an idempotent one is placed again).
@@ -357,4 +364,27 @@ describe('remote pools: Redis down', () => {
     // This Redis keeps nothing on disk: the session made before the outage is gone, and says so.
     await expect(onceBack(() => remote.executeInSession(session.id, 'counter', { step: 1 }))).rejects.toBeInstanceOf(SessionNotFoundError);
   }, 60_000);
+
+  it("re-homes a session whose owner was SIGKILLed on its next call, with its state (in Redis) intact", async () => {
+    const remote = caller!.remote;
+    const session = await remote.createSession();
+    const owner = hosts.find((h) => h.hostId === session.hostId)!;
+    const other = hosts.find((h) => h !== owner)!;
+    const first = await remote.executeInSession<{ counter: number; pid: number }>(session.id, 'counter', { step: 1 });
+    expect(hostOf(first.pid, hosts)).toBe(owner.hostId);
+
+    await owner.kill();
+    const t0 = Date.now();
+    const next = await track('counter after the kill', false, 10_000, t0, () => remote.executeInSession(session.id, 'counter', { step: 1 }));
+    expectAllSettledInTime([next]);
+    // It never reached the dead owner (nobody listened there): it moved, and ran on the other host.
+    expect(next.error).toBeUndefined();
+    expect(next.value).toMatchObject({ counter: 2 });
+    expect(hostOf((next.value as { pid: number }).pid, hosts)).toBe(other.hostId);
+    // It stays there.
+    const then = await remote.executeInSession<{ counter: number; pid: number }>(session.id, 'counter', { step: 1 });
+    expect(then.counter).toBe(3);
+    expect(hostOf(then.pid, hosts)).toBe(other.hostId);
+    await expect(remote.getSession(session.id)).resolves.toMatchObject({ id: session.id });
+  }, 30_000);
 });
