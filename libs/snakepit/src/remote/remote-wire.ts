@@ -60,6 +60,9 @@ export interface CreditMessage {
 
 export interface CancelMessage {
   callId: string;
+  /** A stream's reader stopped reading (break, return()): the host ends the stream as its
+   *  consumer would (counted `cancelled`), not as an abort (an error). */
+  stopped?: boolean;
 }
 
 /** What a host sends back for a call, in order: `alive` while it runs, then one `result`, or

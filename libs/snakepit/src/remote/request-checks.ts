@@ -53,5 +53,6 @@ export function isCreditMessage(message: unknown): message is CreditMessage {
 }
 
 export function isCancelMessage(message: unknown): message is CancelMessage {
-  return isRecord(message) && isName((message as unknown as CancelMessage).callId);
+  const m = message as unknown as CancelMessage;
+  return isRecord(message) && isName(m.callId) && (m.stopped === undefined || typeof m.stopped === 'boolean');
 }

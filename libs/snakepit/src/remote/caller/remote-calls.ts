@@ -224,9 +224,10 @@ export class RemoteCalls {
     }
   }
 
-  /** Tells the host to stop a call (best effort). */
-  cancel(hostId: string, callId: string): void {
-    this.client.event(this.subjects.host(hostId).cancel, { callId });
+  /** Tells the host to stop a call (best effort); `stopped`: a stream whose reader stopped
+   *  reading, which the host ends as a consumer would rather than as an abort. */
+  cancel(hostId: string, callId: string, stopped = false): void {
+    this.client.event(this.subjects.host(hostId).cancel, stopped ? { callId, stopped: true } : { callId });
   }
 
   credit(hostId: string, callId: string, chunks: number): void {

@@ -182,7 +182,12 @@ export class RemotePoolService implements OnModuleInit, OnApplicationShutdown {
     const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
     let current: { hostId: string; callId: string } | undefined;
     stream.onCredit = (chunks) => current && this.calls.credit(current.hostId, current.callId, chunks);
-    stream.onCancel = () => stop.abort(new Error('the reader stopped reading'));
+    stream.onCancel = () => {
+      // First the host hears that the reader stopped (it closes the stream as a consumer would:
+      // `cancelled`, not an error), then the call here ends (its cancel is then ignored there).
+      if (current) this.calls.cancel(current.hostId, current.callId, true);
+      stop.abort(new Error('the reader stopped reading'));
+    };
     void this.calls.stream(tool, argsText, { ...options, signal }, stream, window, (hostId, callId) => (current = { hostId, callId }), sessionId);
     return stream;
   }

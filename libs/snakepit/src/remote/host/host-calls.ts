@@ -26,6 +26,10 @@ interface RunningCall {
   tool: string;
   abort: AbortController;
   credit?: (chunks: number) => void;
+  /** A stream: ends it as its reader stopping (set once it runs). */
+  stop?: () => void;
+  /** Its reader stopped: a cancel that comes after is not an abort. */
+  stopped?: boolean;
 }
 
 /**
@@ -112,7 +116,11 @@ export class HostCalls implements BeforeApplicationShutdown {
   cancel(message: unknown): void {
     if (!isCancelMessage(message)) return;
     const running = this.running.get(message.callId);
-    running?.abort.abort(new RequestAbortedError(running.tool, new Error('cancelled by its caller')));
+    if (!running || running.stopped) return;
+    if (message.stopped && running.stop) {
+      running.stopped = true;
+      running.stop();
+    } else running.abort.abort(new RequestAbortedError(running.tool, new Error('cancelled by its caller')));
   }
 
   /** Why this host will not run `call` now, as the frame that says so; undefined when it will. */
@@ -175,7 +183,14 @@ export class HostCalls implements BeforeApplicationShutdown {
     const options = { pool: call.pool, timeoutMs: call.timeoutMs, signal, idempotent: call.idempotent, affinity: call.affinity };
     const chunks: AsyncIterableIterator<StreamChunk> =
       call.sessionId === undefined ? this.pools.executeStream(call.tool, args, options) : this.pools.executeStreamInSession(call.sessionId, call.tool, args, options);
+    // The reader stopped: the pool's stream is closed as a consumer closes it (a read waiting
+    // for a chunk ends, and so does a wait for credit), not aborted.
+    running.stop = () => {
+      wake?.();
+      void chunks.return?.();
+    };
     for await (const chunk of chunks) {
+      if (running.stopped) return;
       while (credit <= 0) {
         if (signal.aborted) throw signal.reason;
         const credited = await new Promise<boolean>((resolve) => {
@@ -190,11 +205,13 @@ export class HostCalls implements BeforeApplicationShutdown {
           signal.addEventListener('abort', onAbort, { once: true });
         });
         wake = undefined;
+        if (running.stopped) return;
         if (!credited) throw new StreamConsumerIdleError(call.tool, this.options.creditTimeoutMs);
       }
       credit--;
       subscriber.next({ kind: 'chunk', index: chunk.index, data: valueText(chunk.data, call.tool, `chunk ${chunk.index}`, this.options.maxPayloadBytes), final: chunk.final });
     }
+    if (running.stopped) return; // nobody reads an end
     subscriber.next({ kind: 'end', hostId: this.hostId, load: this.load() });
   }
 }
