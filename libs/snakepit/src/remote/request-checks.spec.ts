@@ -132,7 +132,8 @@ describe('request-checks', () => {
 
     it('tells cancel messages apart', () => {
       expect(isCancelMessage({ callId: 'c' })).toBe(true);
-      for (const message of [null, 'c', {}, { callId: '' }, { callId: 3 }]) expect(isCancelMessage(message)).toBe(false);
+      expect(isCancelMessage({ callId: 'c', stopped: true })).toBe(true); // a stream's reader stopped
+      for (const message of [null, 'c', {}, { callId: '' }, { callId: 3 }, { callId: 'c', stopped: 'yes' }]) expect(isCancelMessage(message)).toBe(false);
     });
   });
 });
