@@ -207,6 +207,7 @@ describe('remote pools: the broker restarted under load', () => {
   let nats: NatsUnderTest;
   const hosts: RemoteHost[] = [];
   let caller: RemoteCaller | undefined;
+  let newcomer: RemoteCaller | undefined;
   let started: number[] = [];
 
   beforeAll(async () => {
@@ -216,9 +217,14 @@ describe('remote pools: the broker restarted under load', () => {
     // hostLostAfterMs above the outage and the hosts' reconnection (1.5 s + 250 ms + jitter), so
     // that a call running across the restart has not gone silent for that long.
     caller = await startRemoteCaller(nats.url, { hostLostAfterMs: 4000, queueTimeoutMs: 6000 });
-    await seesHosts(caller.remote, ['host-d', 'host-e']);
+    // A second caller, which knows no session's owner yet.
+    newcomer = await startRemoteCaller(nats.url, { hostLostAfterMs: 4000, queueTimeoutMs: 6000 });
+    await Promise.all([seesHosts(caller.remote, ['host-d', 'host-e']), seesHosts(newcomer.remote, ['host-d', 'host-e'])]);
   }, 90_000);
-  afterAll(() => stopAll(caller, hosts, started, nats), 30_000);
+  afterAll(async () => {
+    await newcomer?.close();
+    await stopAll(caller, hosts, started, nats);
+  }, 30_000);
 
   it('hosts and caller reconnect by themselves; calls in the gap end with a result or a typed error, in time', async () => {
     const remote = caller!.remote;
@@ -250,6 +256,12 @@ describe('remote pools: the broker restarted under load', () => {
     await nats.stop();
     // A session call made in the gap waits for the broker, and then for its owner.
     const inGap = track('session counter in the gap', false, TIMEOUT, t0, () => remote.executeInSession(session.id, 'counter', { step: 1 }));
+    // Calls whose time limit ends in the gap end then: they only wait for the broker.
+    const SHORT = 300;
+    const short = [
+      track('add, short timeout', false, SHORT, t0, () => remote.execute('add', { a: 1, b: 1 }, { timeoutMs: SHORT })),
+      track('session call of the newcomer, short timeout', false, SHORT, t0, () => newcomer!.remote.executeInSession(session.id, 'session_info', {}, { timeoutMs: SHORT })),
+    ];
     await sleep(1500);
     await nats.start();
     const restartedAt = Date.now() - t0;
@@ -265,12 +277,20 @@ describe('remote pools: the broker restarted under load', () => {
     clearInterval(sampler);
     loading = false;
     await load;
+    const shortOutcomes = await Promise.all(short);
     const acrossOutcomes = await Promise.all(across);
     const settled = [...acrossOutcomes, await inGap, ...(await Promise.all(outcomes))];
     const report = `stopped at ${stoppedAt} ms, restarted at ${restartedAt} ms, both hosts seen at ${seenAt} ms\n${settled.map(describeOutcome).join('\n')}`;
     if (process.env.REMOTE_FAULTS_REPORT) console.log(report);
 
     expectAllSettledInTime(settled);
+    // The calls with a short time limit ended by it (here the margin is 1 s: they only wait,
+    // polling the broker every 100 ms), with NoHostAvailableError (broker_down).
+    // (Or RequestTimeoutError: a call sent as the connection went down hears nothing by then.)
+    expect(shortOutcomes.filter((o) => o.tookMs > SHORT + 1000).map(describeOutcome)).toEqual([]);
+    for (const o of shortOutcomes) {
+      expect({ call: describeOutcome(o), typed: o.error instanceof NoHostAvailableError || o.error instanceof RequestTimeoutError }).toEqual({ call: describeOutcome(o), typed: true });
+    }
     // The directory dropped nobody: not while the broker was away, nor while the hosts were
     // subscribing again after it came back.
     expect([...new Set(seen)]).toEqual(['host-d,host-e']);

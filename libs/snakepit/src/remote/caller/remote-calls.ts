@@ -110,7 +110,11 @@ export class RemoteCalls {
       for (;;) {
         if (options.signal?.aborted) throw new RequestAbortedError(tool, options.signal.reason);
         if (Date.now() >= deadline) throw new RequestTimeoutError(tool, timeoutMs);
-        const hostId = await this.hostFor(plan, lostHosts, queueDeadline, refused);
+        const hostId = await this.hostFor(plan, lostHosts, queueDeadline, deadline, refused);
+        if (Date.now() >= deadline) {
+          this.directory.end(hostId, options.pool);
+          throw new RequestTimeoutError(tool, timeoutMs);
+        }
         const callId = randomUUID();
         plan.stream?.setCurrent(hostId, callId);
         const end = await this.send(plan, hostId, callId, deadline, span);
@@ -118,7 +122,7 @@ export class RemoteCalls {
         const outcome = this.judge(end, plan, hostId, timeoutMs, callId);
         if (outcome === 'moved') {
           // It never ran, and its session's host is gone or leaving: another host adopts it.
-          await this.sessions.rehome(plan.sessionId!, hostId, options.pool, options.signal);
+          await this.sessions.rehome(plan.sessionId!, hostId, options.pool, options.signal, { queueDeadline, deadline });
           continue;
         }
         if (outcome === 'again') {
@@ -137,7 +141,7 @@ export class RemoteCalls {
           const why = (end as { why?: string }).why ?? 'it was lost';
           if (!options.idempotent || retries >= this.options.maxRetries || plan.stream?.sawChunk()) throw new HostLostError(hostId, tool, why);
           retries++;
-          if (plan.sessionId !== undefined) await this.sessions.rehome(plan.sessionId, hostId, options.pool, options.signal);
+          if (plan.sessionId !== undefined) await this.sessions.rehome(plan.sessionId, hostId, options.pool, options.signal, { queueDeadline, deadline });
           continue;
         }
         span?.end();
@@ -150,10 +154,12 @@ export class RemoteCalls {
   }
 
   /** Where the call goes now: the session's owner, or a host with room. */
-  private async hostFor(plan: CallPlan, lostHosts: ReadonlySet<string>, queueDeadline: number, refused: boolean): Promise<string> {
+  private async hostFor(plan: CallPlan, lostHosts: ReadonlySet<string>, queueDeadline: number, deadline: number, refused: boolean): Promise<string> {
     const { options } = plan;
     if (plan.sessionId === undefined) return this.placer.place(options.pool, lostHosts, queueDeadline, options.signal, plan.tool, refused);
-    const owner = await this.sessions.owner(plan.sessionId, options.pool, options.signal);
+    // Finding the owner (asking the store through a host, a probe, an adoption) is part of the
+    // call: it ends by the call's deadlines, not by the session operations' own.
+    const owner = await this.sessions.owner(plan.sessionId, options.pool, options.signal, { queueDeadline, deadline });
     this.directory.begin(owner, options.pool);
     return owner;
   }

@@ -10,6 +10,13 @@ import type { HostDirectory } from './host-directory';
 import { attempt } from './remote-attempt';
 import type { RemoteClient } from './remote-client';
 
+/** The limits of a session operation made for a call: it waits for a host or the broker until
+ *  `queueDeadline`, and for an answer until `deadline` (the call's own). */
+export interface SessionBounds {
+  queueDeadline: number;
+  deadline: number;
+}
+
 /** A session as a remote caller sees it: with the host that owns it. */
 export type RemoteSessionInfo = SessionInfo & { hostId: string };
 
@@ -78,26 +85,39 @@ export class RemoteSessions {
 
   /** The host that owns the session: remembered, or read from the store; a session whose owner
    *  is gone (or that has none) is adopted by another host first. */
-  async owner(id: string, pool: string | undefined, signal?: AbortSignal): Promise<string> {
+  async owner(id: string, pool: string | undefined, signal?: AbortSignal, bounds?: SessionBounds): Promise<string> {
     const known = this.owners.get(id);
     if (known !== undefined && this.directory.has(known)) return known;
-    const { owner } = (await this.onSomeHost(pool, { op: 'locate', sessionId: id }, signal)) as { owner?: unknown };
+    const { owner } = (await this.onSomeHost(pool, { op: 'locate', sessionId: id }, signal, undefined, bounds)) as { owner?: unknown };
     // An owner this caller has not seen yet may be alive all the same (a roll call still under
     // way): it is asked before another host takes its session.
-    if (typeof owner === 'string' && isSubjectToken(owner) && (this.directory.has(owner) || (await this.directory.probe(owner)))) {
+    if (typeof owner === 'string' && isSubjectToken(owner) && (this.directory.has(owner) || (await this.probe(owner, bounds)))) {
       this.remember(id, owner);
       return owner;
     }
-    return this.rehome(id, typeof owner === 'string' ? owner : '(none)', pool, signal);
+    return this.rehome(id, typeof owner === 'string' ? owner : '(none)', pool, signal, bounds);
   }
 
   /** Another host takes over the session from `lost`; resolves with the new owner. */
-  async rehome(id: string, lost: string, pool: string | undefined, signal?: AbortSignal): Promise<string> {
+  async rehome(id: string, lost: string, pool: string | undefined, signal?: AbortSignal, bounds?: SessionBounds): Promise<string> {
     this.owners.delete(id);
-    const { owner } = (await this.onSomeHost(pool, { op: 'adopt', sessionId: id, from: lost }, signal, lost)) as { owner?: unknown };
+    const { owner } = (await this.onSomeHost(pool, { op: 'adopt', sessionId: id, from: lost }, signal, lost, bounds)) as { owner?: unknown };
     if (typeof owner !== 'string' || !isSubjectToken(owner)) throw new RemoteProtocolError('(adopt)', 'the new owner of a session is not a host id');
     this.remember(id, owner);
     return owner;
+  }
+
+  /** Whether `hostId` answers a probe; true when `bounds.deadline` passes first (the call then
+   *  ends with its timeout: who is there could not be told in time). */
+  private async probe(hostId: string, bounds: SessionBounds | undefined): Promise<boolean> {
+    if (!bounds) return this.directory.probe(hostId);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), Math.max(0, bounds.deadline - Date.now()))));
+    try {
+      return await Promise.race([this.directory.probe(hostId), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   forget(id: string): void {
@@ -111,10 +131,11 @@ export class RemoteSessions {
   }
 
   /** Runs a session operation on some host serving `pool` (the least busy), trying others while
-   *  hosts are unreachable, within the queue timeout. */
-  private async onSomeHost(pool: string | undefined, operation: Omit<RemoteSessionRequest, 'v'>, signal: AbortSignal | undefined, avoid?: string): Promise<unknown> {
+   *  hosts are unreachable, within the queue timeout (and the call's `bounds`). */
+  private async onSomeHost(pool: string | undefined, operation: Omit<RemoteSessionRequest, 'v'>, signal: AbortSignal | undefined, avoid?: string, bounds?: SessionBounds): Promise<unknown> {
     const started = Date.now();
-    const deadline = started + Math.min(this.options.queueTimeoutMs, this.options.timeoutMs);
+    const deadline = Math.min(started + Math.min(this.options.queueTimeoutMs, this.options.timeoutMs), bounds?.queueDeadline ?? Infinity);
+    const answerBy = Math.min(started + this.options.timeoutMs, bounds?.deadline ?? Infinity);
     const exclude = new Set<string>(avoid ? [avoid] : []);
     for (;;) {
       if (signal?.aborted) throw new RequestAbortedError(`session ${operation.op}`, signal.reason);
@@ -131,7 +152,7 @@ export class RemoteSessions {
         subject: this.subjects.host(hostId).session,
         request: { v: REMOTE_PROTOCOL, ...operation },
         hostLostAfterMs: this.options.hostLostAfterMs,
-        deadline: started + this.options.timeoutMs,
+        deadline: answerBy,
         signal,
       });
       switch (end.kind) {
@@ -153,7 +174,7 @@ export class RemoteSessions {
         case 'lost':
           throw new HostLostError(hostId, `session ${operation.op}`, end.why);
         case 'timeout':
-          throw new RequestTimeoutError(`session ${operation.op}`, this.options.timeoutMs);
+          throw new RequestTimeoutError(`session ${operation.op}`, answerBy - started);
         case 'aborted':
           throw new RequestAbortedError(`session ${operation.op}`, end.reason);
         case 'malformed':
