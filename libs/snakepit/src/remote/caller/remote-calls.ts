@@ -105,12 +105,14 @@ export class RemoteCalls {
     const span = startClientSpan(`snakepit.remote.${plan.stream ? 'stream' : 'execute'} ${tool}`, { 'snakepit.tool': tool, 'snakepit.pool': options.pool ?? 'default' });
     const lostHosts = new Set<string>();
     let retries = 0;
-    let refused = false;
+    /** It waited its turn once already (it never ran, or it runs again after its host was
+     *  lost): it waits at the head of the line, not behind the calls that came after it. */
+    let headOfLine = false;
     try {
       for (;;) {
         if (options.signal?.aborted) throw new RequestAbortedError(tool, options.signal.reason);
         if (Date.now() >= deadline) throw new RequestTimeoutError(tool, timeoutMs);
-        const hostId = await this.hostFor(plan, lostHosts, queueDeadline, deadline, refused);
+        const hostId = await this.hostFor(plan, lostHosts, queueDeadline, deadline, headOfLine);
         if (Date.now() >= deadline) {
           this.directory.end(hostId, options.pool);
           throw new RequestTimeoutError(tool, timeoutMs);
@@ -126,12 +128,12 @@ export class RemoteCalls {
           continue;
         }
         if (outcome === 'again') {
-          refused = end.kind === 'frame';
+          headOfLine = true;
           continue;
         }
         if (outcome === 'wait') {
           // It never arrived: the broker is down, or just back and the host not yet subscribed again.
-          refused = false;
+          headOfLine = false;
           if (Date.now() >= queueDeadline) throw new NoHostAvailableError(options.pool ?? 'default', Date.now() - started, end.kind === 'broker-down' ? 'broker_down' : 'no_hosts');
           await sleep(BROKER_RETRY_MS);
           continue;
@@ -141,6 +143,7 @@ export class RemoteCalls {
           const why = (end as { why?: string }).why ?? 'it was lost';
           if (!options.idempotent || retries >= this.options.maxRetries || plan.stream?.sawChunk()) throw new HostLostError(hostId, tool, why);
           retries++;
+          headOfLine = true;
           if (plan.sessionId !== undefined) await this.sessions.rehome(plan.sessionId, hostId, options.pool, options.signal, { queueDeadline, deadline });
           continue;
         }
@@ -154,9 +157,9 @@ export class RemoteCalls {
   }
 
   /** Where the call goes now: the session's owner, or a host with room. */
-  private async hostFor(plan: CallPlan, lostHosts: ReadonlySet<string>, queueDeadline: number, deadline: number, refused: boolean): Promise<string> {
+  private async hostFor(plan: CallPlan, lostHosts: ReadonlySet<string>, queueDeadline: number, deadline: number, headOfLine: boolean): Promise<string> {
     const { options } = plan;
-    if (plan.sessionId === undefined) return this.placer.place(options.pool, lostHosts, queueDeadline, options.signal, plan.tool, refused);
+    if (plan.sessionId === undefined) return this.placer.place(options.pool, lostHosts, queueDeadline, options.signal, plan.tool, headOfLine);
     // Finding the owner (asking the store through a host, a probe, an adoption) is part of the
     // call: it ends by the call's deadlines, not by the session operations' own.
     const owner = await this.sessions.owner(plan.sessionId, options.pool, options.signal, { queueDeadline, deadline });
