@@ -481,17 +481,48 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
       await expect(postJson(`${owner.url}/sessions/${session.id}/execute/get_state`, { key: 'model' })).resolves.toMatchObject({ status: 404 });
     });
 
+    it('lets a host stopped with SIGTERM finish the calls it runs, while new calls go to the other hosts', async () => {
+      const c = await startRemoteHost({ natsUrl: nats.url, hostId: 'host-c', poolSize: 1, redisUrl: `redis://127.0.0.1:${redis.port}`, env: HOST_ENV });
+      hosts.push(c);
+      workers.set(c.hostId, await workerPids(c));
+      await seesHosts(caller.remote, ['host-a', 'host-b', 'host-c']);
+      // host-a and host-b are busy with work of their own: the caller's call goes to host-c.
+      const locals = [a, b].map((h) => postJson(`${h.url}/execute/sleep`, { ms: 4000 }));
+      try {
+        await eventually(async () => (await Promise.all([a, b].map(poolStats))).every((s) => s.busy === 1), 5000, 'host-a and host-b to be busy');
+        const running = caller.remote.execute<{ pid: number }>('sleep', { ms: 2000 }, { timeoutMs: 30_000 });
+        await eventually(async () => (await poolStats(c)).busy === 1, 10_000, 'the call to run on host-c');
+        const stopped = c.stop();
+        const result = await running; // it ran to its end, and its result came back
+        expect(await hostOfPid(result.pid)).toBe('host-c');
+        await stopped;
+        // Nest's shutdown hooks end the process with the signal it got, once the app has closed.
+        expect(await c.process.exited).toEqual({ code: null, signal: 'SIGTERM' });
+        expect(c.process.output()).not.toMatch(/Error/);
+        // host-c is gone: calls now go to the others, as soon as they have room, without an error.
+        const after = await Promise.allSettled(Array.from({ length: 3 }, () => caller.remote.execute<{ pid: number }>('ping', {}, { timeoutMs: 30_000 })));
+        expect(after.filter((r) => r.status === 'rejected')).toEqual([]);
+        for (const r of after) expect(await hostOfPid((r as PromiseFulfilledResult<{ pid: number }>).value.pid)).toMatch(/^host-[ab]$/);
+        await eventually(() => !caller.remote.hosts().some((h) => h.hostId === 'host-c'), 10_000, 'the caller to forget host-c');
+      } finally {
+        await Promise.all(locals);
+      }
+    });
+
     // Last: it kills a host.
     it('re-homes a session whose owner was SIGKILLed onto another host, with its state', async () => {
       const session = await caller.remote.createSession();
       const owner = hosts.find((h) => h.hostId === session.hostId)!;
-      const survivor = hosts.find((h) => h !== owner)!;
+      const survivor = [a, b].find((h) => h !== owner)!;
       await caller.remote.executeInSession(session.id, 'counter', { step: 2 });
       await caller.remote.executeInSession(session.id, 'set_state', { key: 'kept', value: 'yes' });
 
       const ownerWorkers = await workerPids(owner);
       await owner.kill();
-      // The next call (not marked idempotent) goes to the survivor, which now owns the session.
+      // Once the broker knows the host is gone (a call sent before then may have reached it, as
+      // far as the caller can tell: that one would be a HostLostError), the next call, not marked
+      // idempotent, goes to the survivor, which owns the session from then on.
+      await eventually(async () => /nobody listens/.test((await rejectionOf(caller.remote.hostStats(owner.hostId))).message), 10_000, 'the broker to drop the killed host');
       const next = await caller.remote.executeInSession<{ counter: number; pid: number }>(session.id, 'counter', { step: 1 });
       expect(next.counter).toBe(3);
       expect(await hostOfPid(next.pid)).toBe(survivor.hostId);

@@ -1,7 +1,6 @@
 import { Controller, type Type } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
-import { concat, of, timer, type Observable } from 'rxjs';
-import { ignoreElements } from 'rxjs/operators';
+import { concat, Observable, of } from 'rxjs';
 import type { RemoteSubjects } from '../remote-subjects';
 import type { HostAnnouncement, RemoteFrame } from '../remote-wire';
 import { HostCalls, type TraceContext } from './host-calls';
@@ -30,7 +29,7 @@ export function hostController(subjects: RemoteSubjects, hostId: string): Type {
 
     @MessagePattern(subjects.rollCall, extras)
     rollCall(): Observable<HostAnnouncement> {
-      return concat(of(this.calls.announcement()), timer(ROLL_CALL_HOLD_MS).pipe(ignoreElements()));
+      return concat(of(this.calls.announcement()), heldOpen(ROLL_CALL_HOLD_MS));
     }
 
     @MessagePattern(own.call, extras)
@@ -59,6 +58,17 @@ export function hostController(subjects: RemoteSubjects, hostId: string): Type {
     }
   }
   return SnakepitHostController;
+}
+
+/** An answer that stays open for `ms`, then ends. Its timer does not keep the process alive:
+ *  once the app has closed, the answers still held would otherwise keep it running for that long
+ *  (the transport does not end them when it closes). */
+function heldOpen(ms: number): Observable<never> {
+  return new Observable<never>((subscriber) => {
+    const timer = setTimeout(() => subscriber.complete(), ms);
+    timer.unref();
+    return () => clearTimeout(timer);
+  });
 }
 
 /** The trace context in a transport's message headers (NATS has them), when there are any. */
