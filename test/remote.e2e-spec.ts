@@ -171,6 +171,20 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
       expect(echoed.matrix).toBeInstanceOf(NdArray);
       expect(echoed.matrix.shape).toEqual([2, 3]);
       expect(Array.from(echoed.matrix.data)).toEqual([1, 2, 3, 4, 5, 6]);
+      // The rest of the value model, and user data that looks like its tags, unchanged.
+      const sent = {
+        when: new Date(86_400_000),
+        n: 2n ** 64n,
+        $snakepit: 'mine',
+        deep: [{ $snakepit: { x: [1] } }],
+        lookalike: { $snakepit: 'bytes', base64: 'AAEC' },
+        array: { $snakepit: 'ndarray', dtype: 'float64', shape: [1], base64: 'AAAAAAAA+D8=' },
+        empty: [],
+        obj: {},
+        text: 'é ✓ \u0000',
+      };
+      const back = await caller.remote.execute<any>('echo', sent);
+      expect(back).toEqual(sent);
       const blob = await caller.remote.execute<Buffer>('bytes_of', { n: 100_000, fill: 7 });
       expect(Buffer.isBuffer(blob) && blob.length === 100_000 && blob.every((x) => x === 7)).toBe(true);
     });
@@ -204,6 +218,8 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
         const error = await rejectionOf(impatient.remote.execute('add', { a: 1, b: 2 }, { pool: 'nope' }));
         expect(error).toBeInstanceOf(NoHostAvailableError);
         expect(error).toMatchObject({ pool: 'nope', reason: 'no_hosts' });
+        await expect(impatient.remote.ready('nope', 500)).rejects.toMatchObject({ code: 'no_host_available', reason: 'no_hosts' });
+        await expect(impatient.remote.ready(undefined, 500)).resolves.toBeUndefined();
         await expect(impatient.remote.execute('add', { a: 1, b: 2 })).resolves.toBe(3);
       } finally {
         await impatient.close();
@@ -284,6 +300,16 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
       } finally {
         await expect(local).resolves.toMatchObject({ status: 200 });
       }
+    });
+    it('runs many calls at once on the two one-worker hosts: they wait for room, in turn, and all succeed', async () => {
+      const before = await Promise.all(hosts.map(poolStats));
+      const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => caller.remote.execute<number>('echo_after', { value: i, ms: 20 }, { timeoutMs: 30_000 })));
+      expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+      expect(results.map((r) => (r as PromiseFulfilledResult<number>).value)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+      const ran = (await Promise.all(hosts.map(poolStats))).map((s, i) => s.requests - before[i].requests);
+      expect(ran[0] + ran[1]).toBe(40); // each ran once: nothing refused was run, nothing ran twice
+      expect(Math.min(...ran)).toBeGreaterThan(0); // both took a share
+      expect(caller.remote.stats().queued).toBe(0);
     });
   });
 
@@ -606,7 +632,7 @@ describe('remote options', () => {
       }
     });
     const traceId = root.spanContext().traceId;
-    const named = (name: string, kind: SpanKind) => exporter.getFinishedSpans().find((s) => s.name === name && s.kind === kind);
+    const named = (name: string, kind: SpanKind) => exporter.getFinishedSpans().find((s) => s.name === name && s.kind === kind && s.spanContext().traceId === traceId);
     await eventually(() => !!named('snakepit.remote.execute trace_info', SpanKind.SERVER) && !!named('snakepit.remote.execute trace_info', SpanKind.CLIENT), 5000, 'the spans');
     const client = named('snakepit.remote.execute trace_info', SpanKind.CLIENT)!;
     const server = named('snakepit.remote.execute trace_info', SpanKind.SERVER)!;
@@ -619,6 +645,28 @@ describe('remote options', () => {
     expect(call.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
     expect(seen.trace_id).toBe(traceId);
     expect(seen.traceparent).toBe(`00-${traceId}-${call.spanContext().spanId}-01`);
+  });
+
+  it('does the same for a stream', async () => {
+    let root!: Span;
+    const chunks = await trace.getTracer('test').startActiveSpan('request', async (span) => {
+      root = span;
+      try {
+        return await collect(caller.remote.executeStream<{ traceparent: string }>('trace_info_stream'));
+      } finally {
+        span.end();
+      }
+    });
+    const traceId = root.spanContext().traceId;
+    const named = (name: string, kind: SpanKind) => exporter.getFinishedSpans().find((s) => s.name === name && s.kind === kind && s.spanContext().traceId === traceId);
+    await eventually(() => !!named('snakepit.remote.stream trace_info_stream', SpanKind.SERVER) && !!named('snakepit.remote.stream trace_info_stream', SpanKind.CLIENT), 5000, 'the spans');
+    const client = named('snakepit.remote.stream trace_info_stream', SpanKind.CLIENT)!;
+    const server = named('snakepit.remote.stream trace_info_stream', SpanKind.SERVER)!;
+    const call = named('snakepit.stream trace_info_stream', SpanKind.CLIENT)!;
+    expect(client.parentSpanContext?.spanId).toBe(root.spanContext().spanId);
+    expect(server.parentSpanContext?.spanId).toBe(client.spanContext().spanId);
+    expect(call.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
+    expect(chunks.map((c) => c.data)).toEqual([{ traceparent: `00-${traceId}-${call.spanContext().spanId}-01` }]);
   });
 });
 
