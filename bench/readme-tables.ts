@@ -140,6 +140,44 @@ if (r.data) {
     ],
   );
 }
+if (r.remote) {
+  const m = r.remote;
+  if (m.loadAverage !== undefined) out.push(`Remote pools, on ${m.cores} cores; the load average was ${n(m.loadAverage, 1)} when the section started.`, '');
+  const range = (s: { median: number; min: number; max: number }, digits = 0) => `${n(s.median, digits)} (${n(s.min, digits)}–${n(s.max, digits)})`;
+  table(
+    [`remote pool over NATS, sequential tiny call (\`add\`), 1 worker`, 'p50 µs', 'p95 µs', 'p99 µs', 'calls/s'],
+    [
+      ...Object.entries<any>(m.latency.peers).map(([name, s]) => [name, n(s.p50Us), n(s.p95Us), n(s.p99Us), n(s.callsPerSec)]),
+      ['remote / local (median of rounds, range)', spread(m.latency.p50RemoteVsLocal), spread(m.latency.p95RemoteVsLocal), '', ''],
+    ],
+  );
+  table(
+    [`${m.throughput.concurrency} calls in flight, ${m.cores} cores for broker, hosts, workers and caller`, 'calls/s (median of rounds, range)'],
+    [
+      ...Object.entries<any>(m.throughput.peers).map(([name, s]) => [name, range(s.callsPerSec)]),
+      ['two hosts / one host', spread(m.throughput.twoVsOne)],
+    ],
+  );
+  const o = m.failover;
+  const failures = Object.entries<number>(o.failedBy).map(([name, count]) => `${count} ${name}`).join(', ');
+  table(
+    [`failover: 2 hosts of 1 worker, ${o.concurrency} idempotent calls in flight, one SIGKILLed (median of ${o.rounds}, range)`, 'ms'],
+    [
+      ['SIGKILL → the last call sent to the killed host has ended (retried on the survivor, or failed)', range(o.failoverMs)],
+      ['SIGKILL → the caller no longer lists the killed host', range(o.droppedMs)],
+      ['longest time with no call completing, from the kill to the end above', range(o.longestGapMs)],
+    ],
+  );
+  out.push(
+    `Over the ${o.rounds} rounds: ${o.calls.toLocaleString('en')} calls, ${o.failed} failed${failures ? ` (${failures})` : ''}; ${o.runningAtKill} were running on the killed host at the kill, ` +
+      `${o.sentAfterKill} were sent to it after the kill (${o.sentAfterKillHung} of them waited until it was taken for lost); ` +
+      `${o.retried} were retried on the survivor after their host was lost, ${o.placedAgain} were placed again (sent to the dead host, they never ran). ` +
+      `The caller dropped the killed host in ${o.roundsDroppedOnNoResponders} of ${o.rounds} rounds because a call sent after the kill found nobody listening for it, ` +
+      'in the others when the probe a call sends after 1500 ms of silence (half of `hostLostAfterMs`), or missed roll calls, found it gone. ' +
+      `Completions per second: ${range(o.ratePerSec.before)} before the kill (two hosts), ${range(o.ratePerSec.during)} from the kill to the end of the failover, ${range(o.ratePerSec.after)} after it (the survivor alone).`,
+    '',
+  );
+}
 if (r.encoding) {
   const e = r.encoding;
   const us = (f?: { totalUs: number }) => (f ? n(f.totalUs, f.totalUs < 10 ? 2 : f.totalUs < 100 ? 1 : 0) : '-');
