@@ -9,7 +9,7 @@ import type { RemoteClient } from '../src/remote/caller/remote-client';
 /** What NATS throws when nobody listens on a subject (isNoResponders goes by the class name). */
 export class EmptyResponseException extends Error {}
 
-export const load = (capacity: number, inFlight = 0, ahead = 0, status: PoolLoad['status'] = 'ready'): PoolLoad => ({ capacity, ahead, inFlight, status });
+export const load = (capacity: number, inFlight = 0, ahead = 0, status: PoolLoad['status'] = 'ready'): PoolLoad => ({ capacity, ahead, workers: capacity, inFlight, status });
 
 export const announcement = (hostId: string, pools: Record<string, PoolLoad>, defaultPool = Object.keys(pools)[0] ?? 'default'): HostAnnouncement => ({
   hostId,

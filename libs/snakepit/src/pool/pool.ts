@@ -194,7 +194,7 @@ export class Pool {
   load(): PoolLoad {
     let ready = 0;
     for (const worker of this.fleet.workers.values()) if (worker.serving) ready++;
-    return { capacity: ready * this.config.concurrentCalls, ahead: ready * this.config.prefetch, inFlight: this.book.size, status: this.lifecycle.status };
+    return { capacity: ready * this.config.concurrentCalls, ahead: ready * this.config.prefetch, workers: ready, inFlight: this.book.size, status: this.lifecycle.status };
   }
 
   stats(): PoolStats {

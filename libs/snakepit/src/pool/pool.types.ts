@@ -31,6 +31,8 @@ export interface PoolLoad {
   capacity: number;
   /** Calls it holds beyond that, sent ahead to busy workers (ready workers × prefetchPerWorker). */
   ahead: number;
+  /** Workers ready. */
+  workers: number;
   /** Calls open: running, or waiting for a worker. */
   inFlight: number;
   status: PoolStatus;

@@ -15,6 +15,10 @@ export interface SnakepitHostOptions {
   heartbeatMs?: number;
   /** The most chunks a caller may let a stream send ahead of its reader. Default 256. */
   maxStreamWindow?: number;
+  /** Calls per ready worker a host takes beyond what its workers run at once (at least the
+   *  pool's prefetchPerWorker): they wait in the pool's queue, so that a worker that finishes
+   *  starts its next call at once instead of after a broker round trip. Default 1. */
+  acceptAheadPerWorker?: number;
   /** A stream whose caller gives it no credit for this long is stopped (StreamConsumerIdleError):
    *  a caller that went away, or stopped reading, holds nothing here for longer. Default 30000 ms. */
   creditTimeoutMs?: number;
@@ -87,12 +91,13 @@ export function newHostId(): string {
 export function resolveHostOptions(given?: SnakepitHostOptions): ResolvedHostOptions {
   return resolve<SnakepitHostOptions>(
     given,
-    { subjectPrefix: 'snakepit', hostId: newHostId(), heartbeatMs: 1000, maxStreamWindow: 256, creditTimeoutMs: 30_000, maxPayloadBytes: 1024 * 1024 },
+    { subjectPrefix: 'snakepit', hostId: newHostId(), heartbeatMs: 1000, maxStreamWindow: 256, acceptAheadPerWorker: 1, creditTimeoutMs: 30_000, maxPayloadBytes: 1024 * 1024 },
     {
       subjectPrefix: subjectPrefixProblem,
       hostId: (value) => (typeof value === 'string' && isSubjectToken(value) ? undefined : `hostId must be 1–64 letters, digits, "_" or "-" (got ${JSON.stringify(value)})`),
       heartbeatMs: positiveInteger('heartbeatMs', 3_600_000),
       maxStreamWindow: positiveInteger('maxStreamWindow', 65_536),
+      acceptAheadPerWorker: (value) => (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 1000 ? undefined : `acceptAheadPerWorker must be an integer from 0 to 1000 (got ${JSON.stringify(value)})`),
       creditTimeoutMs: positiveInteger('creditTimeoutMs', MAX_TIMER_MS),
       maxPayloadBytes: positiveInteger('maxPayloadBytes'),
     },

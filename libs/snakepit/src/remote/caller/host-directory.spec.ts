@@ -174,15 +174,28 @@ describe('HostDirectory', () => {
       return setup.directory;
     }
 
-    it('prefers the host with the most free capacity: capacity + ahead − inFlight', async () => {
+    it('prefers free worker slots (capacity − inFlight), then room ahead (capacity + ahead − inFlight)', async () => {
       const directory = await known(
-        announcement('host-a', { default: load(4, 3) }), // 1 free
-        announcement('host-b', { default: load(2, 1, 2) }), // 3 free
-        announcement('host-c', { default: load(2, 0) }), // 2 free
+        announcement('host-a', { default: load(4, 3) }), // 1 slot free, room 1
+        announcement('host-b', { default: load(2, 1, 2) }), // 1 slot free, room 3
+        announcement('host-c', { default: load(2, 0) }), // 2 slots free, room 2
+      );
+      expect(directory.pick(undefined, new Set())).toBe('host-c'); // a call there starts at once
+      expect(directory.pick('default', new Set())).toBe('host-c');
+      expect(directory.pick(undefined, new Set(['host-c']))).toBe('host-b'); // a tie on slots: more room
+    });
+
+    it('sends a call ahead to a host whose workers are all busy only when no host has a free slot', async () => {
+      const directory = await known(
+        announcement('host-a', { default: load(1, 1, 1) }), // busy, takes one ahead
+        announcement('host-b', { default: load(1, 0, 0) }), // a free slot
       );
       expect(directory.pick(undefined, new Set())).toBe('host-b');
-      expect(directory.pick('default', new Set())).toBe('host-b');
-      expect(directory.pick(undefined, new Set(['host-b']))).toBe('host-c');
+      directory.begin('host-b', undefined);
+      expect(directory.pick(undefined, new Set())).toBe('host-a'); // room ahead is room
+      directory.begin('host-a', undefined);
+      directory.begin('host-a', undefined);
+      expect(directory.pick(undefined, new Set())).toBeUndefined();
     });
 
     it("counts this caller's calls when they are more than the host reported (max(inFlight, mine))", async () => {

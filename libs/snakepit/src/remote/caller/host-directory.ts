@@ -22,6 +22,8 @@ interface KnownHost {
   lastSeenAt: number;
   /** Roll calls in a row it did not answer. */
   missed: number;
+  /** It said it is shutting down: no new calls go there; the ones running there end there. */
+  closing: boolean;
   /** This caller's calls there now, by pool name as sent (undefined: the host's default). */
   mine: Map<string, number>;
 }
@@ -86,22 +88,31 @@ export class HostDirectory {
     return [...this.known.values()].some((host) => this.poolLoad(host, pool) !== undefined);
   }
 
-  /** The host with the most free capacity for `pool`, not in `exclude`; with `evenIfBusy`, the
-   *  least busy one when none is free (to ask it: its answer says how busy it really is). */
+  /**
+   * The host with the most room for `pool`, not in `exclude`: first by free worker slots (a call
+   * there starts at once), then by what it takes ahead (a call there waits in its queue). With
+   * `evenIfBusy`, the least busy one when none has room (to ask it: its answer says how busy it
+   * really is).
+   */
   pick(pool: string | undefined, exclude: ReadonlySet<string>, evenIfBusy = false): string | undefined {
     let best: string | undefined;
-    let bestFree = -Infinity;
+    let bestRoom = -Infinity;
+    let bestIdle = -Infinity;
     for (const host of this.known.values()) {
-      if (exclude.has(host.id)) continue;
+      if (exclude.has(host.id) || host.closing) continue;
       const load = this.poolLoad(host, pool);
       if (!load || load.status !== 'ready') continue;
-      const free = load.capacity + load.ahead - Math.max(load.inFlight, this.mineIn(host, pool));
-      if (free > bestFree || (free === bestFree && Math.random() < 0.5)) {
+      const used = Math.max(load.inFlight, this.mineIn(host, pool));
+      const idle = Math.max(0, load.capacity - used);
+      const room = load.capacity + load.ahead - used;
+      const better = idle > bestIdle || (idle === bestIdle && (room > bestRoom || (room === bestRoom && Math.random() < 0.5)));
+      if (better) {
         best = host.id;
-        bestFree = free;
+        bestIdle = idle;
+        bestRoom = room;
       }
     }
-    return bestFree > 0 || evenIfBusy ? best : undefined;
+    return bestRoom > 0 || evenIfBusy ? best : undefined;
   }
 
   /** A call of this caller starts on the host / ends there. */
@@ -125,6 +136,13 @@ export class HostDirectory {
     host.lastSeenAt = Date.now();
     host.missed = 0;
     this.changed();
+  }
+
+  /** The host said it is shutting down: new calls go elsewhere, while the calls running there
+   *  finish there (it answers them before it closes); it is dropped once it stops answering. */
+  noteClosing(hostId: string): void {
+    const host = this.known.get(hostId);
+    if (host) host.closing = true;
   }
 
   /** Forgets a host (the broker said nobody listens for it, or it missed its roll calls); its
@@ -266,6 +284,7 @@ export class HostDirectory {
     for (const host of [...this.known.values()]) {
       if (answered.has(host.id)) continue;
       if (++host.missed >= this.options.rollCallMisses) this.drop(host.id, `it missed ${host.missed} roll calls in a row`);
+      else if ([...host.mine.values()].some((n) => n > 0)) void this.probe(host.id); // calls run there: is it gone?
     }
   }
 
@@ -276,7 +295,7 @@ export class HostDirectory {
       host.lastSeenAt = Date.now();
       host.missed = 0;
     } else {
-      this.known.set(announcement.hostId, { id: announcement.hostId, announcement, lastSeenAt: Date.now(), missed: 0, mine: new Map() });
+      this.known.set(announcement.hostId, { id: announcement.hostId, announcement, lastSeenAt: Date.now(), missed: 0, closing: false, mine: new Map() });
     }
     this.changed();
   }

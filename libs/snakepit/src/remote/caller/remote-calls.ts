@@ -205,7 +205,7 @@ export class RemoteCalls {
         const frame = end.frame;
         if ('load' in frame) this.directory.noteLoad(hostId, frame.load);
         if (frame.kind === 'refused') {
-          if (frame.why === 'closing') this.directory.drop(hostId, 'it is shutting down');
+          if (frame.why === 'closing') this.directory.noteClosing(hostId);
           return plan.sessionId === undefined ? 'again' : 'moved';
         }
         if (frame.kind === 'error') {
@@ -220,6 +220,7 @@ export class RemoteCalls {
       case 'broker-down':
         return 'wait';
       case 'lost':
+        if (end.cancel) this.cancel(hostId, callId);
         return 'lost';
       case 'timeout':
         this.cancel(hostId, callId);

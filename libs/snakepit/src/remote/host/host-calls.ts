@@ -5,6 +5,7 @@ import { fromStandaloneJson } from '../../data/standalone-value';
 import { PoolService } from '../../pool/pool.service';
 import { SessionService } from '../../session/session.service';
 import type { StreamChunk } from '../../pool/chunk-stream';
+import type { PoolLoad } from '../../pool/pool.types';
 import { inServerSpan } from '../../telemetry/tracing';
 import { callRequestProblems, isCancelMessage, isCreditMessage } from '../request-checks';
 import type { HostAnnouncement, HostLoad, RemoteCallRequest, RemoteFrame } from '../remote-wire';
@@ -67,8 +68,14 @@ export class HostCalls implements BeforeApplicationShutdown {
   /** How busy each pool of this host is. */
   load(): HostLoad {
     const load: HostLoad = {};
-    for (const name of this.pools.listPools()) load[name] = this.pools.load(name);
+    for (const name of this.pools.listPools()) load[name] = this.poolLoad(name);
     return load;
+  }
+
+  /** A pool's load as callers see it: what it takes ahead counts acceptAheadPerWorker too. */
+  private poolLoad(name: string | undefined): PoolLoad {
+    const load = this.pools.load(name);
+    return { ...load, ahead: Math.max(load.ahead, load.workers * this.options.acceptAheadPerWorker) };
   }
 
   announcement(): HostAnnouncement {
@@ -129,7 +136,7 @@ export class HostCalls implements BeforeApplicationShutdown {
     if (call.sessionId !== undefined) return undefined; // its Python objects live here: it waits here
     let pool;
     try {
-      pool = this.pools.load(call.pool);
+      pool = this.poolLoad(call.pool);
     } catch (error) {
       return errorFrame(this.hostId, error); // no such pool here
     }
