@@ -248,6 +248,13 @@ describe('remote pools: the broker restarted under load', () => {
     // Two calls that run across the whole outage, and answer after it: not idempotent.
     await sleep(500);
     const across = [0, 1].map((i) => track(`across ${i}`, false, TIMEOUT, t0, () => remote.execute('sleep', { ms: 3000 }, { timeoutMs: TIMEOUT })));
+    // And a stream producing through the outage: its reader gets every chunk in order, or a
+    // typed error; never a stream with chunks missing.
+    const streamed = track('stream across', false, TIMEOUT, t0, async () => {
+      const indices: number[] = [];
+      for await (const chunk of remote.executeStream<{ i: number }>('count', { n: 30, delay_ms: 100 }, { timeoutMs: TIMEOUT })) indices.push(chunk.index);
+      return indices;
+    });
     await sleep(500);
     // What the caller's directory holds through the outage, every 50 ms.
     const seen: string[] = [];
@@ -279,7 +286,8 @@ describe('remote pools: the broker restarted under load', () => {
     await load;
     const shortOutcomes = await Promise.all(short);
     const acrossOutcomes = await Promise.all(across);
-    const settled = [...acrossOutcomes, await inGap, ...(await Promise.all(outcomes))];
+    const streamOutcome = await streamed;
+    const settled = [...acrossOutcomes, await inGap, streamOutcome, ...(await Promise.all(outcomes))];
     const report = `stopped at ${stoppedAt} ms, restarted at ${restartedAt} ms, both hosts seen at ${seenAt} ms\n${settled.map(describeOutcome).join('\n')}`;
     if (process.env.REMOTE_FAULTS_REPORT) console.log(report);
 
@@ -304,6 +312,8 @@ describe('remote pools: the broker restarted under load', () => {
     // The calls running across the restart kept their hosts (alive, never silent for
     // hostLostAfterMs) and answered once all had reconnected: they completed.
     expect({ across: acrossOutcomes.map(describeOutcome), report }).toEqual({ across: [expect.stringMatching(/slept_ms/), expect.stringMatching(/slept_ms/)], report });
+    if (streamOutcome.error) expect(streamOutcome.error).toBeInstanceOf(HostLostError);
+    else expect(streamOutcome.value).toEqual([...Array(31).keys()]); // 30 yields and the return value
 
     // Each host answers through the broker again.
     for (const host of hosts) await expect(remote.hostStats(host.hostId)).resolves.toMatchObject({ hostId: host.hostId });

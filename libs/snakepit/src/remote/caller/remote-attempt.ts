@@ -9,7 +9,7 @@ export type AttemptEnd =
   | { kind: 'frame'; frame: Exclude<RemoteFrame, { kind: 'alive' } | { kind: 'chunk' }> }
   | { kind: 'unreachable' }
   | { kind: 'broker-down'; error: unknown }
-  | { kind: 'lost'; why: string }
+  | { kind: 'lost'; why: string; /** The host may still run it: tell it to stop. */ cancel?: true }
   | { kind: 'timeout' }
   | { kind: 'aborted'; reason: unknown }
   | { kind: 'malformed'; detail: string };
@@ -57,6 +57,11 @@ export async function attempt(init: AttemptInit): Promise<AttemptEnd> {
     // Halfway through the silence, the host is asked whether it is there: a host whose process
     // died is known at once (the broker has no subscriber for it), not after all of it.
     const probe = () => void init.directory.probe(init.hostId);
+    // A stream's chunks come 0, 1, 2, … and the last one is final: what the host sent while a
+    // connection to the broker was down is dropped (not sent later), and a stream must not look
+    // whole with chunks missing.
+    let nextIndex = 0;
+    let lastFinal = true;
     let silence = setTimeout(lostAfter, init.hostLostAfterMs);
     let halfway = setTimeout(probe, init.hostLostAfterMs / 2);
     const deadline = setTimeout(() => finish({ kind: 'timeout' }), Math.max(0, init.deadline - Date.now()));
@@ -74,12 +79,16 @@ export async function attempt(init: AttemptInit): Promise<AttemptEnd> {
         if (frame.kind === 'alive') return;
         if (frame.kind === 'chunk') {
           if (!init.onChunk) return finish({ kind: 'malformed', detail: 'a chunk for a call that is not a stream' });
+          if (frame.index !== nextIndex) return finish({ kind: 'lost', why: `its chunk ${nextIndex} was lost on the way (chunk ${String(frame.index)} came next)`, cancel: true });
+          nextIndex++;
+          lastFinal = frame.final === true;
           try {
             return init.onChunk(frame);
           } catch (error) {
             return finish({ kind: 'malformed', detail: (error as Error).message });
           }
         }
+        if (frame.kind === 'end' && !lastFinal) return finish({ kind: 'lost', why: `the chunks after chunk ${nextIndex - 1} were lost on the way`, cancel: true });
         finish({ kind: 'frame', frame });
       },
       error: (error: unknown) => finish(isNoResponders(error) ? { kind: 'unreachable' } : { kind: 'lost', why: `the broker connection failed (${(error as Error)?.message ?? String(error)})` }),
