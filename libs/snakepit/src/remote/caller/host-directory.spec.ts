@@ -383,9 +383,38 @@ describe('HostDirectory', () => {
       await rollCall(directory, options);
       const lost = jest.fn();
       directory.onLost('host-a', lost);
-      expect(directory.nobodyListens('host-a', 'gone')).toBe(true);
+      await expect(directory.nobodyListens('host-a', 'gone')).resolves.toBe(true);
       expect(directory.has('host-a')).toBe(false);
       expect(lost).toHaveBeenCalledWith('gone');
+    });
+
+    /** The fake client as a real one says its connection: made at `at`, up or not. */
+    const connection = (client: object, at: number, up = true) => Object.assign(client, { connectedAt: at, connected: up });
+
+    it('drops the host 100 ms later, when this caller stays connected', async () => {
+      const { client, directory, options } = directoryWith({ hostLostAfterMs: 500 });
+      connection(client, Date.now());
+      client.hosts = [announcement('host-a', { default: load(1) })];
+      await rollCall(directory, options);
+      const dropped = track(directory.nobodyListens('host-a', 'gone'));
+      await jest.advanceTimersByTimeAsync(99);
+      expect(directory.has('host-a')).toBe(true);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(dropped).toEqual({ state: 'resolved', value: true });
+      expect(directory.has('host-a')).toBe(false);
+    });
+
+    it('keeps the host when this caller loses its connection too within 100 ms (the broker going down)', async () => {
+      const { client, directory, options } = directoryWith({ hostLostAfterMs: 500 });
+      connection(client, Date.now());
+      client.hosts = [announcement('host-a', { default: load(1) })];
+      await rollCall(directory, options);
+      const dropped = track(directory.nobodyListens('host-a', 'gone'));
+      await jest.advanceTimersByTimeAsync(30);
+      connection(client, (client as { connectedAt?: number }).connectedAt!, false);
+      await jest.advanceTimersByTimeAsync(70);
+      expect(dropped).toEqual({ state: 'resolved', value: false });
+      expect(directory.has('host-a')).toBe(true);
     });
 
     it('keeps a host not heard from since the caller reconnected, for hostLostAfterMs after it (it may be subscribing again)', async () => {
@@ -393,10 +422,10 @@ describe('HostDirectory', () => {
       client.hosts = [announcement('host-a', { default: load(1) }), announcement('host-b', { default: load(1) })];
       await rollCall(directory, options);
       await jest.advanceTimersByTimeAsync(10);
-      (client as { connectedAt?: number }).connectedAt = Date.now(); // the broker came back
+      connection(client, Date.now()); // the broker came back
       const lost = jest.fn();
       directory.onLost('host-a', lost);
-      expect(directory.nobodyListens('host-a', 'gone')).toBe(false);
+      await expect(directory.nobodyListens('host-a', 'gone')).resolves.toBe(false);
       client.probeAnswer = (hostId) => (hostId === 'host-a' ? 'gone' : 'answer');
       await expect(directory.probe('host-a')).resolves.toBe(true);
       expect(directory.has('host-a')).toBe(true);
@@ -404,10 +433,14 @@ describe('HostDirectory', () => {
       // host-b answers a roll call since: nobody listening for it now means it is gone.
       client.hosts = [announcement('host-b', { default: load(1) })];
       await rollCall(directory, options);
-      expect(directory.nobodyListens('host-b', 'gone')).toBe(true);
+      const b = track(directory.nobodyListens('host-b', 'gone'));
+      await jest.advanceTimersByTimeAsync(100);
+      expect(b).toEqual({ state: 'resolved', value: true });
       // Past hostLostAfterMs after the reconnection, host-a is gone too.
-      await jest.advanceTimersByTimeAsync(500);
-      expect(directory.nobodyListens('host-a', 'gone')).toBe(true);
+      await jest.advanceTimersByTimeAsync(400);
+      const a = track(directory.nobodyListens('host-a', 'gone'));
+      await jest.advanceTimersByTimeAsync(100);
+      expect(a).toEqual({ state: 'resolved', value: true });
       expect(lost).toHaveBeenCalledWith('gone');
     });
   });

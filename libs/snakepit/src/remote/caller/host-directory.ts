@@ -28,6 +28,10 @@ interface KnownHost {
   mine: Map<string, number>;
 }
 
+/** How long a "nobody listens" waits to see whether this caller's own connection drops too
+ *  (the broker shutting down) before the host counts as gone. */
+const NOBODY_CONFIRM_MS = 100;
+
 /**
  * The hosts this caller knows and how busy each pool of theirs is. It learns them by a roll
  * call (every host answers, rollCallIntervalMs apart) and keeps their load fresh from every
@@ -194,23 +198,31 @@ export class HostDirectory {
       if (done) subscription.unsubscribe();
     });
     if (answered === true) return true;
-    if (answered === 'gone') return !this.nobodyListens(hostId, 'its connection to the broker is gone');
+    if (answered === 'gone') return !(await this.nobodyListens(hostId, 'its connection to the broker is gone'));
     this.drop(hostId, `it did not answer a probe within ${this.options.hostLostAfterMs} ms`);
     return false;
   }
 
   /**
    * The broker said nobody listens on the host's subjects. That is the host gone (it is dropped,
-   * and its calls hear `why`), unless this caller's connection to the broker is new (less than
-   * hostLostAfterMs old: the broker just came back) and the host has not been heard from since:
-   * hosts reconnect and subscribe again too, a moment after the caller may have, and one still
-   * doing so is not lost (its running calls go on, and their answers get through). Returns
-   * whether it was dropped.
+   * and its calls hear `why`), unless the broker is coming or going:
+   * - this caller's connection is new (less than hostLostAfterMs old: the broker just came back)
+   *   and the host has not been heard from since: hosts reconnect and subscribe again too, a
+   *   moment after the caller may have;
+   * - this caller's connection drops within NOBODY_CONFIRM_MS: a broker shutting down closes its
+   *   connections one after another, the host's before this caller's.
+   * A host still reconnecting is not lost: its running calls go on, and their answers get
+   * through. Resolves whether it was dropped. (With a client that does not say when it
+   * connected, the host is dropped at once.)
    */
-  nobodyListens(hostId: string, why: string): boolean {
+  async nobodyListens(hostId: string, why: string): Promise<boolean> {
     const host = this.known.get(hostId);
     const since = this.client.connectedAt;
-    if (host && since !== undefined && host.lastSeenAt < since && Date.now() - since < this.options.hostLostAfterMs) return false;
+    if (since !== undefined) {
+      if (host && host.lastSeenAt < since && Date.now() - since < this.options.hostLostAfterMs) return false;
+      await new Promise((resolve) => setTimeout(resolve, NOBODY_CONFIRM_MS));
+      if (!this.client.connected || this.client.connectedAt !== since) return false;
+    }
     this.drop(hostId, why);
     return true;
   }

@@ -121,7 +121,12 @@ export class RemoteCalls {
         plan.stream?.setCurrent(hostId, callId);
         const end = await this.send(plan, hostId, callId, deadline, span);
         this.directory.end(hostId, options.pool);
-        const outcome = this.judge(end, plan, hostId, timeoutMs, callId);
+        let outcome = this.judge(end, plan, hostId, timeoutMs, callId);
+        if (outcome === 'unreachable') {
+          // It never arrived: its host is gone (elsewhere then), or the broker is coming or going (wait).
+          const gone = await this.directory.nobodyListens(hostId, 'nobody listens on its subjects');
+          outcome = !gone ? 'wait' : plan.sessionId === undefined ? 'again' : 'moved';
+        }
         if (outcome === 'moved') {
           // It never ran, and its session's host is gone or leaving: another host adopts it.
           await this.sessions.rehome(plan.sessionId!, hostId, options.pool, options.signal, { queueDeadline, deadline });
@@ -197,9 +202,10 @@ export class RemoteCalls {
   }
 
   /** What an attempt's end means: the frame to return, `again` (it never ran: place it again),
-   *  `wait` (it never ran: place it again after a pause), `moved` (it never ran, and its session
-   *  needs another host), `lost` (its host went while it may have run); errors are thrown. */
-  private judge(end: AttemptEnd, plan: CallPlan, hostId: string, timeoutMs: number, callId: string): (TerminalFrame & { hostId: string }) | 'again' | 'wait' | 'moved' | 'lost' {
+   *  `wait` (it never ran: place it again after a pause), `unreachable` (it never ran: nobody
+   *  listened on its host's subjects), `moved` (it never ran, and its session needs another
+   *  host), `lost` (its host went while it may have run); errors are thrown. */
+  private judge(end: AttemptEnd, plan: CallPlan, hostId: string, timeoutMs: number, callId: string): (TerminalFrame & { hostId: string }) | 'again' | 'wait' | 'unreachable' | 'moved' | 'lost' {
     switch (end.kind) {
       case 'frame': {
         const frame = end.frame;
@@ -215,8 +221,7 @@ export class RemoteCalls {
         return { ...frame, hostId };
       }
       case 'unreachable':
-        if (!this.directory.nobodyListens(hostId, 'nobody listens on its subjects')) return 'wait';
-        return plan.sessionId === undefined ? 'again' : 'moved';
+        return 'unreachable';
       case 'broker-down':
         return 'wait';
       case 'lost':

@@ -15,6 +15,8 @@ export class RemoteClient {
   /** When the connection to the broker was last made, the first time or again after an outage
    *  (Date.now()); undefined until then, and with a transport that does not say. */
   connectedAt?: number;
+  /** Whether the connection is up now, as the proxy last said. */
+  connected = false;
 
   constructor(readonly proxy: ClientProxy) {
     if (proxy instanceof ClientNats) {
@@ -24,7 +26,8 @@ export class RemoteClient {
     try {
       this.statusWatch = proxy.status.subscribe({
         next: (status) => {
-          if (status === 'connected') this.connectedAt = Date.now();
+          this.connected = status === 'connected';
+          if (this.connected) this.connectedAt = Date.now();
         },
         error: () => undefined,
       });

@@ -161,7 +161,7 @@ export class RemoteSessions {
           if (end.frame.kind === 'error' && isWireError(end.frame.error)) throw errorFromWire(end.frame.error, hostId);
           throw new RemoteProtocolError(hostId, `a "${end.frame.kind}" frame for a session operation`);
         case 'unreachable':
-          if (!this.directory.nobodyListens(hostId, 'nobody listens on its subjects')) {
+          if (!(await this.directory.nobodyListens(hostId, 'nobody listens on its subjects'))) {
             // The broker is just back and the host not yet subscribed again: ask again soon.
             if (Date.now() >= deadline) throw new NoHostAvailableError(pool ?? 'default', Date.now() - started, 'no_hosts');
             await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
