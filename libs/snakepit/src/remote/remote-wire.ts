@@ -72,7 +72,7 @@ export type RemoteFrame =
   | { kind: 'refused'; hostId: string; load: HostLoad; why: 'busy' | 'closing' }
   | { kind: 'result'; hostId: string; value: string; load: HostLoad }
   | { kind: 'chunk'; index: number; data: string; final: boolean }
-  | { kind: 'end'; hostId: string; load: HostLoad }
+  | { kind: 'end'; hostId: string; load: HostLoad; /** How many chunks the host sent. */ chunks?: number }
   | { kind: 'answer'; hostId: string; body: unknown }
   | { kind: 'error'; hostId: string; error: WireError; load?: HostLoad };
 

@@ -52,6 +52,11 @@ describe('attempt: a stream\'s chunks', () => {
     await expect(ended).resolves.toEqual({ kind: 'lost', why: 'the chunks after chunk 1 were lost on the way', cancel: true });
   });
 
+  it('is lost when the end counts more chunks than came (all of them dropped)', async () => {
+    const { ended } = streamAttempt([{ ...end, chunks: 3 } as RemoteFrame]);
+    await expect(ended).resolves.toEqual({ kind: 'lost', why: 'chunks were lost on the way (0 came of the 3 sent)', cancel: true });
+  });
+
   it('takes an end without chunks as it is (an empty stream)', async () => {
     await expect(streamAttempt([end]).ended).resolves.toEqual({ kind: 'frame', frame: end });
   });

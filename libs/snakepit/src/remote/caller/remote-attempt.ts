@@ -88,6 +88,9 @@ export async function attempt(init: AttemptInit): Promise<AttemptEnd> {
             return finish({ kind: 'malformed', detail: (error as Error).message });
           }
         }
+        if (frame.kind === 'end' && typeof frame.chunks === 'number' && frame.chunks !== nextIndex) {
+          return finish({ kind: 'lost', why: `chunks were lost on the way (${nextIndex} came of the ${frame.chunks} sent)`, cancel: true });
+        }
         if (frame.kind === 'end' && !lastFinal) return finish({ kind: 'lost', why: `the chunks after chunk ${nextIndex - 1} were lost on the way`, cancel: true });
         finish({ kind: 'frame', frame });
       },

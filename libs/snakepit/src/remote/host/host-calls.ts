@@ -196,6 +196,7 @@ export class HostCalls implements BeforeApplicationShutdown {
       wake?.();
       void chunks.return?.();
     };
+    let sent = 0;
     for await (const chunk of chunks) {
       if (running.stopped) return;
       while (credit <= 0) {
@@ -216,10 +217,11 @@ export class HostCalls implements BeforeApplicationShutdown {
         if (!credited) throw new StreamConsumerIdleError(call.tool, this.options.creditTimeoutMs);
       }
       credit--;
+      sent++;
       subscriber.next({ kind: 'chunk', index: chunk.index, data: valueText(chunk.data, call.tool, `chunk ${chunk.index}`, this.options.maxPayloadBytes), final: chunk.final });
     }
     if (running.stopped) return; // nobody reads an end
-    subscriber.next({ kind: 'end', hostId: this.hostId, load: this.load() });
+    subscriber.next({ kind: 'end', hostId: this.hostId, load: this.load(), chunks: sent });
   }
 }
 
