@@ -85,6 +85,10 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
     return false;
   };
   const allIdle = async () => (await Promise.all(hosts.map(poolStats))).every((s) => s.busy === 0);
+  /** The caller's view of a host (its load as last heard: answers and roll calls, 1 s apart). */
+  const view = (host: RemoteHost) => caller.remote.hosts().find((v) => v.hostId === host.hostId);
+  /** Waits until the caller has heard that no host runs anything (placement goes by that). */
+  const callerSeesIdle = () => eventually(() => caller.remote.hosts().every((h) => h.inFlight === 0 && h.pools.default?.inFlight === 0), 10_000, 'the caller to hear the hosts are idle');
   /** The cancelled, aborted and failed calls of the live hosts, added up. */
   const endings = async () => {
     const stats = await Promise.all(hosts.filter((h) => h.process.child.exitCode === null && h.process.child.signalCode === null).map(poolStats));
@@ -254,6 +258,7 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
   });
 
   describe('placement', () => {
+    beforeEach(callerSeesIdle);
     // A host takes acceptAheadPerWorker (1 by default) call per worker beyond what it runs: a
     // call may wait there, in its pool's queue, for the worker to finish (never more than that).
     const AHEAD = 1;
@@ -519,6 +524,7 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
     });
 
     it('lets a host stopped with SIGTERM finish the call it runs; calls sent meanwhile, and its session, go to the other hosts', async () => {
+      await callerSeesIdle();
       const c = await startRemoteHost({ natsUrl: nats.url, hostId: 'host-c', poolSize: 1, redisUrl: `redis://127.0.0.1:${redis.port}`, env: HOST_ENV });
       hosts.push(c);
       workers.set(c.hostId, await workerPids(c));
@@ -528,6 +534,7 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
       let meanwhile: Promise<{ pid: number }>[] = [];
       try {
         await eventually(async () => (await Promise.all([a, b].map(poolStats))).every((s) => s.busy === 1), 5000, 'host-a and host-b to be busy');
+        await eventually(() => [a, b].every((h) => view(h)!.pools.default.inFlight === 1), 10_000, 'the caller to hear that host-a and host-b are busy');
         const session = await caller.remote.createSession();
         expect(session.hostId).toBe('host-c');
         await caller.remote.executeInSession(session.id, 'set_state', { key: 'kept', value: 'on c' });
@@ -535,7 +542,8 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
         await eventually(async () => (await poolStats(c)).busy === 1, 10_000, 'the call to run on host-c');
 
         const stopped = c.stop();
-        // Sent while it stops: they wait for room on the others (host-c refuses them, closing).
+        // Sent while it stops: they wait for room on the others (host-c refuses them once it is
+        // closing).
         meanwhile = Array.from({ length: 3 }, () => caller.remote.execute<{ pid: number }>('ping', {}, { timeoutMs: 30_000 }));
         const result = await running; // it ran to its end, and its result came back
         expect(await hostOfPid(result.pid)).toBe('host-c');
@@ -545,7 +553,11 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
         expect(c.process.output()).not.toMatch(/Error/);
         const settled = await Promise.allSettled(meanwhile);
         expect(settled.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
-        for (const r of settled) expect(await hostOfPid((r as PromiseFulfilledResult<{ pid: number }>).value.pid)).toMatch(/^host-[ab]$/);
+        // One may have reached host-c before it heard the signal (into its one place ahead): it
+        // ran there, in the drain; the others went to host-a and host-b.
+        const where = await Promise.all(settled.map((r) => hostOfPid((r as PromiseFulfilledResult<{ pid: number }>).value.pid)));
+        expect(where.filter((id) => id === 'host-c').length).toBeLessThanOrEqual(1);
+        expect(where.filter((id) => id === 'host-a' || id === 'host-b').length).toBeGreaterThanOrEqual(2);
         // The session moves to another host on its next call (not idempotent), its state intact.
         await expect(caller.remote.executeInSession(session.id, 'get_state', { key: 'kept' }, { timeoutMs: 30_000 })).resolves.toBe('on c');
         await expect(caller.remote.executeInSession(session.id, 'get_state', { key: SESSION_OWNER_STATE_KEY })).resolves.toMatch(/^host-[ab]$/);
@@ -554,6 +566,7 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
       } finally {
         await Promise.all(locals);
         await Promise.allSettled(meanwhile);
+        await c.stop();
       }
     });
 
@@ -561,7 +574,6 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
     it('re-homes a session whose owner was SIGKILLed onto another host, with its state', async () => {
       const session = await caller.remote.createSession();
       const owner = hosts.find((h) => h.hostId === session.hostId)!;
-      const survivor = [a, b].find((h) => h !== owner)!;
       await caller.remote.executeInSession(session.id, 'counter', { step: 2 });
       await caller.remote.executeInSession(session.id, 'set_state', { key: 'kept', value: 'yes' });
 
@@ -573,6 +585,7 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
       await eventually(async () => /nobody listens/.test((await rejectionOf(caller.remote.hostStats(owner.hostId))).message), 10_000, 'the broker to drop the killed host');
       const next = await caller.remote.executeInSession<{ counter: number; pid: number }>(session.id, 'counter', { step: 1 });
       expect(next.counter).toBe(3);
+      const survivor = hosts.find((h) => h.process.child.exitCode === null && h.process.child.signalCode === null && h !== owner)!;
       expect(await hostOfPid(next.pid)).toBe(survivor.hostId);
       await expect(caller.remote.executeInSession(session.id, 'get_state', { key: 'kept' })).resolves.toBe('yes');
       await expect(caller.remote.executeInSession(session.id, 'get_state', { key: SESSION_OWNER_STATE_KEY })).resolves.toBe(survivor.hostId);
