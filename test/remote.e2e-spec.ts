@@ -99,7 +99,10 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
   beforeAll(async () => {
     [nats, redis] = await Promise.all([startNats(), startRedis()]);
     const redisUrl = `redis://127.0.0.1:${redis.port}`;
-    hosts = await Promise.all(['host-a', 'host-b'].map((hostId) => startRemoteHost({ natsUrl: nats.url, hostId, poolSize: 1, redisUrl, env: HOST_ENV })));
+    const started = await Promise.allSettled(['host-a', 'host-b'].map((hostId) => startRemoteHost({ natsUrl: nats.url, hostId, poolSize: 1, redisUrl, env: HOST_ENV })));
+    hosts = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])); // afterAll stops them, whatever happens
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
     [a, b] = hosts;
     for (const host of hosts) workers.set(host.hostId, await workerPids(host));
     caller = await startRemoteCaller(nats.url, { streamWindow: STREAM_WINDOW });
@@ -400,6 +403,24 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
       expect(caller.remote.hosts().every((h) => h.inFlight === 0)).toBe(true);
       await eventually(() => caller.remote.hosts().find((v) => v.hostId === host!.hostId)!.pools.default.inFlight === 0, 10_000, 'the host to report no call in flight');
     });
+    it('cancels a stream whose reader stops while the host waits for credit, in a session too', async () => {
+      for (const inSession of [false, true]) {
+        const token = `credit-${inSession}-${process.pid}`;
+        const session = inSession ? await caller.remote.createSession() : undefined;
+        const before = await endings();
+        const args = { n: 1_000_000, token };
+        const stream = (session ? caller.remote.executeStreamInSession(session.id, 'count', args) : caller.remote.executeStream('count', args)) as RemoteChunkStream<{ i: number }>;
+        for (let i = 0; i < STREAM_WINDOW; i++) expect((await stream.next()).value!.data).toEqual({ i });
+        await eventually(() => stream.buffered === STREAM_WINDOW, 10_000, 'the window to fill'); // the host waits for credit now
+        await stream.return();
+        await eventually(allIdle, 10_000, 'the hosts\' workers to be free');
+        await eventually(() => finalizedSomewhere(token), 10_000, 'the generator\'s finally to run');
+        expect(minus(await endings(), before)).toEqual([1, 0, 0]);
+        await expect(stream.next()).resolves.toEqual({ value: undefined, done: true });
+        if (session) await caller.remote.deleteSession(session.id);
+      }
+    });
+
     it('cancels the stream on the host when an observer of stream$() unsubscribes', async () => {
       const token = `rx-${process.pid}`;
       const before = await endings();
