@@ -343,6 +343,22 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
       expect(viaRx).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }, { total: 3 }]);
     });
 
+    it('streams binary chunks, and fails a stream whose chunk is larger than the broker carries', async () => {
+      const blobs = await collect(caller.remote.executeStream<Buffer>('blob_stream', { count: 3, size: 100_000 }));
+      expect(blobs.map((c) => Buffer.isBuffer(c.data) && c.data.length)).toEqual([100_000, 100_000, 100_000]);
+      expect(blobs[0].data.equals(blobs[2].data)).toBe(true);
+      const seen: unknown[] = [];
+      const error = await rejectionOf(
+        (async () => {
+          for await (const chunk of caller.remote.executeStream('blob_stream', { count: 1000, size: 2 * 1024 * 1024 })) seen.push(chunk);
+        })(),
+      );
+      expect(error).toBeInstanceOf(PayloadTooLargeError);
+      expect(seen).toEqual([]);
+      await eventually(allIdle, 10_000, 'the hosts\' workers to be free'); // the stream stopped there too
+      await expect(caller.remote.execute('add', { a: 1, b: 1 })).resolves.toBe(2);
+    });
+
     it('keeps a slow reader\'s buffer within the window, and slows Python down', async () => {
       const n = 5000;
       const path = join(dir, 'tally');
@@ -497,7 +513,13 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
       const second = await postJson(`${url}/sessions/${id}/execute/counter`, { step: 5 });
       expect(second.body.result.counter).toBe(6);
       expect(await hostOfPid(second.body.result.pid)).toBe(created.body.hostId);
+      await expect(getJson(`${url}/sessions/${id}`)).resolves.toMatchObject({ id, metadata: { user: 'ada' } });
       expect((await fetch(`${url}/sessions/${id}`, { method: 'DELETE' })).status).toBe(204);
+      expect((await fetch(`${url}/sessions/${id}`)).status).toBe(404);
+      await expect(postJson(`${url}/sessions/${id}/execute/counter`)).resolves.toMatchObject({ status: 404, body: { error: { code: 'session_not_found' } } });
+
+      // One host's own stats, through the broker.
+      await expect(getJson(`${url}/pool/hosts/host-a`)).resolves.toMatchObject({ hostId: 'host-a', pools: { default: { status: 'ready' } } });
     });
 
     it('stops the tool on its host when an SSE client leaves', async () => {
