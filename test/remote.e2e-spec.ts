@@ -13,7 +13,7 @@ import type { INestApplication } from '@nestjs/common';
 import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NdArray, ndarray, NoHostAvailableError, SessionExistsError, SessionNotFoundError, PayloadTooLargeError, PoolSaturatedError, ToolKindError, PythonValueError, RequestAbortedError, RequestTimeoutError, SerializationError, SnakepitConfigError, SnakepitModule, UnknownToolError, type StreamChunk } from '@snakepit/nestjs';
+import { NdArray, ndarray, NoHostAvailableError, RedisSessionStore, SnakepitEvent, SnakepitEvents, SessionExistsError, SessionNotFoundError, PayloadTooLargeError, PoolSaturatedError, ToolKindError, PythonValueError, RequestAbortedError, RequestTimeoutError, SerializationError, SnakepitConfigError, SnakepitModule, UnknownToolError, type StreamChunk } from '@snakepit/nestjs';
 import { SESSION_OWNER_STATE_KEY, SnakepitHostModule, SnakepitRemoteModule } from '@snakepit/nestjs/remote';
 import type { RemoteChunkStream } from '../libs/snakepit/src/remote/caller/remote-chunk-stream';
 import { rejectionOf, SHOWCASE, silentLogger } from './support/app';
@@ -666,6 +666,52 @@ describe('remote options', () => {
     expect(several).toBeInstanceOf(SnakepitConfigError);
     expect(several.problems).toHaveLength(4);
     for (const field of [/^hostId must be/, /^subjectPrefix must be/, /^heartbeatMs must be/, /^nope is not an option/]) expect(several.problems).toContainEqual(expect.stringMatching(field));
+  });
+});
+
+(runs ? describe : describe.skip)('a re-homed session, seen from inside the hosts', () => {
+  let nats: NatsUnderTest;
+  let redis: RedisUnderTest;
+  const apps = new Map<string, INestApplication>();
+  let caller: RemoteCaller;
+  beforeAll(async () => {
+    [nats, redis] = await Promise.all([startNats(), startRedis()]);
+    // Two hosts in this process (so that their events can be heard here), sessions in one Redis.
+    for (const hostId of ['inproc-1', 'inproc-2']) {
+      const module = await Test.createTestingModule({
+        imports: [SnakepitModule.forRoot({ adapter: SHOWCASE, poolSize: 1, sessions: { store: new RedisSessionStore(await redis.client()) } }), SnakepitHostModule.forRoot({ hostId })],
+      })
+        .setLogger(silentLogger)
+        .compile();
+      const app = module.createNestApplication({ logger: silentLogger });
+      app.connectMicroservice({ transport: Transport.NATS, options: { servers: nats.url } });
+      await app.startAllMicroservices();
+      await app.init();
+      apps.set(hostId, app);
+    }
+    caller = await startRemoteCaller(nats.url);
+    await seesHosts(caller.remote, ['inproc-1', 'inproc-2']);
+  }, 60_000);
+  afterAll(async () => {
+    await caller?.close();
+    for (const app of apps.values()) await app.close();
+    await redis?.close();
+    await nats?.close();
+  }, 30_000);
+
+  it('emits snakepit.session.rehomed on the host that takes over, whose owner record says so', async () => {
+    const session = await caller.remote.createSession();
+    const [from, to] = session.hostId === 'inproc-1' ? ['inproc-1', 'inproc-2'] : ['inproc-2', 'inproc-1'];
+    await caller.remote.executeInSession(session.id, 'set_state', { key: 'kept', value: [1, 2] });
+    const heard: unknown[] = [];
+    for (const [hostId, app] of apps) app.get(SnakepitEvents).on(SnakepitEvent.SessionRehomed, (payload) => heard.push({ hostId, ...payload }));
+    await apps.get(from)!.close(); // it leaves: gracefully, this time
+    await expect(caller.remote.executeInSession(session.id, 'get_state', { key: 'kept' })).resolves.toEqual([1, 2]);
+    expect(heard).toEqual([{ hostId: to, sessionId: session.id, from, to }]);
+    await expect(caller.remote.executeInSession(session.id, 'get_state', { key: SESSION_OWNER_STATE_KEY })).resolves.toBe(to);
+    // Once is enough: the next calls go to the new owner straight away.
+    await caller.remote.executeInSession(session.id, 'get_state', { key: 'kept' });
+    expect(heard).toHaveLength(1);
   });
 });
 
