@@ -14,7 +14,9 @@ import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NdArray, ndarray, NoHostAvailableError, RedisSessionStore, SnakepitEvent, SnakepitEvents, SessionExistsError, SessionNotFoundError, PayloadTooLargeError, PoolSaturatedError, ToolKindError, PythonValueError, RequestAbortedError, RequestTimeoutError, SerializationError, SnakepitConfigError, SnakepitModule, UnknownToolError, type StreamChunk } from '@snakepit/nestjs';
+import { RemotePoolHealthIndicator } from '@snakepit/nestjs/health';
 import { SESSION_OWNER_STATE_KEY, SnakepitHostModule, SnakepitRemoteModule } from '@snakepit/nestjs/remote';
+import { HealthIndicatorService } from '@nestjs/terminus';
 import type { RemoteChunkStream } from '../libs/snakepit/src/remote/caller/remote-chunk-stream';
 import { rejectionOf, SHOWCASE, silentLogger } from './support/app';
 import { take } from 'rxjs';
@@ -700,6 +702,8 @@ describe('remote options', () => {
   }, 30_000);
 
   it('emits snakepit.session.rehomed on the host that takes over, whose owner record says so', async () => {
+    const health = new RemotePoolHealthIndicator(new HealthIndicatorService(), caller.remote);
+    expect(health.isHealthy('remote', { minHosts: 2 })).toMatchObject({ remote: { status: 'up', serving: 2 } });
     const session = await caller.remote.createSession();
     const [from, to] = session.hostId === 'inproc-1' ? ['inproc-1', 'inproc-2'] : ['inproc-2', 'inproc-1'];
     await caller.remote.executeInSession(session.id, 'set_state', { key: 'kept', value: [1, 2] });
@@ -712,6 +716,10 @@ describe('remote options', () => {
     // Once is enough: the next calls go to the new owner straight away.
     await caller.remote.executeInSession(session.id, 'get_state', { key: 'kept' });
     expect(heard).toHaveLength(1);
+    // The health check counts one host now: degraded below minHosts, still up with one.
+    await eventually(() => health.isHealthy('remote', { minHosts: 2 }).remote.status === 'degraded', 10_000, 'the check to see one host');
+    expect(health.isHealthy('remote', { minHosts: 2 }).remote).toMatchObject({ serving: 1, hosts: [{ hostId: to, status: 'ready' }] });
+    expect(health.isHealthy('remote').remote.status).toBe('up');
   });
 });
 
