@@ -439,6 +439,29 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
       }
     });
 
+    it('ends a stream at its timeoutMs, on the host too, after the chunks it had sent', async () => {
+      const token = `stream-timeout-${process.pid}`;
+      const stream = caller.remote.executeStream<{ i: number }>('count', { n: 1_000_000, token }, { timeoutMs: 1500 }) as RemoteChunkStream<{ i: number }>;
+      expect((await stream.next()).value!.data).toEqual({ i: 0 });
+      const seen: number[] = [0];
+      const error = await rejectionOf(
+        (async () => {
+          await eventually(() => stream.buffered === STREAM_WINDOW - 1, 10_000, 'the window to fill'); // then it reads no more, for a while
+          for (;;) {
+            const next = await stream.next();
+            if (next.done) break;
+            seen.push(next.value.data.i);
+            if (seen.length === 2 * STREAM_WINDOW) await new Promise((resolve) => setTimeout(resolve, 2000));
+          }
+        })(),
+      );
+      expect(error).toBeInstanceOf(RequestTimeoutError);
+      expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i)); // in order, none missing, before the error
+      await eventually(allIdle, 10_000, 'the hosts\' workers to be free');
+      await eventually(() => finalizedSomewhere(token), 10_000, 'the generator\'s finally to run');
+      await eventually(() => caller.remote.hosts().every((h) => h.inFlight === 0), 5000, 'the caller to count no call');
+    });
+
     it('cancels the stream on the host when an observer of stream$() unsubscribes', async () => {
       const token = `rx-${process.pid}`;
       const before = await endings();
