@@ -7,19 +7,39 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Transport } from '@nestjs/microservices';
-import { Test } from '@nestjs/testing';
 import type { INestApplication } from '@nestjs/common';
+import { Transport } from '@nestjs/microservices';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { Test } from '@nestjs/testing';
 import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NdArray, ndarray, NoHostAvailableError, RedisSessionStore, SnakepitEvent, SnakepitEvents, SessionExistsError, SessionNotFoundError, PayloadTooLargeError, PoolSaturatedError, ToolKindError, PythonValueError, RequestAbortedError, RequestTimeoutError, SerializationError, SnakepitConfigError, SnakepitModule, UnknownToolError, type StreamChunk } from '@snakepit/nestjs';
+import { take } from 'rxjs';
+import {
+  NdArray,
+  ndarray,
+  NoHostAvailableError,
+  PayloadTooLargeError,
+  PoolSaturatedError,
+  PythonValueError,
+  RedisSessionStore,
+  RequestAbortedError,
+  RequestTimeoutError,
+  SerializationError,
+  SessionExistsError,
+  SessionNotFoundError,
+  SnakepitConfigError,
+  SnakepitEvent,
+  SnakepitEvents,
+  SnakepitModule,
+  ToolKindError,
+  UnknownToolError,
+  type StreamChunk,
+} from '@snakepit/nestjs';
 import { RemotePoolHealthIndicator } from '@snakepit/nestjs/health';
 import { SESSION_OWNER_STATE_KEY, SnakepitHostModule, SnakepitRemoteModule } from '@snakepit/nestjs/remote';
-import { HealthIndicatorService } from '@nestjs/terminus';
 import type { RemoteChunkStream } from '../libs/snakepit/src/remote/caller/remote-chunk-stream';
 import { rejectionOf, SHOWCASE, silentLogger } from './support/app';
-import { take } from 'rxjs';
 import { runTypeScript, type RunningChild } from './support/child-process';
 import { natsAvailable, startNats, type NatsUnderTest } from './support/nats';
 import { eventually, isAlive } from './support/processes';
@@ -666,12 +686,7 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
 
 describe('remote options', () => {
   it('SnakepitRemoteModule.forRoot() names every bad field', () => {
-    let error: any;
-    try {
-      SnakepitRemoteModule.forRoot({ client: { transport: Transport.NATS, options: { servers: 'nats://127.0.0.1:1' } }, timeoutMs: -1, bogus: 1 } as any);
-    } catch (thrown) {
-      error = thrown;
-    }
+    const error = rejectionOfSync(() => SnakepitRemoteModule.forRoot({ client: { transport: Transport.NATS, options: { servers: 'nats://127.0.0.1:1' } }, timeoutMs: -1, bogus: 1 } as any));
     expect(error).toBeInstanceOf(SnakepitConfigError);
     expect(error.problems).toHaveLength(2);
     expect(error.problems.join('\n')).toMatch(/timeoutMs must be an integer from 1/);
@@ -682,6 +697,26 @@ describe('remote options', () => {
     expect(both).toBeInstanceOf(SnakepitConfigError);
     expect(both.problems).toEqual([expect.stringMatching(/^client must be/), expect.stringMatching(/^streamWindow/), expect.stringMatching(/^maxRetries/)]);
   });
+
+  it('SnakepitRemoteModule.forRootAsync() names them when the app boots', async () => {
+    const boot = Test.createTestingModule({
+      imports: [SnakepitRemoteModule.forRootAsync({ useFactory: () => ({ client: { transport: Transport.NATS, options: { servers: 'nats://127.0.0.1:1' } }, timeoutMs: -1, bogus: 1 }) as any })],
+    })
+      .setLogger(silentLogger)
+      .compile();
+    const error = await rejectionOf(boot);
+    expect(error).toBeInstanceOf(SnakepitConfigError);
+    expect(error.problems).toEqual([expect.stringMatching(/^timeoutMs must be/), expect.stringMatching(/^bogus is not an option/)]);
+  });
+
+  it('the sample app fails to boot with a bad SNAKEPIT_HOST_ID, naming it', async () => {
+    const app = runTypeScript('apps/sample/src/main.ts', { NATS_URL: 'nats://127.0.0.1:1', SNAKEPIT_HOST_ID: 'a b', PORT: '0' });
+    const exited = await app.exited;
+    expect(exited.code).not.toBe(0);
+    expect(app.output()).toMatch(/SnakepitConfigError|Invalid Snakepit options/);
+    expect(app.output()).toMatch(/hostId must be 1–64 letters, digits, "_" or "-" \(got "a b"\)/);
+    expect(app.output()).not.toMatch(/listening on/);
+  }, 30_000);
 
   it('SnakepitHostModule.forRoot() names every bad field', () => {
     const error = rejectionOfSync(() => SnakepitHostModule.forRoot({ hostId: 'a b' }));
