@@ -14,7 +14,7 @@ import { MathTools } from './math.tools';
 import { RedisConnection } from './redis-connection';
 import { RemoteHealthController } from './remote-health.controller';
 import { RemotePoolController } from './remote-pool.controller';
-import { LocalPools, RemotePools, SamplePools } from './sample-pools';
+import { LocalPools, SamplePools } from './sample-pools';
 import { SessionsController } from './sessions.controller';
 import { SimilarityController } from './similarity.controller';
 import { StreamController } from './stream.controller';
@@ -70,7 +70,7 @@ export class AppModule implements NestModule {
       module: AppModule,
       imports: [SnakepitRemoteModule.forRoot({ client: { transport: Transport.NATS, options: { servers: topology.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 250 } } }), SnakepitHealthModule],
       controllers: [ExecuteController, RemoteHealthController, RemotePoolController, SessionsController, StreamController],
-      providers: [{ provide: SamplePools, useFactory: (remote: RemotePoolService) => new RemotePools(remote), inject: [RemotePoolService] }, ...errorFilter],
+      providers: [{ provide: SamplePools, useFactory: (remote: RemotePoolService): SamplePools => remote, inject: [RemotePoolService] }, ...errorFilter],
     };
   }
 }
