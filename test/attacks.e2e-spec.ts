@@ -9,7 +9,15 @@ import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostBridgeServer } from '../libs/snakepit/src/bridge/host-bridge.server';
-import { bootApp, type TestApp } from './support/app';
+import { randomBytes } from 'node:crypto';
+import type { INestApplication } from '@nestjs/common';
+import { Transport } from '@nestjs/microservices';
+import { Test } from '@nestjs/testing';
+import { SnakepitModule } from '@snakepit/nestjs';
+import { SnakepitHostModule } from '@snakepit/nestjs/remote';
+import { bootApp, SHOWCASE, silentLogger, type TestApp } from './support/app';
+import { natsAvailable, startNats, type NatsUnderTest } from './support/nats';
+import { seesHosts, startRemoteCaller } from './support/remote';
 
 /** The Debian interpreter with python3-grpcio: readable by every user, unlike a venv in a home. */
 const SYSTEM_PYTHON = '/usr/bin/python3';
@@ -127,4 +135,46 @@ describe('another local user, against TCP transports', () => {
     expect(workerGrowth).toBeLessThan(60 * 1024 * 1024);
     expect(await app.pool.execute('add', { a: 2, b: 2 })).toBe(4);
   });
+});
+
+(natsAvailable() ? describe : describe.skip)('another local user, against remote pools on a broker that asks for credentials', () => {
+  const credentials = { user: 'snakepit', pass: randomBytes(18).toString('base64url') };
+  let nats: NatsUnderTest;
+  let host: INestApplication;
+
+  beforeAll(async () => {
+    nats = await startNats(credentials);
+    const module = await Test.createTestingModule({ imports: [SnakepitModule.forRoot({ adapter: SHOWCASE, poolSize: 1 }), SnakepitHostModule.forRoot({ hostId: 'guarded' })] })
+      .setLogger(silentLogger)
+      .compile();
+    host = module.createNestApplication({ logger: silentLogger });
+    host.connectMicroservice({ transport: Transport.NATS, options: { servers: nats.url, ...credentials } });
+    await host.startAllMicroservices();
+    await host.init();
+  }, 60_000);
+  afterAll(async () => {
+    await host?.close();
+    await nats?.close();
+  });
+
+  it('gets no roll call and no call without the credentials, or with wrong ones, while the app\'s own caller is served', async () => {
+    const caller = await startRemoteCaller(nats.url, {}, credentials);
+    try {
+      await seesHosts(caller.remote, ['guarded']);
+      expect(await caller.remote.execute('add', { a: 2, b: 3 })).toBe(5);
+    } finally {
+      await caller.close();
+    }
+    for (const subject of ['snakepit.roll-call', 'snakepit.host.guarded.call']) {
+      const without = await asNobody('nats', String(nats.port), subject);
+      const wrong = await asNobody('nats', String(nats.port), subject, credentials.user, 'not-the-password');
+      for (const answer of [without, wrong]) {
+        expect(answer.lines.join(' ')).toMatch(/-ERR 'Authorization Violation'/);
+        expect(answer.lines.some((line: string) => line.startsWith('MSG'))).toBe(false); // no answer from the host
+      }
+    }
+    // The same probe with the credentials is answered: the refusals above are the broker's doing.
+    const allowed = await asNobody('nats', String(nats.port), 'snakepit.roll-call', credentials.user, credentials.pass);
+    expect(allowed.lines.some((line: string) => line.startsWith('MSG _INBOX.attacker'))).toBe(true);
+  }, 60_000);
 });

@@ -30,13 +30,14 @@ export interface NatsUnderTest {
   close(): Promise<void>;
 }
 
-export async function startNats(): Promise<NatsUnderTest> {
+/** `credentials`: the server asks every client for this user and password. */
+export async function startNats(credentials?: { user: string; pass: string }): Promise<NatsUnderTest> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'snakepit-nats-'));
   let server: ChildProcess | undefined;
 
   const start = async () => {
-    const child = spawn(NATS_SERVER ?? 'nats-server', ['-a', '127.0.0.1', '-p', String(port), '-P', join(dir, 'nats.pid'), '--http_port', '0'], {
+    const child = spawn(NATS_SERVER ?? 'nats-server', ['-a', '127.0.0.1', '-p', String(port), '-P', join(dir, 'nats.pid'), '--http_port', '0', ...(credentials ? ['--user', credentials.user, '--pass', credentials.pass] : [])], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     server = child;

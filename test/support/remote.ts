@@ -51,9 +51,9 @@ export interface RemoteCaller {
   close(): Promise<void>;
 }
 
-export async function startRemoteCaller(natsUrl: string, options: RemotePoolOptions = {}): Promise<RemoteCaller> {
+export async function startRemoteCaller(natsUrl: string, options: RemotePoolOptions = {}, credentials?: { user: string; pass: string }): Promise<RemoteCaller> {
   const module = await Test.createTestingModule({
-    imports: [SnakepitRemoteModule.forRoot({ client: { transport: Transport.NATS, options: { servers: natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 100 } }, ...options })],
+    imports: [SnakepitRemoteModule.forRoot({ client: { transport: Transport.NATS, options: { servers: natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 100, ...credentials } }, ...options })],
   })
     .setLogger(silentLogger)
     .compile();
