@@ -25,6 +25,7 @@ export type { HostToolContext, HostToolHandler, HostToolInfo, HostToolOptions } 
 export { SnakepitEvents } from './telemetry/snakepit-events';
 export { SnakepitEvent, type SnakepitEventName } from './telemetry/events';
 export type { PythonToolInfo, StopReason, WorkerInfo, WorkerState } from './pool/worker';
+export type { JsonSchema, ToolSchemas } from './pool/worker.types';
 export type { RecycleReason } from './supervision/recycle-policy';
 export type { PoisonTool } from './supervision/poison-detector';
 export { MAX_JSON_DEPTH } from './bridge/strict-json';

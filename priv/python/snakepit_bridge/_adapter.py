@@ -6,6 +6,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from ._decorators import ToolSpec, tool_spec
 from ._invoke import describe_parameters
+from ._schema import tool_schemas
 from ._session import SessionContext, get_current_session
 
 _INDEX_ATTR = "_snakepit_tool_index"
@@ -92,7 +93,7 @@ class BaseAdapter:
         return {name: getattr(self, attr) for name, (attr, _) in self.tool_index().items()}
 
     def describe_tools(self) -> List[Dict[str, Any]]:
-        """Name, description, streaming flag and parameters of every tool, sorted by name."""
+        """Name, description, streaming flag, parameters and schemas of every tool, sorted by name."""
         out = []
         for name, (attr, spec) in sorted(self.tool_index().items()):
             out.append(
@@ -101,9 +102,18 @@ class BaseAdapter:
                     "description": spec.description,
                     "supports_streaming": spec.supports_streaming,
                     "parameters": describe_parameters(getattr(self, attr)),
+                    "schemas": _schemas(getattr(self, attr), spec),
                 }
             )
         return out
+
+
+def _schemas(fn: Callable[..., Any], spec: ToolSpec) -> Dict[str, Any]:
+    """The tool's JSON Schemas; its description is the tool's own (``@tool(description=...)``
+    or the docstring's summary), which Describe carries beside them."""
+    schemas = tool_schemas(fn, streaming=spec.supports_streaming)
+    schemas["description"] = spec.description
+    return schemas
 
 
 def _build_index(cls: type) -> Dict[str, Tuple[str, ToolSpec]]:

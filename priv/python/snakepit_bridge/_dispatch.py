@@ -197,6 +197,7 @@ class Worker:
                 description=t["description"],
                 supports_streaming=t["supports_streaming"],
                 parameters_json=json.dumps(t["parameters"], separators=(",", ":")).encode(),
+                schema_json=json.dumps(t["schemas"], separators=(",", ":")).encode(),
             )
             for t in self.adapter.describe_tools()
         ]

@@ -125,11 +125,21 @@ class DescribeTest(unittest.TestCase):
     def test_sorted_and_complete(self):
         tools = Sample().describe_tools()
         self.assertEqual([t["name"] for t in tools], sorted(t["name"] for t in tools))
+        renamed = dict(self.described["renamed"])
+        schemas = renamed.pop("schemas")
         self.assertEqual(
-            self.described["renamed"],
+            renamed,
             {"name": "renamed", "description": "Custom text", "supports_streaming": True,
              "parameters": []},
         )
+        self.assertEqual(sorted(schemas), ["arguments", "chunk", "description", "result"])
+        self.assertEqual(schemas["description"], "Custom text")  # the tool's, not the docstring's
+        self.assertEqual(schemas["arguments"]["properties"], {})
+
+    def test_schemas_from_hints(self):
+        arguments = self.described["plain"]["schemas"]["arguments"]
+        self.assertEqual(arguments["properties"]["a"], {"type": "integer"})
+        self.assertIn("a", arguments["required"])
 
     def test_parameters_from_signature(self):
         params = self.described["plain"]["parameters"]

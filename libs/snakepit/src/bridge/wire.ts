@@ -68,6 +68,8 @@ export interface WireToolInfo {
   description: string;
   supportsStreaming: boolean;
   parametersJson: Buffer;
+  /** JSON: the tool's schemas (see ToolSchemas); empty from a bridge before schemas. */
+  schemaJson?: Buffer;
 }
 
 export interface WireDescribeReply {

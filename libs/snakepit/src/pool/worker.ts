@@ -21,7 +21,7 @@ import { killGroup } from '../process/process-killer';
 import type { PythonProcessSpec } from '../process/python-process';
 import { SPAWN_LAUNCHER } from '../process/spawned-process';
 import type { WorkerLauncher, WorkerProcess } from '../process/worker-process';
-import type { PoolWorker, PythonToolInfo, StopReason, WorkerInfo, WorkerLifeState, WorkerStream } from './worker.types';
+import type { PoolWorker, PythonToolInfo, StopReason, ToolSchemas, WorkerInfo, WorkerLifeState, WorkerStream } from './worker.types';
 
 export type { PythonToolInfo, StopReason, WorkerInfo, WorkerState } from './worker.types';
 
@@ -161,6 +161,7 @@ export class Worker implements PoolWorker {
         description: tool.description,
         supportsStreaming: tool.supportsStreaming,
         parameters: tool.parametersJson?.length ? JSON.parse(tool.parametersJson.toString('utf8')) : [],
+        ...(tool.schemaJson?.length ? { schemas: JSON.parse(tool.schemaJson.toString('utf8')) as ToolSchemas } : {}),
       }));
       if (this.life.state !== 'starting') throw new WorkerStartError(this.id, 'it was stopped while starting');
       this.life = { state: 'ready' };

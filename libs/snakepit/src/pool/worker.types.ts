@@ -19,12 +19,30 @@ export type WorkerLifeState = 'starting' | 'ready' | 'recycling' | 'stopping' | 
  */
 export type StopReason = 'startup' | 'unresponsive' | 'recycle' | 'stuck' | 'protocol' | 'shutdown' | 'unwanted';
 
+/** A JSON Schema (draft 2020-12) document, as the bridge derives it from Python type hints. */
+export type JsonSchema = Record<string, unknown>;
+
+/**
+ * A tool's contract, derived in Python from its type hints, defaults and docstring: the schema
+ * of its keyword arguments (an object), of its result and, for a streaming tool, of each chunk.
+ * Values that are not JSON are marked `"x-snakepit-type"`: `bytes`, `ndarray` (with `dtype`
+ * where the hint gives one) and `datetime`. A tool without hints has open schemas (`{}`).
+ */
+export interface ToolSchemas {
+  arguments: JsonSchema;
+  result: JsonSchema;
+  chunk?: JsonSchema;
+  description: string;
+}
+
 /** A Python tool as the worker describes it. */
 export interface PythonToolInfo {
   name: string;
   description: string;
   supportsStreaming: boolean;
   parameters: unknown[];
+  /** Undefined from a bridge that predates schemas. */
+  schemas?: ToolSchemas;
 }
 
 /** A snapshot of one worker, as `PoolService.listWorkers()` shows it. */
