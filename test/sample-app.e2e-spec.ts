@@ -152,7 +152,19 @@ describe('sample app over HTTP', () => {
 
   it('GET /tools lists host tools and Python tools', async () => {
     const tools = (await fetch(`${url}/tools`).then((r) => r.json())) as any;
-    expect(tools.host).toEqual([{ name: 'add', description: 'Add two numbers on the host', parameters: { properties: { a: ['isNumber'], b: ['isNumber'] } } }]);
+    expect(tools.host).toEqual([
+      {
+        name: 'add',
+        description: 'Add two numbers on the host',
+        parameters: {
+          $schema: 'https://json-schema.org/draft/2020-12/schema',
+          type: 'object',
+          properties: { a: { type: 'number' }, b: { type: 'number' } },
+          required: ['a', 'b'],
+          additionalProperties: false,
+        },
+      },
+    ]);
     expect(tools.python.default.map((t: any) => t.name)).toEqual(expect.arrayContaining(['add', 'add_via_host', 'counter']));
   });
 

@@ -2,6 +2,7 @@ import type { Type } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validate } from 'class-validator';
 import { validationProblems } from '../validation/validation-problems';
+import { dtoSchema, type Schema } from './dto-schema';
 
 /** Whether a class carries class-validator rules (so it can serve as a DTO). */
 export function isDtoClass(value: unknown): value is Type<object> {
@@ -11,13 +12,9 @@ export function isDtoClass(value: unknown): value is Type<object> {
   );
 }
 
-/** The DTO's fields and their rules, for listing the tool to Python. */
-export function describeDto(dto: Type<object>): { properties: Record<string, string[]> } {
-  const properties: Record<string, string[]> = {};
-  for (const rule of getMetadataStorage().getTargetValidationMetadatas(dto, '', true, false)) {
-    (properties[rule.propertyName] ??= []).push(rule.name ?? rule.type);
-  }
-  return { properties };
+/** The DTO as JSON Schema, for listing the tool to Python (see dtoSchema). */
+export function describeDto(dto: Type<object>): Schema {
+  return dtoSchema(dto);
 }
 
 /** Validates `args` against the DTO; resolves with the DTO instance, or with the problems. */
