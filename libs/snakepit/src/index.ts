@@ -11,6 +11,7 @@ export type {
 } from './options/snakepit-options.interface';
 export { PoolService } from './pool/pool.service';
 export { BoundPool } from './pool/bound-pool';
+export type { OpenTools, ToolContract, ToolMap } from './pool/tool-map';
 export { InjectPool, poolToken } from './pool/inject-pool';
 export { runAsScript, type ScriptOptions } from './script/run-as-script';
 export type { StreamChunk } from './pool/chunk-stream';

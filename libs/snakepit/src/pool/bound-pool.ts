@@ -4,39 +4,55 @@ import type { SharedValue, ShareOptions } from './shared-values';
 import type { ExecuteOptions, PoolLoad, PoolStats, SessionExecuteOptions } from './pool.types';
 import type { PoolService } from './pool.service';
 import type { WorkerInfo } from './worker';
+import type { CallRest, OpenTools, StreamPick, ToolChunk, ToolMap, ToolName, ToolPick, ToolResult } from './tool-map';
 
 type Bound<T> = Omit<T, 'pool'>;
 
 /**
  * PoolService bound to one pool: what `@InjectPool('name')` injects. Every method is
- * PoolService's, with `{ pool: name }` filled in.
+ * PoolService's, with `{ pool: name }` filled in. With the interface `snakepit gen types` writes
+ * (`@InjectPool('ml') pool: BoundPool<MlTools>`), calls are typed by the pool's tools.
  */
-export class BoundPool {
+export class BoundPool<Tools extends ToolMap<Tools> = OpenTools> {
   constructor(private readonly pools: PoolService, readonly name?: string) {}
 
-  execute<T = unknown>(tool: string, args?: Record<string, unknown>, options: Bound<ExecuteOptions> = {}): Promise<T> {
-    return this.pools.execute<T>(tool, args, { ...options, pool: this.name });
+  execute<K extends ToolPick<Tools> = ToolPick<Tools>>(tool: ToolName<Tools, K>, ...rest: CallRest<Tools, K, Bound<ExecuteOptions>>): Promise<ToolResult<Tools, K>>;
+  execute(tool: string, args?: any, options: Bound<ExecuteOptions> = {}): Promise<any> {
+    return this.pools.execute(tool, args, { ...options, pool: this.name });
   }
 
-  executeInSession<T = unknown>(sessionId: string, tool: string, args?: Record<string, unknown>, options: Bound<SessionExecuteOptions> = {}): Promise<T> {
-    return this.pools.executeInSession<T>(sessionId, tool, args, { ...options, pool: this.name });
-  }
-
-  executeStream<T = unknown>(tool: string, args?: Record<string, unknown>, options: Bound<ExecuteOptions> = {}): AsyncIterableIterator<StreamChunk<T>> {
-    return this.pools.executeStream<T>(tool, args, { ...options, pool: this.name });
-  }
-
-  executeStreamInSession<T = unknown>(
+  executeInSession<K extends ToolPick<Tools> = ToolPick<Tools>>(
     sessionId: string,
-    tool: string,
-    args?: Record<string, unknown>,
-    options: Bound<SessionExecuteOptions> = {},
-  ): AsyncIterableIterator<StreamChunk<T>> {
-    return this.pools.executeStreamInSession<T>(sessionId, tool, args, { ...options, pool: this.name });
+    tool: ToolName<Tools, K>,
+    ...rest: CallRest<Tools, K, Bound<SessionExecuteOptions>>
+  ): Promise<ToolResult<Tools, K>>;
+  executeInSession(sessionId: string, tool: string, args?: any, options: Bound<SessionExecuteOptions> = {}): Promise<any> {
+    return this.pools.executeInSession(sessionId, tool, args, { ...options, pool: this.name });
   }
 
-  stream$<T = unknown>(tool: string, args?: Record<string, unknown>, options: Bound<ExecuteOptions> = {}): Observable<StreamChunk<T>> {
-    return this.pools.stream$<T>(tool, args, { ...options, pool: this.name });
+  executeStream<K extends StreamPick<Tools> = StreamPick<Tools>>(
+    tool: ToolName<Tools, K>,
+    ...rest: CallRest<Tools, K, Bound<ExecuteOptions>>
+  ): AsyncIterableIterator<StreamChunk<ToolChunk<Tools, K>>>;
+  executeStream(tool: string, args?: any, options: Bound<ExecuteOptions> = {}): AsyncIterableIterator<StreamChunk<any>> {
+    return this.pools.executeStream(tool, args, { ...options, pool: this.name });
+  }
+
+  executeStreamInSession<K extends StreamPick<Tools> = StreamPick<Tools>>(
+    sessionId: string,
+    tool: ToolName<Tools, K>,
+    ...rest: CallRest<Tools, K, Bound<SessionExecuteOptions>>
+  ): AsyncIterableIterator<StreamChunk<ToolChunk<Tools, K>>>;
+  executeStreamInSession(sessionId: string, tool: string, args?: any, options: Bound<SessionExecuteOptions> = {}): AsyncIterableIterator<StreamChunk<any>> {
+    return this.pools.executeStreamInSession(sessionId, tool, args, { ...options, pool: this.name });
+  }
+
+  stream$<K extends StreamPick<Tools> = StreamPick<Tools>>(
+    tool: ToolName<Tools, K>,
+    ...rest: CallRest<Tools, K, Bound<ExecuteOptions>>
+  ): Observable<StreamChunk<ToolChunk<Tools, K>>>;
+  stream$(tool: string, args?: any, options: Bound<ExecuteOptions> = {}): Observable<StreamChunk<any>> {
+    return this.pools.stream$(tool, args, { ...options, pool: this.name });
   }
 
   share(value: unknown, options: ShareOptions = {}): Promise<SharedValue> {

@@ -10,6 +10,7 @@ import type { SessionCall } from './call';
 import type { Pool } from './pool';
 import type { ExecuteOptions, PoolLoad, PoolStats, SessionExecuteOptions } from './pool.types';
 import type { WorkerInfo } from './worker.types';
+import type { CallRest, OpenTools, StreamPick, ToolChunk, ToolMap, ToolName, ToolPick, ToolResult } from './tool-map';
 
 function once(action: () => void): () => void {
   let done = false;
@@ -21,9 +22,13 @@ function once(action: () => void): () => void {
   };
 }
 
-/** Runs Python tools in the pool. Inject it anywhere; every method is safe to call during boot. */
+/**
+ * Runs Python tools in the pool. Inject it anywhere; every method is safe to call during boot.
+ * With the interface `snakepit gen types` writes (`PoolService<MlTools>`), tool names, arguments,
+ * results and chunks are checked by the compiler; without one, any tool and any arguments.
+ */
 @Injectable()
-export class PoolService {
+export class PoolService<Tools extends ToolMap<Tools> = OpenTools> {
   constructor(
     private readonly manager: PoolManager,
     private readonly sessions: SessionAccess,
@@ -40,9 +45,10 @@ export class PoolService {
    * Buffer when Python returned bytes. Rejects with a SnakepitError subclass (a PythonError for
    * exceptions raised in Python).
    */
-  execute<T = unknown>(tool: string, args?: Record<string, unknown>, options: ExecuteOptions = {}): Promise<T> {
+  execute<K extends ToolPick<Tools> = ToolPick<Tools>>(tool: ToolName<Tools, K>, ...rest: CallRest<Tools, K, ExecuteOptions>): Promise<ToolResult<Tools, K>>;
+  execute(tool: string, args?: any, options: ExecuteOptions = {}): Promise<any> {
     try {
-      return this.manager.getPool(options.pool).execute(tool, args, options) as Promise<T>;
+      return this.manager.getPool(options.pool).execute(tool, args, options);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -55,16 +61,16 @@ export class PoolService {
    * unknown or expired session, WorkerBusyError (strictFailFast) and
    * SessionWorkerUnavailableError (strict modes, when the session's worker is gone).
    */
-  async executeInSession<T = unknown>(
+  executeInSession<K extends ToolPick<Tools> = ToolPick<Tools>>(
     sessionId: string,
-    tool: string,
-    args?: Record<string, unknown>,
-    options: SessionExecuteOptions = {},
-  ): Promise<T> {
+    tool: ToolName<Tools, K>,
+    ...rest: CallRest<Tools, K, SessionExecuteOptions>
+  ): Promise<ToolResult<Tools, K>>;
+  async executeInSession(sessionId: string, tool: string, args?: any, options: SessionExecuteOptions = {}): Promise<any> {
     const pool = this.manager.getPool(options.pool);
     const session = await this.sessionCall(pool, sessionId, options);
     try {
-      return (await pool.execute(tool, args, options, session)) as T;
+      return await pool.execute(tool, args, options, session);
     } finally {
       session.onDone!(); // also when the call was refused before it queued
     }
@@ -99,25 +105,29 @@ export class PoolService {
    * breaking out of the loop, the signal or the timeout stop the generator in Python (its
    * `finally` runs). `timeoutMs` bounds the whole stream. Errors arrive after the chunks before them.
    */
-  executeStream<T = unknown>(tool: string, args?: Record<string, unknown>, options: ExecuteOptions = {}): AsyncIterableIterator<StreamChunk<T>> {
+  executeStream<K extends StreamPick<Tools> = StreamPick<Tools>>(
+    tool: ToolName<Tools, K>,
+    ...rest: CallRest<Tools, K, ExecuteOptions>
+  ): AsyncIterableIterator<StreamChunk<ToolChunk<Tools, K>>>;
+  executeStream(tool: string, args?: any, options: ExecuteOptions = {}): AsyncIterableIterator<StreamChunk<any>> {
     try {
-      return this.manager.getPool(options.pool).executeStream(tool, args, options) as ChunkStream<T>;
+      return this.manager.getPool(options.pool).executeStream(tool, args, options) as ChunkStream;
     } catch (error) {
-      return ChunkStream.failed<T>(error as Error);
+      return ChunkStream.failed(error as Error);
     }
   }
 
   /** executeStream() within a session, with the same affinity rules as executeInSession(). */
-  executeStreamInSession<T = unknown>(
+  executeStreamInSession<K extends StreamPick<Tools> = StreamPick<Tools>>(
     sessionId: string,
-    tool: string,
-    args?: Record<string, unknown>,
-    options: SessionExecuteOptions = {},
-  ): AsyncIterableIterator<StreamChunk<T>> {
+    tool: ToolName<Tools, K>,
+    ...rest: CallRest<Tools, K, SessionExecuteOptions>
+  ): AsyncIterableIterator<StreamChunk<ToolChunk<Tools, K>>>;
+  executeStreamInSession(sessionId: string, tool: string, args?: any, options: SessionExecuteOptions = {}): AsyncIterableIterator<StreamChunk<any>> {
     const started = (async () => {
       const pool = this.manager.getPool(options.pool);
       const session = await this.sessionCall(pool, sessionId, options);
-      const stream = pool.executeStream(tool, args, options, session) as ChunkStream<T>;
+      const stream = pool.executeStream(tool, args, options, session) as ChunkStream;
       void stream.finished.then(session.onDone); // also when the call was refused before it queued
       return stream;
     })();
@@ -125,8 +135,9 @@ export class PoolService {
   }
 
   /** executeStream() as an rxjs Observable (for controllers, @Sse); unsubscribing cancels it. */
-  stream$<T = unknown>(tool: string, args?: Record<string, unknown>, options: ExecuteOptions = {}): Observable<StreamChunk<T>> {
-    return chunksAsObservable(() => this.executeStream<T>(tool, args, options));
+  stream$<K extends StreamPick<Tools> = StreamPick<Tools>>(tool: ToolName<Tools, K>, ...rest: CallRest<Tools, K, ExecuteOptions>): Observable<StreamChunk<ToolChunk<Tools, K>>>;
+  stream$(tool: string, args?: any, options: ExecuteOptions = {}): Observable<StreamChunk<any>> {
+    return chunksAsObservable(() => (this as PoolService).executeStream(tool, args, options));
   }
 
   /** Resolves when the pool (or, without a name, every pool) has its workers ready. */

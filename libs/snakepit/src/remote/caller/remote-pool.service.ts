@@ -18,6 +18,7 @@ import { RemoteChunkStream } from './remote-chunk-stream';
 import { RemoteClient } from './remote-client';
 import { RemoteSessions, type RemoteSessionInfo } from './remote-sessions';
 import { REMOTE_SETUP } from './remote-pools.token';
+import type { CallRest, OpenTools, StreamPick, ToolChunk, ToolMap, ToolName, ToolPick, ToolResult } from '../../pool/tool-map';
 
 /** What SnakepitRemoteModule hands RemotePoolService. */
 export interface RemoteSetup {
@@ -48,10 +49,11 @@ export interface RemoteSessionOptions {
  * PoolService's calls, run by pools that other apps serve on a broker (SnakepitHostModule). A
  * call goes to a host with free capacity; a session's calls go to the host that owns it. Errors
  * arrive as the same classes with the same codes (a remote PythonValueError is a
- * PythonValueError), plus NoHostAvailableError and HostLostError of their own.
+ * PythonValueError), plus NoHostAvailableError and HostLostError of their own. Typed by the
+ * interface `snakepit gen types` writes, as PoolService (`RemotePoolService<MlTools>`).
  */
 @Injectable()
-export class RemotePoolService implements OnModuleInit, OnApplicationShutdown {
+export class RemotePoolService<Tools extends ToolMap<Tools> = OpenTools> implements OnModuleInit, OnApplicationShutdown {
   private readonly client: RemoteClient;
   private readonly subjects: RemoteSubjects;
   private readonly directory: HostDirectory;
@@ -81,28 +83,47 @@ export class RemotePoolService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Runs `tool` on a host with free capacity and resolves with its result (see PoolService.execute). */
-  execute<T = unknown>(tool: string, args?: Record<string, unknown>, options: ExecuteOptions = {}): Promise<T> {
-    return this.calls.execute(tool, args, options) as Promise<T>;
+  execute<K extends ToolPick<Tools> = ToolPick<Tools>>(tool: ToolName<Tools, K>, ...rest: CallRest<Tools, K, ExecuteOptions>): Promise<ToolResult<Tools, K>>;
+  execute(tool: string, args?: any, options: ExecuteOptions = {}): Promise<any> {
+    return this.calls.execute(tool, args, options);
   }
 
   /** Runs `tool` within a session, on the host that owns it (see PoolService.executeInSession). */
-  executeInSession<T = unknown>(sessionId: string, tool: string, args?: Record<string, unknown>, options: SessionExecuteOptions = {}): Promise<T> {
-    return this.calls.execute(tool, args, options, sessionId) as Promise<T>;
+  executeInSession<K extends ToolPick<Tools> = ToolPick<Tools>>(
+    sessionId: string,
+    tool: ToolName<Tools, K>,
+    ...rest: CallRest<Tools, K, SessionExecuteOptions>
+  ): Promise<ToolResult<Tools, K>>;
+  executeInSession(sessionId: string, tool: string, args?: any, options: SessionExecuteOptions = {}): Promise<any> {
+    return this.calls.execute(tool, args, options, sessionId);
   }
 
   /** A streaming tool's chunks, for `for await` (see PoolService.executeStream). At most
    *  streamWindow chunks travel ahead of the reader: a slow reader slows the host, and Python. */
-  executeStream<T = unknown>(tool: string, args?: Record<string, unknown>, options: ExecuteOptions = {}): AsyncIterableIterator<StreamChunk<T>> {
-    return this.openStream<T>(tool, args, options);
+  executeStream<K extends StreamPick<Tools> = StreamPick<Tools>>(
+    tool: ToolName<Tools, K>,
+    ...rest: CallRest<Tools, K, ExecuteOptions>
+  ): AsyncIterableIterator<StreamChunk<ToolChunk<Tools, K>>>;
+  executeStream(tool: string, args?: any, options: ExecuteOptions = {}): AsyncIterableIterator<StreamChunk<any>> {
+    return this.openStream(tool, args, options);
   }
 
-  executeStreamInSession<T = unknown>(sessionId: string, tool: string, args?: Record<string, unknown>, options: SessionExecuteOptions = {}): AsyncIterableIterator<StreamChunk<T>> {
-    return this.openStream<T>(tool, args, options, sessionId);
+  executeStreamInSession<K extends StreamPick<Tools> = StreamPick<Tools>>(
+    sessionId: string,
+    tool: ToolName<Tools, K>,
+    ...rest: CallRest<Tools, K, SessionExecuteOptions>
+  ): AsyncIterableIterator<StreamChunk<ToolChunk<Tools, K>>>;
+  executeStreamInSession(sessionId: string, tool: string, args?: any, options: SessionExecuteOptions = {}): AsyncIterableIterator<StreamChunk<any>> {
+    return this.openStream(tool, args, options, sessionId);
   }
 
   /** executeStream() as an rxjs Observable; unsubscribing cancels it on the host. */
-  stream$<T = unknown>(tool: string, args?: Record<string, unknown>, options: ExecuteOptions = {}): Observable<StreamChunk<T>> {
-    return chunksAsObservable(() => this.executeStream<T>(tool, args, options));
+  stream$<K extends StreamPick<Tools> = StreamPick<Tools>>(
+    tool: ToolName<Tools, K>,
+    ...rest: CallRest<Tools, K, ExecuteOptions>
+  ): Observable<StreamChunk<ToolChunk<Tools, K>>>;
+  stream$(tool: string, args?: any, options: ExecuteOptions = {}): Observable<StreamChunk<any>> {
+    return chunksAsObservable(() => (this as RemotePoolService).executeStream(tool, args, options));
   }
 
   /** Creates a session on a host (the one with most room for `pool`), which owns it from then on. */
@@ -168,9 +189,9 @@ export class RemotePoolService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private openStream<T>(tool: string, args: Record<string, unknown> | undefined, options: SessionExecuteOptions, sessionId?: string): RemoteChunkStream<T> {
+  private openStream(tool: string, args: Record<string, unknown> | undefined, options: SessionExecuteOptions, sessionId?: string): RemoteChunkStream<unknown> {
     const window = this.options.streamWindow;
-    const stream = new RemoteChunkStream<T>(window);
+    const stream = new RemoteChunkStream<unknown>(window);
     let argsText: string;
     try {
       argsText = this.calls.prepare(tool, args, options);
