@@ -12,6 +12,7 @@ import {
 import { PoolManager } from '../pool/pool-manager';
 import type { PythonToolInfo } from '../pool/worker';
 import { describeDto, isDtoClass, validateDto } from './dto-validation';
+import { pythonStubs } from './python-stubs';
 import type { HostToolContext, HostToolHandler, HostToolInfo, HostToolOptions } from './host-tool.types';
 
 interface RegisteredTool {
@@ -51,6 +52,12 @@ export class ToolRegistryService {
 
   list(): HostToolInfo[] {
     return [...this.tools.values()].map((tool) => tool.info);
+  }
+
+  /** A typed Python module of these host tools (what `snakepit gen stubs` writes): one function
+   *  per tool that checks its arguments before the call leaves Python. */
+  pythonStubs(): string {
+    return pythonStubs(this.list());
   }
 
   /**
