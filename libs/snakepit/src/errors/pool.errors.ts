@@ -101,6 +101,26 @@ export class ToolKindError extends SnakepitError {
   }
 }
 
+/** One argument that does not match its tool's schema: where it is (`args.items[2].x`) and
+ *  what was expected there (`must be integer`). */
+export interface ArgumentProblem {
+  path: string;
+  message: string;
+}
+
+/** The arguments do not match the tool's JSON Schema (derived from its Python type hints):
+ *  checked on the host before the call queues, so the call never reached Python. `problems`
+ *  lists every bad field. */
+export class ToolArgumentsError extends SnakepitError {
+  readonly code = 'tool_arguments_invalid';
+  constructor(
+    readonly tool: string,
+    readonly problems: ArgumentProblem[],
+  ) {
+    super(`Invalid arguments for "${tool}": ${problems.map((problem) => `${problem.path} ${problem.message}`).join('; ')}.`);
+  }
+}
+
 /** The call itself is malformed (tool name, options): fix the calling code. */
 export class InvalidCallError extends SnakepitError {
   readonly code = 'invalid_call';

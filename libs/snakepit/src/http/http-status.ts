@@ -5,6 +5,7 @@ import type { SnakepitError } from '../errors';
 export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   invalid_call: HttpStatus.BAD_REQUEST,
   tool_kind_mismatch: HttpStatus.BAD_REQUEST,
+  tool_arguments_invalid: HttpStatus.BAD_REQUEST,
   payload_too_large: HttpStatus.PAYLOAD_TOO_LARGE,
   session_quota_exceeded: HttpStatus.PAYLOAD_TOO_LARGE,
   shared_memory_budget_exceeded: HttpStatus.INSUFFICIENT_STORAGE,

@@ -101,6 +101,7 @@ class PoolOptionsSchema {
   @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) cancelGraceMs?: number;
   @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) streamIdleTimeoutMs?: number;
   @IsOptional() @IsInt() @Min(MIN_MESSAGE_BYTES) @Max(MAX_MESSAGE_BYTES_LIMIT) maxMessageBytes?: number;
+  @IsOptional() @IsBoolean() validateArguments?: boolean;
 
   @IsOptional() @IsObject() @ValidateNested() @Type(() => QueueOptionsSchema) queue?: QueueOptionsSchema;
   @IsOptional() @IsIn([...AFFINITY_MODES]) affinity?: string;

@@ -84,6 +84,16 @@ describe('resolveOptions', () => {
     );
   });
 
+  it('checks arguments against the tools\' schemas unless validateArguments is false (per pool), and names a bad value', () => {
+    const resolved = resolveOptions({ adapter: 'm:A', pools: [{ name: 'a' }, { name: 'b', validateArguments: false }] }, {});
+    expect(resolved.pools.map((p) => [p.name, p.validateArguments])).toEqual([
+      ['a', true],
+      ['b', false],
+    ]);
+    expect(resolveOptions({ adapter: 'm:A', validateArguments: false }, {}).pools[0].validateArguments).toBe(false);
+    expect(problemsOf({ adapter: 'm:A', validateArguments: 'no' })).toEqual([expect.stringMatching(/^validateArguments must be a boolean/)]);
+  });
+
   it('requires an adapter and unique pool names', () => {
     expect(problemsOf({})).toEqual([expect.stringMatching(/^adapter is required/)]);
     expect(problemsOf({ pools: [{ name: 'a', adapter: 'm:A' }, { name: 'a' }] })).toEqual(

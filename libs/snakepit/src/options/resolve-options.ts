@@ -44,6 +44,8 @@ export interface PoolConfig {
   cancelGraceMs: number;
   streamIdleTimeoutMs: number;
   maxMessageBytes: number;
+  /** Arguments are checked against the tools' schemas unless a call says otherwise. */
+  validateArguments: boolean;
   affinity: AffinityMode;
   pythonLogLevel: PythonLogLevel;
   heartbeat: { enabled: boolean; intervalMs: number; timeoutMs: number; maxMisses: number };
@@ -251,6 +253,7 @@ function poolConfig(entry: NamedPoolOptions & PoolOptions, env: NodeJS.ProcessEn
     cancelGraceMs: entry.cancelGraceMs ?? POOL_DEFAULTS.cancelGraceMs,
     streamIdleTimeoutMs: entry.streamIdleTimeoutMs ?? POOL_DEFAULTS.streamIdleTimeoutMs,
     maxMessageBytes: entry.maxMessageBytes ?? POOL_DEFAULTS.maxMessageBytes,
+    validateArguments: entry.validateArguments ?? true,
     affinity: entry.affinity ?? 'hint',
     pythonLogLevel: entry.pythonLogLevel ?? 'log',
     heartbeat: { ...POOL_DEFAULTS.heartbeat, ...definedFields(entry.heartbeat) },

@@ -51,6 +51,10 @@ export interface PoolOptions {
   streamIdleTimeoutMs?: number;
   /** Largest message either way (arguments or result). Default 64 MiB. */
   maxMessageBytes?: number;
+  /** Check each call's arguments against its tool's JSON Schema (derived from the Python type
+   *  hints) on the host, before the call queues: a mismatch is ToolArgumentsError, listing every
+   *  bad field, and never reaches Python. Overridable per call. Default true. */
+  validateArguments?: boolean;
   /** How executeInSession picks a worker; overridable per call. Default "hint". */
   affinity?: AffinityMode;
   /** The Logger level of what Python prints (stdout and stderr lines, under the worker's id as

@@ -50,6 +50,11 @@ export class CallRunner {
     clearTimeout(call.queueTimer);
     try {
       this.tools.assertKind(call.tool, call.kind === 'stream'); // checked at dispatch while the pool booted
+      if (call.uncheckedArgs !== undefined) {
+        const args = call.uncheckedArgs;
+        call.uncheckedArgs = undefined;
+        this.tools.assertArguments(call.tool, args);
+      }
     } catch (error) {
       this.book.settle(call, { error: error as SnakepitError });
       this.free(worker);

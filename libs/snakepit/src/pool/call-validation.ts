@@ -18,6 +18,9 @@ export function assertValidCall(tool: unknown, options: ExecuteOptions): void {
   if (options.idempotent !== undefined && typeof options.idempotent !== 'boolean') {
     problems.push(`idempotent must be a boolean (got ${String(options.idempotent)})`);
   }
+  if (options.validateArguments !== undefined && typeof options.validateArguments !== 'boolean') {
+    problems.push(`validateArguments must be a boolean (got ${String(options.validateArguments)})`);
+  }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     problems.push('signal must be an AbortSignal');
   }

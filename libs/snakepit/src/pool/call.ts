@@ -41,6 +41,9 @@ export interface CallInit {
   args: WireValue;
   session?: SessionCall;
   idempotent: boolean;
+  /** The caller's arguments, to check against the tool's schema at dispatch (the call came
+   *  before the pool knew its tools). */
+  uncheckedArgs?: unknown;
   chunks?: ChunkStream;
   span?: CallSpan;
   resolve(value: unknown): void;
@@ -55,6 +58,8 @@ export class Call {
   readonly args: WireValue;
   readonly session?: SessionCall;
   readonly idempotent: boolean;
+  /** See CallInit.uncheckedArgs; cleared once checked. */
+  uncheckedArgs?: unknown;
   /** Streams: where the chunks go. */
   readonly chunks?: ChunkStream;
   readonly span?: CallSpan;
@@ -89,6 +94,7 @@ export class Call {
     this.args = init.args;
     this.session = init.session;
     this.idempotent = init.idempotent;
+    this.uncheckedArgs = init.uncheckedArgs;
     this.chunks = init.chunks;
     this.span = init.span;
     this.resolve = init.resolve;

@@ -56,7 +56,7 @@ export class Pool {
       this.restart().catch(() => undefined); // a new failure is logged and starts a new cool-down
     });
     this.book = new CallBook(this.telemetry);
-    this.tools = new ToolCatalog(config.name);
+    this.tools = new ToolCatalog(config.name, config.validateArguments);
     const capacity = { capacity: config.concurrentCalls, prefetch: config.prefetch, queueMaxSize: config.queueMaxSize, queueTimeoutMs: config.queueTimeoutMs };
     this.dispatcher = new Dispatcher(capacity, this.book, this.tools, this.telemetry, (id) => this.fleet.find(id), (call, worker, ahead) => this.runner.run(call, worker, ahead));
     this.fleet = new WorkerFleet(config, context, this.dispatcher, this.book, this.data, (error) => this.fail(error));
@@ -120,7 +120,7 @@ export class Pool {
   /** Runs `tool` on a worker and resolves with its result. */
   async execute(tool: string, args: unknown, options: ExecuteOptions = {}, session?: SessionCall): Promise<unknown> {
     const payload = this.prepare(tool, args, options, false);
-    return new Promise((resolve, reject) => this.submit('unary', tool, payload, options, session, resolve, reject));
+    return new Promise((resolve, reject) => this.submit('unary', tool, payload, options, session, resolve, reject, undefined, args));
   }
 
   /** Runs a streaming tool; its chunks arrive through the returned iterator, with back-pressure. */
@@ -141,7 +141,7 @@ export class Pool {
         if (call?.state === 'queued' && this.dispatcher.withdraw(call)) this.book.settle(call, { value: undefined, cancelled: true });
       },
     });
-    call = this.submit('stream', tool, payload, options, session, () => undefined, (error) => chunks.fail(error), chunks);
+    call = this.submit('stream', tool, payload, options, session, () => undefined, (error) => chunks.fail(error), chunks, args);
     return chunks;
   }
 
@@ -152,6 +152,7 @@ export class Pool {
     // Before any worker is ready the tool list is unknown: the check then happens at dispatch.
     this.tools.assertKind(tool, streaming);
     if (options.signal?.aborted) throw new RequestAbortedError(tool, options.signal.reason);
+    if (this.checksArguments(options)) this.tools.assertArguments(tool, args);
     const payload = this.encodeArgs(tool, args);
     if (payload.messageBytes + ENVELOPE_BYTES > this.config.maxMessageBytes) {
       this.data.release(payload.segments);
@@ -163,6 +164,11 @@ export class Pool {
       );
     }
     return payload;
+  }
+
+  /** Whether the call's arguments are checked against its tool's schema (ToolArgumentsError). */
+  private checksArguments(options: ExecuteOptions): boolean {
+    return options.validateArguments ?? this.config.validateArguments;
   }
 
   /** The arguments (an object of keyword arguments) in the value model. */
@@ -266,6 +272,7 @@ export class Pool {
     resolve: (value: unknown) => void,
     reject: (error: Error) => void,
     chunks?: ChunkStream,
+    rawArgs?: unknown,
   ): Call {
     const timeoutMs = options.timeoutMs ?? this.config.requestTimeoutMs;
     // Held from here: what the arguments put in shared memory goes with the call, whatever happens.
@@ -279,6 +286,8 @@ export class Pool {
         session,
         chunks,
         idempotent: options.idempotent ?? false,
+        // Before any worker is ready the schemas are unknown: the arguments are checked at dispatch.
+        uncheckedArgs: !this.tools.known && this.checksArguments(options) ? (rawArgs ?? {}) : undefined,
         span: startCallSpan(kind, this.name, tool),
         resolve,
         reject,

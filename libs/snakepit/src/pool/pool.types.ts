@@ -15,6 +15,10 @@ export interface ExecuteOptions {
    *  heartbeats), it is retried on another worker, up to crashBarrier.maxRetries times. A stream
    *  is retried only if it had not sent a chunk yet. Default false. */
   idempotent?: boolean;
+  /** Check the arguments against the tool's JSON Schema (from its Python type hints) before the
+   *  call queues; a mismatch is ToolArgumentsError, and the call never reaches Python. Default:
+   *  the pool's `validateArguments` (true). */
+  validateArguments?: boolean;
 }
 
 /** Options of PoolService.executeInSession(). */
