@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { serveApiDocs } from '../apps/sample/src/api-docs';
 import { AppModule } from '../apps/sample/src/app.module';
 import { sampleConfigFromEnv } from '../apps/sample/src/sample.config';
 import { PoolService, type SnakepitModuleOptions } from '@snakepit/nestjs';
@@ -18,6 +19,7 @@ describe('sample app over HTTP', () => {
       .setLogger(silentLogger)
       .compile();
     app = module.createNestApplication({ logger: false });
+    serveApiDocs(app); // as main.ts does
     await app.listen(0, '127.0.0.1');
     url = await app.getUrl();
   });
@@ -71,6 +73,33 @@ describe('sample app over HTTP', () => {
       expect(response.body.error.pythonType).toEqual(expect.any(String));
       expect(response.body.error.traceback).toContain('Traceback');
     }
+  });
+
+  it('serves an OpenAPI 3.1 document of the Python tools at /docs-json, and Swagger UI at /docs', async () => {
+    const response = await fetch(`${url}/docs-json`);
+    expect(response.status).toBe(200);
+    const doc = (await response.json()) as any;
+    expect(doc.openapi).toBe('3.1.0');
+    const bytesOf = doc.paths['/execute/bytes_of'].post;
+    expect(bytesOf.requestBody.content['application/json'].schema).toMatchObject({ type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] });
+    expect(bytesOf.responses['200'].content['application/json'].schema).toMatchObject({
+      properties: { result: { type: 'string', format: 'byte' }, encoding: { const: 'base64' } },
+      required: ['result', 'encoding'],
+    });
+    expect(bytesOf.responses['422']).toEqual({ $ref: '#/components/responses/UnprocessableEntity' });
+    expect(doc.components.responses.UnprocessableEntity.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
+    expect(doc.paths['/execute/pid'].post.responses['200'].content['application/json'].schema.properties.result).toEqual({ type: 'integer' });
+    // A streaming tool: its arguments in ?args=, its chunks as Server-Sent Events.
+    const count = doc.paths['/stream/count'].get;
+    expect(count.parameters[0]).toMatchObject({ name: 'args', in: 'query', required: true });
+    expect(count.parameters[0].content['application/json'].schema).toMatchObject({ properties: { n: { type: 'integer' } }, required: ['n'] });
+    expect(count.responses['200'].content['text/event-stream'].schema.oneOf[0].properties.data).toEqual({ type: 'object', additionalProperties: { type: 'integer' } });
+    expect(doc.paths['/execute/count']).toBeUndefined();
+    expect(JSON.stringify(doc)).not.toContain('$schema');
+    const ui = await fetch(`${url}/docs`);
+    expect(ui.status).toBe(200);
+    expect(ui.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await ui.text()).toContain('swagger-ui');
   });
 
   /** A second sample app beside the suite's, with options of its own. */

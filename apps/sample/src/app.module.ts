@@ -8,6 +8,7 @@ import { SnakepitMetricsModule } from '@snakepit/nestjs/metrics';
 import { RemotePoolService, SnakepitHostModule, SnakepitRemoteModule } from '@snakepit/nestjs/remote';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
+import { ApiDocs } from './api-docs';
 import { HealthController } from './health.controller';
 import { ExecuteController } from './execute.controller';
 import { MathTools } from './math.tools';
@@ -59,7 +60,7 @@ export class AppModule implements NestModule {
         ...(topology.natsUrl ? [SnakepitHostModule.forRoot({ hostId: topology.hostId })] : []),
       ],
       controllers,
-      providers: [MathTools, { provide: SamplePools, useClass: LocalPools }, ...errorFilter, ...(redis ? [{ provide: RedisConnection, useValue: new RedisConnection(redis) }] : [])],
+      providers: [MathTools, ApiDocs, { provide: SamplePools, useClass: LocalPools }, ...errorFilter, ...(redis ? [{ provide: RedisConnection, useValue: new RedisConnection(redis) }] : [])],
     };
   }
 
