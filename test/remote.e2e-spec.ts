@@ -21,6 +21,7 @@ import {
   NoHostAvailableError,
   PayloadTooLargeError,
   PoolSaturatedError,
+  PythonTypeError,
   PythonValueError,
   RedisSessionStore,
   RequestAbortedError,
@@ -32,6 +33,7 @@ import {
   SnakepitEvent,
   SnakepitEvents,
   SnakepitModule,
+  ToolArgumentsError,
   ToolKindError,
   UnknownToolError,
   type StreamChunk,
@@ -165,6 +167,16 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
       expect(error.code).toBe('unknown_tool');
       expect(error.tool).toBe('no_such_tool');
       expect(error.available).toEqual(expect.arrayContaining(['add', 'count']));
+    });
+
+    it("rebuilds the host pool's ToolArgumentsError, with every problem, and Python never ran the call; validateArguments: false crosses too", async () => {
+      const before = (await Promise.all(hosts.map(poolStats))).map((s) => s.requests);
+      const error = await rejectionOf(caller.remote.execute('sleep', { ms: 'long', extra: 1 }));
+      expect(error).toBeInstanceOf(ToolArgumentsError);
+      expect(error).toMatchObject({ code: 'tool_arguments_invalid', tool: 'sleep', problems: [{ path: 'args', message: 'must not have the property "extra"' }, { path: 'args.ms', message: 'must be number' }] });
+      await expect(collect(caller.remote.executeStream('count', { n: 'two' }))).rejects.toBeInstanceOf(ToolArgumentsError);
+      expect((await Promise.all(hosts.map(poolStats))).map((s) => s.requests)).toEqual(before);
+      await expect(caller.remote.execute('sleep', { ms: 'long' }, { validateArguments: false })).rejects.toBeInstanceOf(PythonTypeError);
     });
 
     it('refuses arguments that cannot be encoded with SerializationError, before sending anything', async () => {

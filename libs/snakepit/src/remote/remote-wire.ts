@@ -28,6 +28,8 @@ export interface RemoteCallRequest {
   /** What is left of the caller's time limit. */
   timeoutMs: number;
   idempotent?: boolean;
+  /** The caller's per-call choice (ExecuteOptions.validateArguments); unset: the host pool's. */
+  validateArguments?: boolean;
   sessionId?: string;
   affinity?: AffinityMode;
   /** Set for a stream: how many chunks the host may send before it waits for credit. */

@@ -22,6 +22,7 @@ export function callRequestProblems(request: unknown, maxWindow: number): string
   if (typeof r.args !== 'string') problems.push('args must be the arguments as standalone JSON text');
   if (typeof r.timeoutMs !== 'number' || !(r.timeoutMs > 0) || !Number.isFinite(r.timeoutMs)) problems.push('timeoutMs must be a positive number');
   if (r.idempotent !== undefined && typeof r.idempotent !== 'boolean') problems.push('idempotent must be a boolean');
+  if (r.validateArguments !== undefined && typeof r.validateArguments !== 'boolean') problems.push('validateArguments must be a boolean');
   if (!isOptionalName(r.sessionId)) problems.push('sessionId must be a non-empty string when set');
   if (r.affinity !== undefined && !AFFINITY.has(r.affinity as string)) problems.push('affinity must be hint, strictQueue or strictFailFast');
   if (r.window !== undefined && !(Number.isInteger(r.window) && r.window >= 1 && r.window <= maxWindow)) problems.push(`window must be an integer from 1 to ${maxWindow}`);

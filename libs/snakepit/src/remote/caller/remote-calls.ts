@@ -182,6 +182,7 @@ export class RemoteCalls {
       args: plan.argsText,
       timeoutMs: Math.max(1, deadline - Date.now()),
       idempotent: options.idempotent,
+      validateArguments: options.validateArguments,
       sessionId: plan.sessionId,
       affinity: options.affinity,
       window: plan.stream?.window,

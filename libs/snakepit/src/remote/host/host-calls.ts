@@ -172,7 +172,7 @@ export class HostCalls implements BeforeApplicationShutdown {
 
   private async unary(call: RemoteCallRequest, signal: AbortSignal, subscriber: Subscriber<RemoteFrame>): Promise<void> {
     const args = argumentsOf(call);
-    const options = { pool: call.pool, timeoutMs: call.timeoutMs, signal, idempotent: call.idempotent, affinity: call.affinity };
+    const options = { pool: call.pool, timeoutMs: call.timeoutMs, signal, idempotent: call.idempotent, validateArguments: call.validateArguments, affinity: call.affinity };
     const value = call.sessionId === undefined ? await this.pools.execute(call.tool, args, options) : await this.pools.executeInSession(call.sessionId, call.tool, args, options);
     subscriber.next({ kind: 'result', hostId: this.hostId, value: valueText(value, call.tool, 'result', this.options.maxPayloadBytes), load: this.load() });
   }
@@ -187,7 +187,7 @@ export class HostCalls implements BeforeApplicationShutdown {
       wake?.();
     };
     const args = argumentsOf(call);
-    const options = { pool: call.pool, timeoutMs: call.timeoutMs, signal, idempotent: call.idempotent, affinity: call.affinity };
+    const options = { pool: call.pool, timeoutMs: call.timeoutMs, signal, idempotent: call.idempotent, validateArguments: call.validateArguments, affinity: call.affinity };
     const chunks: AsyncIterableIterator<StreamChunk> =
       call.sessionId === undefined ? this.pools.executeStream(call.tool, args, options) : this.pools.executeStreamInSession(call.sessionId, call.tool, args, options);
     // The reader stopped: the pool's stream is closed as a consumer closes it (a read waiting
