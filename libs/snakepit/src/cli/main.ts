@@ -3,6 +3,7 @@ import { SnakepitConfigError } from '../errors';
 import { CliConsole } from './console';
 import { doctor } from './doctor';
 import { genAdapter } from './gen-adapter';
+import { genTypes } from './gen-types';
 import { setup } from './setup';
 import { resolve } from 'node:path';
 import { findProjectRoot } from '../python/project-root';
@@ -25,6 +26,12 @@ const USAGE = `snakepit: set up and check the Python side of Snakepit for NestJS
 
   snakepit gen adapter <Name> [--dir python] [--force]
       Write a Python adapter with two example tools and a test, and show how to use it.
+
+  snakepit gen types --adapter module:Class [--python-path DIR]... [--python PATH]
+                     [--out src/python-tools.ts] [--name MlTools] [--check]
+      Start one worker of the adapter and write a TypeScript module of its tools' types: an
+      interface (default: the class name, "Adapter" replaced by "Tools") for typed calls,
+      BoundPool<MlTools>. --check writes nothing and exits 1 when the file is out of date.
 
 Every command works on the project root: --project DIR, else the nearest directory with a
 package.json above the current one. Relative paths resolve against it (--dir: the current one).
@@ -101,6 +108,20 @@ async function run(argv: string[], out: CliConsole): Promise<number> {
       out.info((error as Error).message);
       return 2;
     }
+  } else if (command === 'gen' && rest[0] === 'types' && rest.length === 1) {
+    if (!values.adapter) {
+      out.info(`gen types needs --adapter module:Class\n\n${USAGE}`);
+      return 2;
+    }
+    await genTypes(out, {
+      projectRoot,
+      adapter: values.adapter,
+      pythonPath: values['python-path'] ?? [],
+      python: { pythonExecutable: values.python, strategy, venvDir: values['venv-dir'], bridge: values.bridge as BridgeSource | undefined },
+      out: values.out ?? 'src/python-tools.ts',
+      name: values.name,
+      check: values.check ?? false,
+    });
   } else {
     out.info(`unknown command: ${positionals.join(' ')}\n\n${USAGE}`);
     return 2;
@@ -131,6 +152,9 @@ function parse(argv: string[]) {
       instance: { type: 'string' },
       dir: { type: 'string' },
       force: { type: 'boolean' },
+      out: { type: 'string' },
+      name: { type: 'string' },
+      check: { type: 'boolean' },
     },
   });
 }
