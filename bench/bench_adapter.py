@@ -16,6 +16,11 @@ class BenchAdapter(BaseAdapter):
         return a + b
 
     @tool
+    def add_ints(self, a: int, b: int, scale: float = 1.0) -> float:
+        """add with type hints: its arguments schema is what host-side validation checks."""
+        return (a + b) * scale
+
+    @tool
     def call_host(self, name):
         return self.session_context.call_host_tool(name)
 

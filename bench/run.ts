@@ -25,6 +25,7 @@ import { reapAtBoot, recoveryAfterKill } from './supervision';
 import { forkVersusSpawn } from './fork';
 import { threadProfile } from './thread-profile';
 import { natsServerAvailable, printRemote, remotePools } from './remote';
+import { contractsBench, printContracts } from './contracts';
 
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5000);
 const SEQUENTIAL_CALLS = Number(process.env.BENCH_CALLS ?? 5000);
@@ -169,7 +170,7 @@ async function main() {
     `warm-up ${WARMUP} calls; ${SEQUENTIAL_CALLS} sequential calls and ${CONCURRENT_CALLS} calls at ${CONCURRENCY} in flight, ` +
       `each in ${ROUNDS} rounds where the peers take turns; figures are medians over the rounds\n`,
   );
-  const only = process.env.BENCH_ONLY; // latency | throughput | boot | sessions | hosttools | streaming | backpressure | supervision | threads | fork | data | remote | breakdown; only when named: lane | mlbaseline | encoding
+  const only = process.env.BENCH_ONLY; // latency | throughput | boot | sessions | hosttools | streaming | backpressure | supervision | threads | fork | data | remote | breakdown | contracts; only when named: lane | mlbaseline | encoding
   const lat = only && only !== 'latency' ? undefined : await latency();
   if (lat) console.log('Sequential tiny call (1 worker)      p50 µs   p99 µs   calls/s   p50 vs raw (median of rounds, range)');
   for (const [name, r] of Object.entries(lat ?? {})) {
@@ -244,6 +245,8 @@ async function main() {
   const remote = only && only !== 'remote' ? undefined : natsServerAvailable() ? await remotePools() : undefined;
   if (!remote && (!only || only === 'remote')) console.log('\nremote pools: skipped, there is no nats-server on the PATH');
   if (remote) printRemote(remote);
+  const contracts = only && only !== 'contracts' ? undefined : await contractsBench({ warmup: WARMUP, calls: SEQUENTIAL_CALLS, concurrentCalls: CONCURRENT_CALLS, concurrency: CONCURRENCY, rounds: ROUNDS });
+  if (contracts) printContracts(contracts);
   // Asked for by name only: the lane is a prototype, mlbaseline needs numpy and scikit-learn, and
   // encoding measures the codecs alone (ours against MessagePack, no transport).
   const lane = only === 'lane' ? await laneVsRaw({ warmup: WARMUP, sequentialCalls: SEQUENTIAL_CALLS, concurrentCalls: CONCURRENT_CALLS, concurrency: CONCURRENCY, rounds: ROUNDS }) : undefined;
@@ -270,7 +273,7 @@ async function main() {
   if (encoding) printEncoding(encoding);
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ at: new Date().toISOString(), latency: lat, throughput: tput, boot: boots, sessions: memory, hostTools, streams, slow, recovery, reap, threads, fork, data, remote, breakdown: split, lane, mlBaseline: ml, encoding }, null, 2));
+  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ at: new Date().toISOString(), latency: lat, throughput: tput, boot: boots, sessions: memory, hostTools, streams, slow, recovery, reap, threads, fork, data, remote, contracts, breakdown: split, lane, mlBaseline: ml, encoding }, null, 2));
   console.log(`\nfigures written to bench/results/latest.json`);
 }
 
