@@ -1,8 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { NdArray } from '../data/nd-array';
 import { SHAREABLE } from '../data/value-encoder';
-import { ToolArgumentsError } from '../errors';
+import { InvalidCallError, ToolArgumentsError } from '../errors';
+import { defaultBehaviour, fakePoolSetup, NO_HOST, settleDown } from '../../test-support/fake-worker';
 import { ArgumentValidator, createAjv } from './argument-validator';
+import { Pool } from './pool';
 import { ToolCatalog } from './tool-catalog';
 import type { JsonSchema, PythonToolInfo } from './worker.types';
 
@@ -184,5 +186,68 @@ describe('ToolCatalog argument checks', () => {
     } finally {
       warn.mockRestore();
     }
+  });
+});
+
+describe('Pool argument checks (fake workers)', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+
+  const addSchema = { $schema: DIALECT, type: 'object', properties: { a: { type: 'integer' }, b: { type: 'integer' } }, required: ['a', 'b'], additionalProperties: false };
+  const TOOLS = [tool('add', addSchema), { ...tool('count', { $schema: DIALECT, type: 'object', properties: { n: { type: 'integer' } } }), supportsStreaming: true }];
+
+  /** A pool whose fakes report schemas; `gate`: their start waits for it. */
+  function typedPool(options: Parameters<typeof fakePoolSetup>[0] = {}, gate?: Promise<void>) {
+    const setup = fakePoolSetup({ poolSize: 1, ...options }, defaultBehaviour({ startup: () => gate ?? Promise.resolve() }));
+    const create = setup.context.createWorker;
+    setup.context.createWorker = (...args) => {
+      const worker = create(...args);
+      Object.defineProperty(worker, 'tools', { value: TOOLS });
+      return worker;
+    };
+    return { setup, pool: new Pool(setup.config, setup.context) };
+  }
+
+  it('refuses a bad call before it is accepted: no worker sees it, the pool counts no request', async () => {
+    const { setup, pool } = typedPool();
+    await pool.start(Promise.resolve(NO_HOST));
+    await expect(pool.execute('add', { a: 1, b: 2 })).resolves.toBe(3);
+    await expect(pool.execute('add', { a: 'x', c: 1 })).rejects.toMatchObject({
+      name: 'ToolArgumentsError',
+      problems: [
+        { path: 'args', message: 'must have the property "b"' },
+        { path: 'args', message: 'must not have the property "c"' },
+        { path: 'args.a', message: 'must be integer' },
+      ],
+    });
+    await expect(pool.executeStream('count', { n: 'x' }).next()).rejects.toBeInstanceOf(ToolArgumentsError);
+    expect(pool.stats().requests).toBe(1);
+    expect(setup.workers[0].requests).toBe(1);
+    await pool.close(0, 10);
+  });
+
+  it('checks a call sent before the tools were known when a worker takes it', async () => {
+    let open!: () => void;
+    const { setup, pool } = typedPool({}, new Promise<void>((resolve) => (open = resolve)));
+    const started = pool.start(Promise.resolve(NO_HOST));
+    const bad = pool.execute('add', { a: 1 }).catch((error: unknown) => error);
+    const good = pool.execute('add', { a: 1, b: 1 });
+    const unchecked = pool.execute('add', { a: 1, b: 'x' }, { validateArguments: false }).catch((error: unknown) => error);
+    await settleDown(5);
+    open();
+    await started;
+    expect(await bad).toBeInstanceOf(ToolArgumentsError);
+    await expect(good).resolves.toBe(2);
+    await unchecked; // reached the worker (the fake adds 1 + "x")
+    expect(setup.workers[0].requests).toBe(2);
+    await pool.close(0, 10);
+  });
+
+  it('checks nothing with validateArguments: false for the pool, unless a call asks', async () => {
+    const { pool } = typedPool({ validateArguments: false });
+    await pool.start(Promise.resolve(NO_HOST));
+    await expect(pool.execute('add', { a: 1, b: 2, c: 3 })).resolves.toBe(3);
+    await expect(pool.execute('add', { a: 1, b: 2, c: 3 }, { validateArguments: true })).rejects.toBeInstanceOf(ToolArgumentsError);
+    await expect(pool.execute('add', { a: 1, b: 2 }, { validateArguments: 1 as never })).rejects.toBeInstanceOf(InvalidCallError);
+    await pool.close(0, 10);
   });
 });

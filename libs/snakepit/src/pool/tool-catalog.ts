@@ -48,11 +48,6 @@ export class ToolCatalog {
     this.validatorOf(tool)?.assert(args);
   }
 
-  /** The pool's default: whether a call that does not say is checked. */
-  get validatesByDefault(): boolean {
-    return this.validate;
-  }
-
   private validatorOf(tool: string): ArgumentValidator | null | undefined {
     const known = this.validators.get(tool);
     if (known !== undefined) return known;
