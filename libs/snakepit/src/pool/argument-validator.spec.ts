@@ -198,7 +198,7 @@ describe('Pool argument checks (fake workers)', () => {
   /** A pool whose fakes report schemas; `gate`: their start waits for it. */
   function typedPool(options: Parameters<typeof fakePoolSetup>[0] = {}, gate?: Promise<void>) {
     const setup = fakePoolSetup({ poolSize: 1, ...options }, defaultBehaviour({ startup: () => gate ?? Promise.resolve() }));
-    const create = setup.context.createWorker;
+    const create = setup.context.createWorker!;
     setup.context.createWorker = (...args) => {
       const worker = create(...args);
       Object.defineProperty(worker, 'tools', { value: TOOLS });
