@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ts from 'typescript';
@@ -94,6 +94,15 @@ describe('snakepit gen types', () => {
     expect((await snakepit([...args, '--check'], project)).code).toBe(0);
     expect(workersOf('typed_tools:TypedTools')).toEqual([]);
   }, 120_000);
+
+  it('an adapter that does not load: exit 1 with the worker\'s error and how to check it, no file, no process', async () => {
+    const { code, output } = await snakepit(['gen', 'types', '--adapter', 'typed_tools_missing:Nothing', '--out', 'src/none.ts'], project);
+    expect(output).toMatch(/FAILED: the worker did not start: .*ModuleNotFoundError: No module named 'typed_tools_missing'/);
+    expect(output).toMatch(/fix: check it with: snakepit doctor --adapter typed_tools_missing:Nothing/);
+    expect(code).toBe(1);
+    expect(existsSync(join(project, 'src', 'none.ts'))).toBe(false);
+    expect(workersOf('typed_tools_missing:Nothing')).toEqual([]);
+  }, 60_000);
 
   it('the showcase adapter: the default interface name, and a module that compiles', async () => {
     const { code, output } = await snakepit(['gen', 'types', '--adapter', 'snakepit_showcase.adapter:ShowcaseAdapter', '--python-path', join(__dirname, '..', 'priv', 'python'), '--out', 'src/showcase.ts'], project);
