@@ -119,6 +119,10 @@ export class ToolArgumentsError extends SnakepitError {
   ) {
     super(`Invalid arguments for "${tool}": ${problems.map((problem) => `${problem.path} ${problem.message}`).join('; ')}.`);
   }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), tool: this.tool, problems: this.problems };
+  }
 }
 
 /** The call itself is malformed (tool name, options): fix the calling code. */

@@ -1,9 +1,9 @@
-import { messageWithoutOutput, PythonError, type SnakepitError } from '../errors';
+import { messageWithoutOutput, PythonError, ToolArgumentsError, type ArgumentProblem, type SnakepitError } from '../errors';
 import { httpStatusOf } from './http-status';
 
 /** The JSON body of an error answer. */
 export interface SnakepitErrorBody {
-  error: { code: string; message: string; pythonType?: string; traceback?: string; available?: string[] };
+  error: { code: string; message: string; pythonType?: string; traceback?: string; available?: string[]; problems?: ArgumentProblem[] };
 }
 
 export interface ErrorBodyOptions {
@@ -34,6 +34,7 @@ export function errorBody(error: SnakepitError, { exposeDetails }: ErrorBodyOpti
     message: exposeDetails ? error.message : shown ? messageWithoutOutput(error) : (GENERIC_MESSAGES[status] ?? 'The call failed.'),
   };
   if (error instanceof PythonError && shown) body.pythonType = error.pythonType;
+  if (error instanceof ToolArgumentsError) body.problems = error.problems; // the client's own arguments
   if (exposeDetails) {
     if (error instanceof PythonError) body.traceback = error.traceback;
     const available = (error as SnakepitError & { available?: unknown }).available;

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { ArgumentsHost } from '@nestjs/common';
 import { lastValueFrom, type Observable } from 'rxjs';
-import { PoolClosedError, PoolFailedError, PoolSaturatedError, PythonValueError, UnknownToolError, WorkerCrashError, WorkerStartError } from '../errors';
+import { PoolClosedError, PoolFailedError, PoolSaturatedError, PythonValueError, ToolArgumentsError, UnknownToolError, WorkerCrashError, WorkerStartError } from '../errors';
 import type { StreamChunk } from '../pool/chunk-stream';
 import { abortSignalFor } from './request-abort-signal.decorator';
 import { sendServerSentEvents } from './server-sent-events';
@@ -170,6 +170,15 @@ describe('SnakepitExceptionFilter', () => {
     expect(shown.body.error.message).toContain('/srv/app/.venv/bin/python');
     expect((await answer(new UnknownToolError('nope', ['a', 'b']))).body.error).toEqual({ code: 'unknown_tool', message: expect.stringContaining('nope') });
     expect((await answer(new UnknownToolError('nope', ['a', 'b']), new SnakepitExceptionFilter({ exposeDetails: true }))).body.error.available).toEqual(['a', 'b']);
+  });
+
+  it('answers ToolArgumentsError with 400 and every bad field', async () => {
+    const problems = [{ path: 'args.n', message: 'must be integer' }, { path: 'args', message: 'must not have the property "x"' }];
+    expect(await answer(new ToolArgumentsError('count', problems))).toEqual({
+      status: 400,
+      retryAfter: null,
+      body: { error: { code: 'tool_arguments_invalid', message: 'Invalid arguments for "count": args.n must be integer; args must not have the property "x".', problems } },
+    });
   });
 
   it('asks clients of a saturated pool to come back, and ends an answer already under way', async () => {
