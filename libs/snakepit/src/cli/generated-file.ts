@@ -2,22 +2,31 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CliConsole } from './console';
 
-/**
- * Writes a generated file, or with `check` only compares: exit code 0 when it was written or is
- * up to date, 1 when `check` finds it missing or different (for CI: run `command` again).
- */
-export function writeGenerated(out: CliConsole, path: string, text: string, check: boolean, command: string): number {
-  const current = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+export interface GeneratedFile {
+  file: string;
+  /** The path as the user reads it. */
+  shown: string;
+  text: string;
+  /** Compare only: a failed step when the file is missing or differs (for CI). */
+  check: boolean;
+  /** The command that writes it, for the fix. */
+  command: string;
+  /** What it holds, for the report. */
+  what: string;
+}
+
+/** The last step of a `gen` command: write the file, or check that it is up to date. */
+export function writeGenerated(out: CliConsole, generated: GeneratedFile): void {
+  const { file, shown, text, check, command, what } = generated;
   if (check) {
-    if (current === text) {
-      out.info(`${path} is up to date`);
-      return 0;
-    }
-    out.info(`${path} is ${current === undefined ? 'missing' : 'out of date'}: run ${command} to write it again`);
-    return 1;
+    out.step(2, 2, `${shown} is up to date`);
+    const current = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+    if (current === text) out.ok(what);
+    else out.fail(`${shown} ${current === undefined ? 'does not exist' : 'is out of date'}`, `run "${command}" and commit ${shown}`);
+    return;
   }
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, text);
-  out.info(`wrote ${path}`);
-  return 0;
+  out.step(2, 2, `write ${shown}`);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, text);
+  out.ok(what);
 }

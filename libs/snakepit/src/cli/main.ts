@@ -3,6 +3,7 @@ import { SnakepitConfigError } from '../errors';
 import { CliConsole } from './console';
 import { doctor } from './doctor';
 import { genAdapter } from './gen-adapter';
+import { genStubs } from './gen-stubs';
 import { genTypes } from './gen-types';
 import { setup } from './setup';
 import { resolve } from 'node:path';
@@ -32,6 +33,12 @@ const USAGE = `snakepit: set up and check the Python side of Snakepit for NestJS
       Start one worker of the adapter and write a TypeScript module of its tools' types: an
       interface (default: the class name, "Adapter" replaced by "Tools") for typed calls,
       BoundPool<MlTools>. --check writes nothing and exits 1 when the file is out of date.
+
+  snakepit gen stubs --tools FILE|URL [--out python/host_tools.py] [--check]
+      Write a typed Python module of the host tools (one function per tool, its arguments
+      checked before the call leaves Python) from their listing: a JSON file of
+      ToolRegistryService.list(), or a URL that answers it. --check writes nothing and exits 1
+      when the file is out of date.
 
 Every command works on the project root: --project DIR, else the nearest directory with a
 package.json above the current one. Relative paths resolve against it (--dir: the current one).
@@ -122,6 +129,12 @@ async function run(argv: string[], out: CliConsole): Promise<number> {
       name: values.name,
       check: values.check ?? false,
     });
+  } else if (command === 'gen' && rest[0] === 'stubs' && rest.length === 1) {
+    if (!values.tools) {
+      out.info(`gen stubs needs --tools FILE|URL\n\n${USAGE}`);
+      return 2;
+    }
+    await genStubs(out, { projectRoot, tools: values.tools, out: values.out ?? 'python/host_tools.py', check: values.check ?? false });
   } else {
     out.info(`unknown command: ${positionals.join(' ')}\n\n${USAGE}`);
     return 2;
@@ -155,6 +168,7 @@ function parse(argv: string[]) {
       out: { type: 'string' },
       name: { type: 'string' },
       check: { type: 'boolean' },
+      tools: { type: 'string' },
     },
   });
 }
