@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, relative } from 'node:path';
+import { relative } from 'node:path';
 import { inProject } from '../python/project-root';
 import type { PythonRuntimeOptions } from '../python/python-runtime';
 import type { PythonToolInfo } from '../pool/worker.types';
 import type { CliConsole } from './console';
+import { writeGenerated } from './generated-file';
 import { interfaceNameFor, toolsModule } from './ts-from-schema';
 
 export interface GenTypesOptions {
@@ -65,15 +65,13 @@ export async function genTypes(out: CliConsole, options: GenTypesOptions): Promi
   if (untyped.length) out.info(`      note: no schemas from the bridge for ${untyped.join(', ')} (an older snakepit-bridge?): typed as open`);
   const command = `snakepit gen types --adapter ${options.adapter}${options.name ? ` --name ${options.name}` : ''}`;
   const source = toolsModule(tools, name, command);
-  if (options.check) {
-    out.step(2, 2, `${shown} is up to date`);
-    const current = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
-    if (current === source) out.ok(`interface ${name}, ${tools.length} tools`);
-    else out.fail(`${shown} ${current === undefined ? 'does not exist' : 'is out of date'}: it differs from what gen types writes for these tools`, `run "snakepit gen types --adapter ${options.adapter}" (with the same options) and commit ${shown}`);
-    return;
-  }
-  out.step(2, 2, `write ${shown}`);
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, source);
-  out.ok(`interface ${name}, ${tools.length} tools; use it as BoundPool<${name}> or PoolService<${name}>`);
+  writeGenerated(out, {
+    file,
+    shown,
+    text: source,
+    check: options.check,
+    command: `snakepit gen types --adapter ${options.adapter}`,
+    what: `interface ${name}, ${tools.length} tools`,
+    afterWrite: `use it as BoundPool<${name}> or PoolService<${name}>`,
+  });
 }
