@@ -1,4 +1,5 @@
-import type { PythonToolInfo } from '@snakepit/nestjs';
+import { NdArray, type PythonToolInfo } from '@snakepit/nestjs';
+import { fromHttpArguments } from '../apps/sample/src/http-arguments';
 import { buildOpenApiDocument, toOpenApiSchema } from '../apps/sample/src/openapi';
 
 /** The sample's OpenAPI document from tool schemas: no Python, no app. */
@@ -106,5 +107,40 @@ describe('sample app OpenAPI mapping', () => {
     expect(ticks.parameters[0].required).toBe(true);
     expect(ticks.responses['200'].content['text/event-stream'].schema.oneOf[0].properties.data).toEqual({ $ref: '#/components/schemas/ticks.chunk.Tick' });
     expect(doc.components.schemas['ticks.chunk.Tick']).toEqual({ type: 'object' });
+  });
+
+  it('turns HTTP forms of typed arguments into what Python takes (fromHttpArguments)', () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        blob: { 'x-snakepit-type': 'bytes' },
+        when: { 'x-snakepit-type': 'datetime' },
+        values: { 'x-snakepit-type': 'ndarray', dtype: 'float32' },
+        nested: { $ref: '#/$defs/Inner' },
+        maybe: { anyOf: [{ 'x-snakepit-type': 'bytes' }, { type: 'null' }] },
+        plain: { type: 'string' },
+      },
+      $defs: { Inner: { type: 'object', properties: { ids: { 'x-snakepit-type': 'ndarray' } } } },
+    };
+    const converted = fromHttpArguments(
+      {
+        blob: Buffer.from('hi').toString('base64'),
+        when: '2024-01-02T03:04:05Z',
+        values: { dtype: 'float32', shape: [2, 1], data: [1.5, 2.5] },
+        nested: { ids: { dtype: 'int64', shape: [2], data: ['9007199254740993', 1] } },
+        maybe: Buffer.from('x').toString('base64'),
+        plain: 'aGk=',
+      },
+      schema,
+    );
+    expect(converted.blob).toEqual(Buffer.from('hi'));
+    expect(converted.when).toEqual(new Date('2024-01-02T03:04:05Z'));
+    expect(converted.values).toBeInstanceOf(NdArray);
+    expect(converted.values).toMatchObject({ dtype: 'float32', shape: [2, 1], data: Float32Array.from([1.5, 2.5]) });
+    expect((converted.nested as { ids: NdArray }).ids.data).toEqual(BigInt64Array.from([9007199254740993n, 1n]));
+    expect(converted.maybe).toEqual(Buffer.from('x'));
+    expect(converted.plain).toBe('aGk='); // a string where a string is due stays one
+    expect(() => fromHttpArguments({ values: { dtype: 'complex', data: [1] } }, schema)).toThrow(/args\.values\.dtype must be one of/);
+    expect(fromHttpArguments({ a: 'x' }, undefined)).toEqual({ a: 'x' });
   });
 });

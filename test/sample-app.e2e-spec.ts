@@ -75,6 +75,16 @@ describe('sample app over HTTP', () => {
     }
   });
 
+  it('takes typed arguments in their HTTP forms: base64 for bytes, ISO text for a datetime', async () => {
+    await expect(post('/execute/sizes', { data: Buffer.from('hello').toString('base64'), when: '2024-05-06T07:08:09Z' })).resolves.toEqual({
+      status: 200,
+      body: { result: { bytes: 5, year: 2024, aware: true } },
+    });
+    // Not base64 text where bytes are due: the host's check refuses it before Python runs.
+    const refused = await post('/execute/sizes', { data: 5, when: '2024-05-06T07:08:09Z' });
+    expect(refused).toMatchObject({ status: 400, body: { error: { code: 'tool_arguments_invalid' } } });
+  });
+
   it('serves an OpenAPI 3.1 document of the Python tools at /docs-json, and Swagger UI at /docs', async () => {
     const response = await fetch(`${url}/docs-json`);
     expect(response.status).toBe(200);
@@ -195,6 +205,14 @@ describe('sample app over HTTP', () => {
       },
     ]);
     expect(tools.python.default.map((t: any) => t.name)).toEqual(expect.arrayContaining(['add', 'add_via_host', 'counter']));
+  });
+
+  it('GET /stream/:tool sends bytes in chunks as base64, as results', async () => {
+    const response = await fetch(`${url}/stream/blob_stream?args=${encodeURIComponent(JSON.stringify({ count: 2, size: 3 }))}`);
+    const text = await response.text();
+    const chunks = [...text.matchAll(/^data: (.*)$/gm)].map((match) => JSON.parse(match[1]));
+    expect(chunks.filter((chunk) => chunk && typeof chunk.data === 'string').length).toBeGreaterThanOrEqual(2);
+    expect(Buffer.from(chunks[0].data, 'base64').length).toBe(3);
   });
 
   it('GET /stream/:tool sends Server-Sent Events, one per chunk', async () => {

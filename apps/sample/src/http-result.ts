@@ -6,7 +6,9 @@ export function toHttpResult(result: unknown): { result: unknown; encoding?: 'ba
   return Buffer.isBuffer(result) ? { result: result.toString('base64'), encoding: 'base64' } : { result: jsonSafe(result) };
 }
 
-function jsonSafe(value: unknown): unknown {
+/** A value as this app's JSON gives it: bytes as base64, arrays `{ dtype, shape, data }`, big
+ *  integers as strings. */
+export function jsonSafe(value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
   if (Buffer.isBuffer(value)) return value.toString('base64');
   if (value instanceof NdArray) return value.toJSON();

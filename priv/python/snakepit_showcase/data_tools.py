@@ -66,6 +66,11 @@ class DataTools:
         return _describe(params)
 
     @tool
+    def sizes(self, data: bytes, when: dt.datetime) -> Dict[str, Any]:
+        """How many bytes came, and the year of a date (typed arguments: over HTTP, base64 and ISO text)."""
+        return {"bytes": len(data), "year": when.year, "aware": when.tzinfo is not None}
+
+    @tool
     def array_sum(self, data: Any) -> float:
         """The sum of an array."""
         import numpy as np
