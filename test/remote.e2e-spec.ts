@@ -627,6 +627,9 @@ async function workerPids(host: RemoteHost): Promise<number[]> {
       await callerSeesIdle();
       const c = await startRemoteHost({ natsUrl: nats.url, hostId: 'host-c', poolSize: 1, redisUrl: `redis://127.0.0.1:${redis.port}`, env: HOST_ENV });
       hosts.push(c);
+      // The host listens before its worker is up (a forked worker's pid is known once it is), and
+      // once c is stopping its pids can no longer be asked: take them when they are all known.
+      await eventually(async () => (await workerPids(c)).filter((pid) => Number.isInteger(pid)).length === 1, 30_000, "host-c's worker pid");
       workers.set(c.hostId, await workerPids(c));
       await seesHosts(caller.remote, ['host-a', 'host-b', 'host-c']);
       // host-a and host-b are busy with work of their own: the session and the call go to host-c.
